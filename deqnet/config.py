@@ -1,0 +1,257 @@
+"""Frozen, validated, hashable configuration for models and training.
+
+Every value a user can set (through a widget, a URL or an uploaded run file) ends up in one of these
+dataclasses, and every bound lives in ``LIMITS`` so the app, the URL parser and the tests agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from deqnet.datasets import Dataset, check_dataset_args, make_dataset
+
+FAMILIES = ("node", "ruseckas", "resnet", "feedforward")
+CONTINUOUS_FAMILIES = ("node", "ruseckas")
+DISCRETE_FAMILIES = ("resnet", "feedforward")
+ACTIVATIONS = ("tanh", "relu", "softplus", "sigmoid")
+NONLINEARITIES = ("cubic", "sine")
+SOLVERS = ("euler", "midpoint", "rk4", "dopri5")
+FIXED_STEP_SOLVERS = ("euler", "midpoint", "rk4")
+OPTIMIZERS = ("adam", "sgd")
+LOSSES = ("cross_entropy", "mse")
+GRAD_MODES = ("backprop", "adjoint")
+
+# Which time modes each family accepts. Discrete families reuse the names: "autonomous" means tied
+# weights (one layer function for all layers), "piecewise" means K weight sets over the layers
+# (K = layers is a fully untied network), "time" feeds t_l = l*dt to a shared layer function.
+TIME_MODES = {
+    "node": ("autonomous", "time", "piecewise"),
+    "ruseckas": ("autonomous", "piecewise"),
+    "resnet": ("autonomous", "time", "piecewise"),
+    "feedforward": ("autonomous", "piecewise"),
+}
+
+# Inclusive (low, high) bounds. They are caps for a shared server as much as sanity checks.
+LIMITS: dict[str, tuple[float, float]] = {
+    "augment": (0, 3),
+    "T": (0.05, 10.0),
+    "width": (1, 64),
+    "segments": (1, 200),
+    "gamma": (0.0, 10.0),
+    "steps": (1, 1000),
+    "rtol": (1e-10, 1e-1),
+    "atol": (1e-10, 1e-1),
+    "max_steps": (10, 20000),
+    "layers": (1, 200),
+    "lr": (1e-6, 10.0),
+    "batch_size": (0, 10000),
+    "weight_decay": (0.0, 1.0),
+    "grad_clip": (0.0, 1e6),
+    "momentum": (0.0, 0.999),
+    "seed": (0, 2**31 - 1),
+    "train_steps": (1, 5000),
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value is unknown or out of range; the message lists what is allowed."""
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not allowed; choose one of {', '.join(allowed)}")
+
+
+def _check_range(name: str, value: Any, *, integer: bool = False) -> None:
+    low, high = LIMITS[name]
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(
+            f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}"
+        )
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ConfigError(f"{name}={value!r} is out of range; allowed {low:g} to {high:g}")
+
+
+class _ConfigMixin:
+    """Dictionary round trip and validated copies, shared by the config dataclasses."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        """Build from a mapping; unknown keys raise ConfigError naming them."""
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} keys {unknown}; allowed {sorted(known)}")
+        return cls(**values)
+
+    def replace(self, **changes: Any):
+        """A validated copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class ModelConfig(_ConfigMixin):
+    """Everything that defines a model's architecture and how its flow is computed.
+
+    Attributes:
+        family: "node", "ruseckas", "resnet" or "feedforward" (see ``FAMILIES``).
+        augment: extra zero dimensions; the state has D = 2 + augment components.
+        T: depth (end time). Discrete families use dt = T / layers.
+        width: hidden width of the MLP field (node, resnet).
+        activation: MLP activation (node, resnet).
+        time_mode: "autonomous", "time" or "piecewise" (see ``TIME_MODES``).
+        segments: number K of weight sets for "piecewise".
+        gamma: strength of the small nonlinearity g (ruseckas, feedforward).
+        nonlinearity: g(x) = -gamma x^3 ("cubic") or -gamma sin(x) ("sine").
+        solver: torchdiffeq method for continuous families.
+        steps: fixed-step solvers take this many equal steps over [0, T].
+        rtol, atol: tolerances of the adaptive solver (dopri5).
+        max_steps: bound on the number of adaptive steps; exceeding it is reported as divergence.
+        layers: number of layers L of the discrete families.
+    """
+
+    family: str = "node"
+    augment: int = 0
+    T: float = 1.0
+    width: int = 16
+    activation: str = "tanh"
+    time_mode: str = "autonomous"
+    segments: int = 4
+    gamma: float = 0.1
+    nonlinearity: str = "cubic"
+    solver: str = "rk4"
+    steps: int = 10
+    rtol: float = 1e-3
+    atol: float = 1e-4
+    max_steps: int = 1000
+    layers: int = 10
+
+    def __post_init__(self) -> None:
+        _check_choice("family", self.family, FAMILIES)
+        _check_choice(f"time_mode for {self.family}", self.time_mode, TIME_MODES[self.family])
+        _check_choice("activation", self.activation, ACTIVATIONS)
+        _check_choice("nonlinearity", self.nonlinearity, NONLINEARITIES)
+        _check_choice("solver", self.solver, SOLVERS)
+        for name in ("augment", "width", "segments", "steps", "max_steps", "layers"):
+            _check_range(name, getattr(self, name), integer=True)
+        for name in ("T", "gamma", "rtol", "atol"):
+            _check_range(name, getattr(self, name))
+        if self.discrete and self.time_mode == "piecewise" and self.segments > self.layers:
+            raise ConfigError(
+                f"segments={self.segments} exceeds layers={self.layers}; "
+                "a discrete network has at most one weight set per layer"
+            )
+
+    @property
+    def dim(self) -> int:
+        """State dimension D = 2 + augment."""
+        return 2 + self.augment
+
+    @property
+    def continuous(self) -> bool:
+        return self.family in CONTINUOUS_FAMILIES
+
+    @property
+    def discrete(self) -> bool:
+        return self.family in DISCRETE_FAMILIES
+
+    @property
+    def n_segments(self) -> int:
+        """Number of weight sets: ``segments`` for piecewise time mode, otherwise 1."""
+        return self.segments if self.time_mode == "piecewise" else 1
+
+    @property
+    def adaptive(self) -> bool:
+        return self.continuous and self.solver not in FIXED_STEP_SOLVERS
+
+
+@dataclass(frozen=True)
+class TrainConfig(_ConfigMixin):
+    """How a model is trained.
+
+    Attributes:
+        optimizer: "adam" or "sgd" (SGD uses ``momentum``).
+        lr: learning rate.
+        batch_size: 0 for full batch, otherwise the mini-batch size.
+        weight_decay: L2 penalty passed to the optimiser.
+        loss: "cross_entropy" on the logits, or "mse" between softmax and one-hot labels.
+        grad_mode: "backprop" through the solver, or "adjoint" (torchdiffeq's odeint_adjoint).
+        grad_clip: maximum gradient norm; 0 disables clipping.
+        momentum: SGD momentum.
+        seed: seed of the mini-batch sampler.
+        train_steps: the step budget the app and ``sweep`` train for.
+    """
+
+    optimizer: str = "adam"
+    lr: float = 0.02
+    batch_size: int = 0
+    weight_decay: float = 0.0
+    loss: str = "cross_entropy"
+    grad_mode: str = "backprop"
+    grad_clip: float = 5.0
+    momentum: float = 0.9
+    seed: int = 0
+    train_steps: int = 300
+
+    def __post_init__(self) -> None:
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("grad_mode", self.grad_mode, GRAD_MODES)
+        for name in ("lr", "weight_decay", "grad_clip", "momentum"):
+            _check_range(name, getattr(self, name))
+        for name in ("batch_size", "seed", "train_steps"):
+            _check_range(name, getattr(self, name), integer=True)
+
+
+@dataclass(frozen=True)
+class DataConfig(_ConfigMixin):
+    """Arguments of ``make_dataset``; validated by the same checks (raises DatasetError)."""
+
+    name: str = "moons"
+    n: int = 512
+    noise: float = 0.1
+    test_fraction: float = 0.3
+    seed: int = 0
+    n_classes: int = 2
+
+    def __post_init__(self) -> None:
+        check_dataset_args(
+            self.name, self.n, self.noise, self.test_fraction, self.seed, self.n_classes
+        )
+
+    def make(self) -> Dataset:
+        return make_dataset(**self.to_dict())
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole reproducible run: data, model and training. ``train.seed`` also seeds the weights."""
+
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {
+            "data": self.data.to_dict(),
+            "model": self.model.to_dict(),
+            "train": self.train.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        """Inverse of ``to_dict``; missing sections take defaults, unknown ones raise ConfigError."""
+        unknown = sorted(set(values) - {"data", "model", "train"})
+        if unknown:
+            raise ConfigError(f"unknown run sections {unknown}; allowed data, model, train")
+        return cls(
+            data=DataConfig.from_dict(values.get("data", {})),
+            model=ModelConfig.from_dict(values.get("model", {})),
+            train=TrainConfig.from_dict(values.get("train", {})),
+        )

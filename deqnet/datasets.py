@@ -1,0 +1,774 @@
+"""Small 2-D classification datasets for deqnet.
+
+Everything here is plain NumPy (no torch, no streamlit). Points are ``(n, 2)`` float32 arrays
+and labels are ``(n,)`` int64 arrays with values ``0 .. n_classes - 1``.
+
+Generated datasets (:func:`make_dataset`) are:
+
+* deterministic: all randomness comes from ``np.random.default_rng(seed)``;
+* balanced: class ``c`` gets ``n // n_classes`` points, plus one for the first
+  ``n % n_classes`` classes;
+* scaled to lie roughly in ``[-2, 2]^2`` (clean points always satisfy ``|x| <= 2.5``);
+* jittered with isotropic Gaussian noise of standard deviation ``noise`` (data units);
+* shuffled and split with a stratified split, so both splits contain every class.
+
+User data can be loaded from arrays (:func:`dataset_from_arrays`) or from CSV text
+(:func:`load_csv`); every validation problem raises :class:`DatasetError` whose message is a
+single sentence meant to be shown to the end user as is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DATASETS",
+    "MAX_ABS_VALUE",
+    "MAX_CLASSES",
+    "MAX_CSV_BYTES",
+    "N_MAX",
+    "N_MIN",
+    "NOISE_MAX",
+    "NOISE_MIN",
+    "TEST_FRACTION_MAX",
+    "TEST_FRACTION_MIN",
+    "Dataset",
+    "DatasetError",
+    "dataset_from_arrays",
+    "dataset_to_csv",
+    "load_csv",
+    "make_dataset",
+    "n_classes_range",
+]
+
+DATASETS: tuple[str, ...] = (
+    "moons",
+    "circles",
+    "concentric",
+    "spiral",
+    "xor",
+    "gaussians",
+)
+
+N_MIN = 8
+N_MAX = 10_000
+NOISE_MIN = 0.0
+NOISE_MAX = 1.0
+TEST_FRACTION_MIN = 0.05
+TEST_FRACTION_MAX = 0.9
+MAX_CLASSES = 5
+MAX_CSV_BYTES = 2 * 1024 * 1024
+MAX_ABS_VALUE = 1e3
+CSV_COLUMNS: tuple[str, ...] = ("x1", "x2", "label")
+_SPLIT_COLUMN = "split"
+_SPLITS = ("train", "test")
+
+_CLASS_RANGE: dict[str, tuple[int, int]] = {
+    "moons": (2, 2),
+    "circles": (2, 2),
+    "concentric": (2, 2),
+    "spiral": (2, MAX_CLASSES),
+    "xor": (2, 2),
+    "gaussians": (2, MAX_CLASSES),
+}
+
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_NON_FINITE_WORDS = {"nan", "inf", "infinity"}
+
+
+class DatasetError(ValueError):
+    """Invalid dataset arguments or data; the message is one sentence for the end user."""
+
+
+# --------------------------------------------------------------------------------------------
+# Dataset container
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Dataset:
+    """A train/test split of a 2-D classification dataset.
+
+    Attributes:
+        x_train: ``(n_train, 2)`` float32 points.
+        y_train: ``(n_train,)`` int64 labels in ``0 .. n_classes - 1``.
+        x_test: ``(n_test, 2)`` float32 points.
+        y_test: ``(n_test,)`` int64 labels in ``0 .. n_classes - 1``.
+        n_classes: number of classes.
+        name: dataset name (one of :data:`DATASETS`, or e.g. ``"uploaded"``).
+
+    Arrays are coerced to float32 / int64 on construction; shapes and labels are checked.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    name: str
+
+    def __post_init__(self) -> None:
+        for field, dtype in (
+            ("x_train", np.float32),
+            ("y_train", np.int64),
+            ("x_test", np.float32),
+            ("y_test", np.int64),
+        ):
+            object.__setattr__(self, field, np.ascontiguousarray(getattr(self, field), dtype))
+        object.__setattr__(self, "n_classes", int(self.n_classes))
+        for x, y, split in (
+            (self.x_train, self.y_train, "train"),
+            (self.x_test, self.y_test, "test"),
+        ):
+            if x.ndim != 2 or x.shape[1] != 2 or y.shape != (x.shape[0],):
+                raise DatasetError(
+                    f"The {split} split must have points of shape (n, 2) and labels of shape "
+                    f"(n,), got {x.shape} and {y.shape}."
+                )
+            if y.size and (y.min() < 0 or y.max() >= self.n_classes):
+                raise DatasetError(
+                    f"The {split} labels must lie in 0..{self.n_classes - 1}, "
+                    f"got values from {y.min()} to {y.max()}."
+                )
+
+    @property
+    def x_all(self) -> np.ndarray:
+        """All points, train then test: ``(n_train + n_test, 2)`` float32."""
+        return np.concatenate([self.x_train, self.x_test])
+
+    @property
+    def y_all(self) -> np.ndarray:
+        """All labels, train then test: ``(n_train + n_test,)`` int64."""
+        return np.concatenate([self.y_train, self.y_test])
+
+    @property
+    def n_train(self) -> int:
+        """Number of training points."""
+        return int(self.x_train.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        """Number of test points."""
+        return int(self.x_test.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(name={self.name!r}, n_classes={self.n_classes}, "
+            f"n_train={self.n_train}, n_test={self.n_test})"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Argument validation
+# --------------------------------------------------------------------------------------------
+
+
+def n_classes_range(name: str) -> tuple[int, int]:
+    """Return the inclusive ``(min, max)`` number of classes supported by dataset ``name``."""
+    return _CLASS_RANGE[_check_name(name)]
+
+
+def _check_name(name: object) -> str:
+    key = name.strip().lower() if isinstance(name, str) else None
+    if key not in _CLASS_RANGE:
+        raise DatasetError(f"Unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}.")
+    return key
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _is_real(value: object) -> bool:
+    return _is_int(value) or isinstance(value, float | np.floating)
+
+
+def _check_test_fraction(test_fraction: object) -> float:
+    if not _is_real(test_fraction) or not (
+        TEST_FRACTION_MIN <= float(test_fraction) <= TEST_FRACTION_MAX
+    ):
+        raise DatasetError(
+            f"test_fraction must be a number between {TEST_FRACTION_MIN} and "
+            f"{TEST_FRACTION_MAX}, got {test_fraction!r}."
+        )
+    return float(test_fraction)
+
+
+def _check_seed(seed: object) -> int:
+    if not _is_int(seed) or int(seed) < 0:
+        raise DatasetError(f"seed must be a non-negative integer, got {seed!r}.")
+    return int(seed)
+
+
+def check_dataset_args(
+    name: object,
+    n: object,
+    noise: object,
+    test_fraction: object,
+    seed: object,
+    n_classes: object,
+) -> tuple[str, int, float, float, int, int]:
+    key = _check_name(name)
+    lo, hi = _CLASS_RANGE[key]
+    if not _is_int(n_classes) or not lo <= int(n_classes) <= hi:
+        allowed = str(lo) if lo == hi else f"between {lo} and {hi}"
+        raise DatasetError(f"n_classes for {key!r} must be {allowed}, got {n_classes!r}.")
+    k = int(n_classes)
+    n_min = max(N_MIN, 2 * k)
+    if not _is_int(n) or not n_min <= int(n) <= N_MAX:
+        raise DatasetError(
+            f"n must be an integer between {n_min} and {N_MAX} for {k} classes, got {n!r}."
+        )
+    if not _is_real(noise) or not NOISE_MIN <= float(noise) <= NOISE_MAX:
+        raise DatasetError(
+            f"noise must be a number between {NOISE_MIN} and {NOISE_MAX}, got {noise!r}."
+        )
+    return (
+        key,
+        int(n),
+        float(noise),
+        _check_test_fraction(test_fraction),
+        _check_seed(seed),
+        k,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Generators: (rng, counts per class) -> clean points (sum(counts), 2) in class order
+# --------------------------------------------------------------------------------------------
+
+_Generator = Callable[[np.random.Generator, list[int]], np.ndarray]
+
+
+def _polar(r: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Polar to Cartesian: ``(m,)``, ``(m,)`` -> ``(m, 2)``."""
+    return np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
+
+
+def _moons(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
+    """sklearn-style moons shifted by ``-(0.5, 0.25)``: union spans [-1.5, 1.5] x [-0.75, 0.75].
+
+    Class 0 is the upper (outer) moon, class 1 the lower (inner) one; scale factor is 1.
+    """
+    t0 = rng.uniform(0.0, np.pi, counts[0])
+    t1 = rng.uniform(0.0, np.pi, counts[1])
+    upper = np.stack([np.cos(t0), np.sin(t0)], axis=1)
+    lower = np.stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)], axis=1)
+    return np.concatenate([upper, lower]) - np.array([0.5, 0.25])
+
+
+def _circles(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
+    """Class 0 on the circle of radius 0.5, class 1 on the circle of radius 1.0."""
+    parts = [
+        _polar(np.full(m, radius), rng.uniform(0.0, 2 * np.pi, m))
+        for m, radius in zip(counts, (0.5, 1.0), strict=True)
+    ]
+    return np.concatenate(parts)
+
+
+def _annulus(rng: np.random.Generator, m: int, r0: float, r1: float) -> np.ndarray:
+    """``m`` points uniform in area on ``r0 <= r <= r1``: ``(m, 2)``."""
+    r = np.sqrt(rng.uniform(0.0, 1.0, m) * (r1**2 - r0**2) + r0**2)
+    return _polar(r, rng.uniform(0.0, 2 * np.pi, m))
+
+
+def _concentric(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
+    """Class 0 uniform on the disk r <= 0.5, class 1 uniform on the ring 1 <= r <= 1.5."""
+    return np.concatenate([_annulus(rng, counts[0], 0.0, 0.5), _annulus(rng, counts[1], 1.0, 1.5)])
+
+
+def _spiral(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
+    """K-arm spiral: radius 0.1 -> 1.8 over 1.5 turns, arm k rotated by 2*pi*k/K."""
+    k_arms = len(counts)
+    parts = []
+    for k, m in enumerate(counts):
+        t = rng.uniform(0.0, 1.0, m)
+        theta = 2 * np.pi * (1.5 * t + k / k_arms)
+        parts.append(_polar(0.1 + 1.7 * t, theta))
+    return np.concatenate(parts)
+
+
+def _xor(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
+    """Uniform in [-1.5, 1.5]^2 minus a 0.1 margin around the axes; class 1 iff x1*x2 < 0."""
+    parts = []
+    for c, m in enumerate(counts):
+        s1 = rng.choice([-1.0, 1.0], m)
+        s2 = s1 if c == 0 else -s1
+        mag = rng.uniform(0.1, 1.5, (m, 2))
+        parts.append(mag * np.stack([s1, s2], axis=1))
+    return np.concatenate(parts)
+
+
+def _gaussians(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
+    """Blobs of std 0.35 centred on the circle of radius 1.2, first centre at angle pi/4.
+
+    For two classes the centres are at about (0.85, 0.85) and (-0.85, -0.85). Samples are
+    clipped to [-2.5, 2.5]^2 (this only affects rare outliers).
+    """
+    k_arms = len(counts)
+    parts = []
+    for k, m in enumerate(counts):
+        angle = np.pi / 4 + 2 * np.pi * k / k_arms
+        centre = 1.2 * np.array([np.cos(angle), np.sin(angle)])
+        parts.append(centre + 0.35 * rng.standard_normal((m, 2)))
+    return np.clip(np.concatenate(parts), -2.5, 2.5)
+
+
+_GENERATORS: dict[str, _Generator] = {
+    "moons": _moons,
+    "circles": _circles,
+    "concentric": _concentric,
+    "spiral": _spiral,
+    "xor": _xor,
+    "gaussians": _gaussians,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Stratified split
+# --------------------------------------------------------------------------------------------
+
+
+def _test_size(n: int, n_classes: int, test_fraction: float) -> int:
+    """``round(n * test_fraction)`` clipped so each split can hold one point of every class."""
+    return min(max(round(n * test_fraction), n_classes), n - n_classes)
+
+
+def _stratified_test_counts(counts: np.ndarray, n_test: int) -> np.ndarray:
+    """Split ``n_test`` over classes proportionally to ``counts`` (each class keeps >= 1 per split).
+
+    Requires every count >= 2 and ``len(counts) <= n_test <= counts.sum() - len(counts)``.
+    Returns ``(n_classes,)`` int64 test counts summing to ``n_test``.
+    """
+    ideal = counts * n_test / counts.sum()
+    take = np.clip(np.floor(ideal).astype(np.int64), 1, counts - 1)
+    while take.sum() < n_test:
+        gap = np.where(take < counts - 1, ideal - take, -np.inf)
+        take[int(np.argmax(gap))] += 1
+    while take.sum() > n_test:
+        gap = np.where(take > 1, take - ideal, -np.inf)
+        take[int(np.argmax(gap))] -= 1
+    return take
+
+
+def _shuffle_split(
+    y: np.ndarray, n_classes: int, test_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle indices and split them, stratified by label: ``(train_idx, test_idx)``."""
+    counts = np.bincount(y, minlength=n_classes)
+    take = _stratified_test_counts(counts, _test_size(len(y), n_classes, test_fraction))
+    perm = rng.permutation(len(y))
+    y_perm = y[perm]
+    is_test = np.zeros(len(y), dtype=bool)
+    for c in range(n_classes):
+        is_test[np.flatnonzero(y_perm == c)[: take[c]]] = True
+    return perm[~is_test], perm[is_test]
+
+
+# --------------------------------------------------------------------------------------------
+# Public constructors
+# --------------------------------------------------------------------------------------------
+
+
+def make_dataset(
+    name: str = "moons",
+    n: int = 512,
+    noise: float = 0.1,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+    n_classes: int = 2,
+) -> Dataset:
+    """Generate a balanced, shuffled, stratified-split toy dataset.
+
+    Args:
+        name: one of :data:`DATASETS`.
+        n: total number of points, ``8..10000`` (and at least ``2 * n_classes``).
+        noise: std of the Gaussian jitter added to every coordinate, ``0..1``.
+        test_fraction: ``0.05..0.9``; the test split gets ``round(n * test_fraction)`` points,
+            clipped to ``[n_classes, n - n_classes]`` so both splits contain every class.
+        seed: non-negative seed for ``np.random.default_rng``.
+        n_classes: 2 for moons/circles/concentric/xor, 2..5 for spiral and gaussians.
+
+    Returns:
+        A :class:`Dataset` with ``x_*`` of shape ``(m, 2)`` float32 and ``y_*`` of shape
+        ``(m,)`` int64.
+
+    Raises:
+        DatasetError: if any argument is outside its allowed range.
+    """
+    key, n, noise, test_fraction, seed, k = check_dataset_args(
+        name, n, noise, test_fraction, seed, n_classes
+    )
+    rng = np.random.default_rng(seed)
+    counts = [n // k + (1 if c < n % k else 0) for c in range(k)]
+    x = _GENERATORS[key](rng, counts)
+    if noise > 0:
+        x = x + rng.normal(0.0, noise, x.shape)
+    y = np.repeat(np.arange(k, dtype=np.int64), counts)
+    train, test = _shuffle_split(y, k, test_fraction, rng)
+    return Dataset(x[train], y[train], x[test], y[test], k, key)
+
+
+def _labels_as_int(y: np.ndarray) -> np.ndarray:
+    """Integer-valued labels ``(n,)`` of any numeric dtype -> int64, else DatasetError."""
+    if y.dtype.kind in "iub":
+        return y.astype(np.int64)
+    try:
+        yf = y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise DatasetError("Labels must be whole numbers such as 0, 1, 2.") from None
+    bad = ~np.isfinite(yf) | (yf != np.round(yf)) | (np.abs(yf) > 2.0**53)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DatasetError(f"Label {y[i]!r} in row {i + 1} is not a whole number.")
+    return yf.astype(np.int64)
+
+
+def _check_points(x: np.ndarray) -> None:
+    """Check ``(n, 2)`` points are finite and within +-MAX_ABS_VALUE."""
+    bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+    if bad_rows.size:
+        raise DatasetError(f"Row {bad_rows[0] + 1} contains a value that is NaN or infinite.")
+    big_rows = np.flatnonzero((np.abs(x) > MAX_ABS_VALUE).any(axis=1))
+    if big_rows.size:
+        raise DatasetError(
+            f"Row {big_rows[0] + 1} has a coordinate outside the allowed range "
+            f"-{MAX_ABS_VALUE:g} to {MAX_ABS_VALUE:g}."
+        )
+
+
+def _remap_labels(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Map arbitrary integer labels ``(n,)`` to ``0..C-1`` (sorted order) and check classes."""
+    values, y, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    if len(values) < 2:
+        raise DatasetError(
+            f"All rows have label {values[0]}; at least 2 different classes are needed."
+        )
+    if len(values) > MAX_CLASSES:
+        raise DatasetError(
+            f"Found {len(values)} different labels; at most {MAX_CLASSES} classes are supported."
+        )
+    small = np.flatnonzero(counts < 2)
+    if small.size:
+        raise DatasetError(
+            f"The class with label {values[small[0]]} has only 1 row; "
+            "every class needs at least 2 rows."
+        )
+    return y.astype(np.int64).reshape(-1), len(values)
+
+
+def _build(
+    x: np.ndarray,
+    labels: np.ndarray,
+    *,
+    is_test: np.ndarray | None,
+    test_fraction: float,
+    seed: int,
+    name: str,
+) -> Dataset:
+    """Validate ``(n, 2)`` points and ``(n,)`` integer labels, then split into a Dataset.
+
+    If ``is_test`` (``(n,)`` bool) is given it defines the split (row order kept); otherwise
+    rows are shuffled and split with a stratified split seeded by ``seed``.
+    """
+    if len(x) < N_MIN:
+        raise DatasetError(f"The data has {len(x)} rows; at least {N_MIN} rows are needed.")
+    _check_points(x)
+    y, k = _remap_labels(labels)
+    if is_test is None:
+        train, test = _shuffle_split(y, k, test_fraction, np.random.default_rng(seed))
+    else:
+        train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+        for split, idx in (("train", train), ("test", test)):
+            missing = sorted(set(range(k)) - set(y[idx].tolist()))
+            if missing:
+                label = np.unique(labels)[missing[0]]
+                raise DatasetError(
+                    f"The {split} split has no rows with label {label}; every class must "
+                    "appear in both splits (or remove the split column to split automatically)."
+                )
+    return Dataset(x[train], y[train], x[test], y[test], k, name)
+
+
+def dataset_from_arrays(
+    x: object,
+    y: object,
+    *,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+    name: str = "uploaded",
+) -> Dataset:
+    """Validate user arrays and split them into a :class:`Dataset`.
+
+    Args:
+        x: points, array-like of shape ``(n, 2)``; finite, ``|value| <= 1000``; kept as given
+            (converted to float32, no rescaling).
+        y: labels, array-like of shape ``(n,)``; any whole numbers (e.g. ``{-1, 1}``), remapped
+            in sorted order to ``0..C-1``; 2 to 5 classes with at least 2 rows each.
+        test_fraction: ``0.05..0.9``; rounded and clipped as in :func:`make_dataset`.
+        seed: seed for the deterministic shuffle and stratified split.
+        name: name stored on the dataset.
+
+    Raises:
+        DatasetError: if the arrays are malformed.
+    """
+    test_fraction = _check_test_fraction(test_fraction)
+    seed = _check_seed(seed)
+    try:
+        xa = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DatasetError("The points x must contain only numbers.") from None
+    ya = np.asarray(y)
+    if xa.ndim != 2 or xa.shape[1] != 2:
+        raise DatasetError(f"The points x must have 2 columns (shape (n, 2)), got {xa.shape}.")
+    if ya.shape != (xa.shape[0],):
+        raise DatasetError(
+            f"The labels y must have one entry per row of x (shape ({xa.shape[0]},)), "
+            f"got {ya.shape}."
+        )
+    return _build(
+        xa,
+        _labels_as_int(ya),
+        is_test=None,
+        test_fraction=test_fraction,
+        seed=seed,
+        name=name,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# CSV import / export
+# --------------------------------------------------------------------------------------------
+
+
+def dataset_to_csv(data: Dataset) -> str:
+    """Serialise ``data`` as CSV text with header ``x1,x2,label,split``.
+
+    Train rows come first, then test rows; ``split`` is ``train`` or ``test``. Coordinates use
+    the shortest decimal form that round-trips float32, so :func:`load_csv` reproduces the
+    arrays exactly.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*CSV_COLUMNS, _SPLIT_COLUMN])
+    for split, xs, ys in (
+        ("train", data.x_train, data.y_train),
+        ("test", data.x_test, data.y_test),
+    ):
+        for (a, b), label in zip(xs, ys, strict=True):
+            writer.writerow([str(a), str(b), int(label), split])
+    return out.getvalue()
+
+
+def _read_text(source: str | bytes | bytearray | io.IOBase | Path) -> str:
+    """Return the CSV text of ``source`` (text, bytes, a binary/text file object or a Path)."""
+    if isinstance(source, Path):
+        if source.stat().st_size > MAX_CSV_BYTES:
+            raise _too_large()
+        source = source.read_bytes()
+    elif isinstance(source, io.IOBase) or hasattr(source, "read"):
+        source = source.read(MAX_CSV_BYTES + 1)
+    if isinstance(source, str):
+        if len(source) > MAX_CSV_BYTES or len(source.encode("utf-8", "replace")) > MAX_CSV_BYTES:
+            raise _too_large()
+        text = source.removeprefix("\ufeff")
+    elif isinstance(source, bytes | bytearray | memoryview):
+        raw = bytes(source)
+        if len(raw) > MAX_CSV_BYTES:
+            raise _too_large()
+        if b"\x00" in raw:
+            raise DatasetError("The file looks binary; please upload a plain-text CSV file.")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DatasetError(
+                "The file could not be decoded as UTF-8 text; please upload a plain-text CSV file."
+            ) from None
+    else:
+        raise DatasetError("The CSV source must be text, bytes or a file object.")
+    if "\x00" in text:
+        raise DatasetError("The file looks binary; please upload a plain-text CSV file.")
+    if not text.strip():
+        raise DatasetError("The file is empty; it needs columns x1,x2,label and at least 8 rows.")
+    return text
+
+
+def _too_large() -> DatasetError:
+    return DatasetError(f"The file is larger than the {MAX_CSV_BYTES // (1024 * 1024)} MB limit.")
+
+
+def _is_number(cell: str) -> bool:
+    return bool(_NUMBER_RE.fullmatch(cell.strip()))
+
+
+def _parse_header(cells: list[str]) -> list[str]:
+    """Validate a header row and return the lower-case column names in file order."""
+    names = [c.strip().lower() for c in cells]
+    if len(names) == 1:
+        raise DatasetError(
+            "The header has only one column; values must be separated by commas (x1,x2,label)."
+        )
+    allowed = (*CSV_COLUMNS, _SPLIT_COLUMN)
+    for name in names:
+        if name not in allowed:
+            raise DatasetError(
+                f"Unexpected column {name!r} in the header; the columns must be x1,x2,label "
+                "(optionally followed by split)."
+            )
+    for name in allowed:
+        if names.count(name) > 1:
+            raise DatasetError(f"The header names the column {name!r} more than once.")
+    missing = [name for name in CSV_COLUMNS if name not in names]
+    if missing:
+        raise DatasetError(f"The header is missing the column(s): {', '.join(missing)}.")
+    return names
+
+
+def _parse_coordinate(cell: str, row: int, column: str) -> float:
+    """Parse one coordinate cell, rejecting non-numbers, NaN/inf and values beyond 1000."""
+    text = cell.strip()
+    if not text:
+        raise DatasetError(f"Row {row}, column {column} is empty; every cell needs a number.")
+    if text.lower().lstrip("+-") in _NON_FINITE_WORDS:
+        raise DatasetError(f"Row {row}, column {column}: {text!r} is not a finite number.")
+    if not _NUMBER_RE.fullmatch(text):
+        raise DatasetError(f"Row {row}, column {column}: {text!r} is not a number.")
+    value = float(text)
+    if not math.isfinite(value):
+        raise DatasetError(f"Row {row}, column {column}: {text!r} is not a finite number.")
+    if abs(value) > MAX_ABS_VALUE:
+        raise DatasetError(
+            f"Row {row}, column {column}: {text} is outside the allowed range "
+            f"-{MAX_ABS_VALUE:g} to {MAX_ABS_VALUE:g}."
+        )
+    return value
+
+
+def _parse_label(cell: str, row: int) -> int:
+    """Parse a label cell; it must be a whole number (``2`` or ``2.0``)."""
+    text = cell.strip()
+    if _NUMBER_RE.fullmatch(text):
+        value = float(text)
+        if math.isfinite(value) and value.is_integer():
+            if abs(value) > MAX_ABS_VALUE:
+                raise DatasetError(
+                    f"Row {row}, column label: {text} is outside the allowed range "
+                    f"-{MAX_ABS_VALUE:g} to {MAX_ABS_VALUE:g}."
+                )
+            return int(value)
+    raise DatasetError(
+        f"Row {row}, column label: {text!r} is not a valid label; labels must be whole numbers "
+        "such as 0, 1, 2."
+    )
+
+
+def _parse_split(cell: str, row: int) -> bool:
+    """Return True for ``test``, False for ``train`` (case-insensitive)."""
+    text = cell.strip().lower()
+    if text not in _SPLITS:
+        raise DatasetError(
+            f"Row {row}, column split: {cell.strip()!r} is not valid; use train or test."
+        )
+    return text == "test"
+
+
+def _column_count_error(row: int, got: int, names: list[str], has_header: bool) -> DatasetError:
+    hint = " (values must be separated by commas)" if got == 1 else ""
+    if has_header:
+        return DatasetError(
+            f"Row {row} has {got} column(s) but the header has {len(names)} "
+            f"({','.join(names)}){hint}."
+        )
+    return DatasetError(
+        f"Row {row} has {got} column(s); a file without a header must have exactly 3 columns "
+        f"(x1,x2,label){hint}."
+    )
+
+
+def load_csv(
+    source: str | bytes | io.IOBase | Path,
+    *,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+    max_rows: int = 10_000,
+) -> Dataset:
+    """Load a 2-D classification dataset from CSV.
+
+    Accepted layouts: a header row naming ``x1``, ``x2``, ``label`` (any order, case-insensitive)
+    and optionally ``split`` (``train``/``test``), or headerless rows of exactly 3 numbers
+    ``x1,x2,label``. Blank lines are ignored. Row numbers in error messages are line numbers
+    in the file (the header is row 1). If a ``split`` column is present it defines the split
+    and row order is kept; otherwise rows are shuffled and split as in
+    :func:`dataset_from_arrays`. Labels may be any whole numbers and are remapped in sorted
+    order to ``0..C-1``. Coordinates are kept as given (float32, no rescaling).
+
+    Args:
+        source: CSV text (``str``; not a path), raw ``bytes`` (UTF-8), a file object (e.g.
+            Streamlit's ``UploadedFile``), or a :class:`pathlib.Path`. At most 2 MB.
+        test_fraction: used only when there is no ``split`` column.
+        seed: used only when there is no ``split`` column.
+        max_rows: maximum number of data rows.
+
+    Raises:
+        DatasetError: with a one-sentence, user-facing message naming the problem.
+    """
+    test_fraction = _check_test_fraction(test_fraction)
+    seed = _check_seed(seed)
+    if not _is_int(max_rows) or int(max_rows) < N_MIN:
+        raise DatasetError(f"max_rows must be an integer of at least {N_MIN}, got {max_rows!r}.")
+    reader = csv.reader(io.StringIO(_read_text(source)))
+    names: list[str] | None = None
+    points: list[tuple[float, float]] = []
+    labels: list[int] = []
+    tests: list[bool] = []
+    try:
+        for cells in reader:
+            row = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if names is None:
+                has_header = not any(_is_number(c) for c in cells)
+                names = _parse_header(cells) if has_header else list(CSV_COLUMNS)
+                if has_header:
+                    continue
+            if len(cells) != len(names):
+                raise _column_count_error(row, len(cells), names, has_header)
+            if len(points) >= max_rows:
+                raise DatasetError(f"The file has more than {max_rows} data rows, the maximum.")
+            cell = dict(zip(names, cells, strict=True))
+            points.append(
+                (
+                    _parse_coordinate(cell["x1"], row, "x1"),
+                    _parse_coordinate(cell["x2"], row, "x2"),
+                )
+            )
+            labels.append(_parse_label(cell["label"], row))
+            if _SPLIT_COLUMN in cell:
+                tests.append(_parse_split(cell[_SPLIT_COLUMN], row))
+    except csv.Error as exc:
+        raise DatasetError(
+            f"The file is not valid CSV near row {reader.line_num}: {exc}."
+        ) from None
+    if not points:
+        raise DatasetError(f"The file has no data rows; at least {N_MIN} rows are needed.")
+    if len(points) < N_MIN:
+        raise DatasetError(
+            f"The file has only {len(points)} data rows; at least {N_MIN} rows are needed."
+        )
+    return _build(
+        np.array(points, dtype=np.float64),
+        np.array(labels, dtype=np.int64),
+        is_test=np.array(tests, dtype=bool) if names and _SPLIT_COLUMN in names else None,
+        test_fraction=test_fraction,
+        seed=seed,
+        name="uploaded",
+    )

@@ -1,0 +1,213 @@
+"""The shape every model shares: lift -> flow -> readout.
+
+``DeqModel`` holds the lift (zero padding to D = 2 + augment) and the linear readout.
+``ContinuousModel`` solves dx/dt = F(x, t) with torchdiffeq, one solve per weight segment, so
+piecewise-constant weights never straddle a solver step. ``DiscreteModel`` applies L layers.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+import torch
+from torch import nn
+from torchdiffeq import odeint, odeint_adjoint
+
+from deqnet.config import ModelConfig
+
+
+class SolverFailure(RuntimeError):
+    """The ODE solver gave up (step-size underflow, step budget exceeded, non-finite state)."""
+
+
+class DeqModel(nn.Module, ABC):
+    """Common part of all families: x(0) = pad(input), logits = readout(flow(x(0))).
+
+    Attributes:
+        config: the ModelConfig the model was built from.
+        n_classes: number C of output classes.
+        readout: linear map (N, D) -> (N, C).
+        nfe: evaluations of the layer function or vector field since the last reset.
+    """
+
+    def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
+        super().__init__()
+        self.config = config
+        self.n_classes = n_classes
+        self.readout = nn.Linear(config.dim, n_classes)
+        bound = 1.0 / math.sqrt(config.dim)
+        with torch.no_grad():
+            self.readout.weight.uniform_(-bound, bound, generator=generator)
+            self.readout.bias.uniform_(-bound, bound, generator=generator)
+        self.nfe = 0
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.readout.weight.dtype
+
+    def lift(self, x: torch.Tensor) -> torch.Tensor:
+        """Zero-pad inputs (N, 2) to states (N, D) in the model's dtype."""
+        x = torch.as_tensor(x, dtype=self.dtype)
+        pad = x.new_zeros(x.shape[0], self.config.augment)
+        return torch.cat([x, pad], dim=1)
+
+    @abstractmethod
+    def flow(self, x0: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
+        """Map x(0) (N, D) to x(T) (N, D)."""
+
+    def flow_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the flow (everything except the readout)."""
+        return [p for name, p in self.named_parameters() if not name.startswith("readout.")]
+
+    def forward(self, x: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
+        """Logits (N, C) for inputs (N, 2)."""
+        return self.readout(self.flow(self.lift(x), adjoint=adjoint))
+
+
+class _SegmentField(nn.Module):
+    """torchdiffeq's ``func`` for one weight segment; counts evaluations on the model."""
+
+    def __init__(self, model: ContinuousModel, segment: int) -> None:
+        super().__init__()
+        self.model = model
+        self.segment = segment
+
+    def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        self.model.nfe += 1
+        return self.model.segment_field(self.segment, t, x)
+
+
+class ContinuousModel(DeqModel):
+    """A model whose flow is the ODE dx/dt = F(x, t) on [0, T], solved with torchdiffeq."""
+
+    @abstractmethod
+    def segment_field(self, segment: int, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """F(x, t) (N, D) using weight set ``segment``."""
+
+    def segment_of(self, t: float) -> int:
+        """Index of the weight segment that holds time t; t = T belongs to the last one."""
+        k = self.config.n_segments
+        return min(int(math.floor(float(t) / self.config.T * k)), k - 1) if k > 1 else 0
+
+    def field(self, t: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """F(x, t): (N, D) -> (N, D); t a float or 0-d tensor."""
+        t_tensor = torch.as_tensor(t, dtype=x.dtype)
+        return self.segment_field(self.segment_of(float(t_tensor)), t_tensor, x)
+
+    def segment_bounds(self) -> torch.Tensor:
+        """Segment boundaries (K + 1,) from 0 to T, in float64."""
+        return torch.linspace(0.0, self.config.T, self.config.n_segments + 1, dtype=torch.float64)
+
+    def _solver_kwargs(self) -> dict:
+        cfg = self.config
+        if cfg.adaptive:
+            return {
+                "method": cfg.solver,
+                "rtol": cfg.rtol,
+                "atol": cfg.atol,
+                "options": {"max_num_steps": cfg.max_steps},
+            }
+        # Each segment gets its share of the steps on an exact linspace grid (no step_size: a
+        # step_size grid can gain a spurious tiny last step from floating-point rounding).
+        n = max(1, math.ceil(cfg.steps / cfg.n_segments))
+        return {
+            "method": cfg.solver,
+            "options": {
+                "grid_constructor": lambda f, y0, t: torch.linspace(
+                    float(t[0]), float(t[-1]), n + 1, dtype=t.dtype
+                )
+            },
+        }
+
+    def solve(
+        self, x0: torch.Tensor, times: torch.Tensor, *, adjoint: bool = False
+    ) -> torch.Tensor:
+        """States at ``times`` (K,) ascending in [0, T]: returns (K, N, D).
+
+        Integrates segment by segment from t = 0. Raises SolverFailure if torchdiffeq gives up.
+        """
+        times = torch.as_tensor(times, dtype=torch.float64)
+        bounds = self.segment_bounds()
+        at_bound = [x0]
+        inside: dict[int, torch.Tensor] = {}
+        for k in range(self.config.n_segments):
+            lo, hi = float(bounds[k]), float(bounds[k + 1])
+            mask = (times > lo) & (times < hi)
+            grid = torch.cat([bounds[k : k + 1], times[mask], bounds[k + 1 : k + 2]])
+            kwargs = self._solver_kwargs()
+            func = _SegmentField(self, k)
+            try:
+                if adjoint:
+                    sol = odeint_adjoint(
+                        func,
+                        at_bound[-1],
+                        grid.to(x0.dtype),
+                        adjoint_params=tuple(self.flow_parameters()),
+                        **kwargs,
+                    )
+                else:
+                    sol = odeint(func, at_bound[-1], grid.to(x0.dtype), **kwargs)
+            except AssertionError as err:  # torchdiffeq signals failure with assert
+                raise SolverFailure(str(err)) from err
+            for i, j in enumerate(torch.nonzero(mask).flatten().tolist()):
+                inside[j] = sol[1 + i]
+            at_bound.append(sol[-1])
+        out = []
+        for j, t in enumerate(times.tolist()):
+            if j in inside:
+                out.append(inside[j])
+            else:
+                out.append(at_bound[int(torch.argmin((bounds - t).abs()))])
+        return torch.stack(out)
+
+    def flow(self, x0: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
+        times = torch.tensor([0.0, self.config.T], dtype=torch.float64)
+        return self.solve(x0, times, adjoint=adjoint)[-1]
+
+    def solver_grid(self) -> torch.Tensor:
+        """Times (K,) a fixed-step solver steps through; for adaptive solvers, the segment bounds."""
+        if self.config.adaptive:
+            return self.segment_bounds()
+        n = max(1, math.ceil(self.config.steps / self.config.n_segments))
+        bounds = self.segment_bounds()
+        pieces = [
+            torch.linspace(float(bounds[k]), float(bounds[k + 1]), n + 1)[:-1]
+            for k in range(self.config.n_segments)
+        ]
+        return torch.cat([*[p.double() for p in pieces], bounds[-1:]])
+
+
+class DiscreteModel(DeqModel):
+    """A network of L layers, layer l <-> time t_l = l * dt with dt = T / L."""
+
+    @property
+    def layers(self) -> int:
+        return self.config.layers
+
+    @property
+    def dt(self) -> float:
+        return self.config.T / self.config.layers
+
+    def segment_of_layer(self, layer: int) -> int:
+        """Weight set used by layer l (K sets spread evenly over the L layers)."""
+        return min(layer * self.config.n_segments // self.config.layers, self.config.n_segments - 1)
+
+    @abstractmethod
+    def step(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """x_{l+1} (N, D) from x_l (N, D)."""
+
+    def layer_states(self, x0: torch.Tensor) -> torch.Tensor:
+        """All states x_0 ... x_L: (L + 1, N, D)."""
+        states = [x0]
+        for layer in range(self.layers):
+            states.append(self.step(layer, states[-1]))
+        return torch.stack(states)
+
+    def flow(self, x0: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
+        # ``adjoint`` is accepted for a uniform interface: a discrete network's backprop *is*
+        # its discrete adjoint, so there is nothing else to switch to.
+        x = x0
+        for layer in range(self.layers):
+            x = self.step(layer, x)
+        return x

@@ -1,0 +1,219 @@
+"""Training in resumable chunks: ``Trainer.step(n)`` runs n optimiser steps and records each.
+
+The app calls ``step`` repeatedly from a ticking fragment, so a Trainer never loops on its own and
+every step is bounded. Divergence (non-finite loss, gradient or weights; the solver giving up)
+stops training with an explanation and puts back the last weights that gave a finite loss.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from deqnet.config import TrainConfig
+from deqnet.datasets import Dataset
+from deqnet.models.base import DeqModel, SolverFailure
+
+
+class StepRecord(NamedTuple):
+    """Metrics of one optimiser step, measured on the weights the step started from."""
+
+    step: int
+    loss: float
+    train_acc: float
+    test_acc: float
+    nfe_forward: int
+    nfe_backward: int
+    seconds: float
+
+
+class Divergence(RuntimeError):
+    """Training cannot continue; the message says why in words a student understands."""
+
+
+def loss_function(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """Mean loss of logits (N, C) against labels (N,): cross-entropy, or MSE of softmax vs one-hot."""
+    if kind == "cross_entropy":
+        return nn.functional.cross_entropy(logits, y)
+    target = nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype)
+    return ((logits.softmax(dim=1) - target) ** 2).sum(dim=1).mean()
+
+
+def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return float((logits.argmax(dim=1) == y).to(torch.float64).mean())
+
+
+def _tensors(model: DeqModel, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.as_tensor(x, dtype=model.dtype), torch.as_tensor(y, dtype=torch.int64)
+
+
+def evaluate(model: DeqModel, data: Dataset, loss: str = "cross_entropy") -> dict[str, float]:
+    """Accuracy and mean loss on both splits: dict(train_acc, test_acc, train_loss, test_loss)."""
+    out = {}
+    with torch.no_grad():
+        for split in ("train", "test"):
+            x, y = _tensors(model, getattr(data, f"x_{split}"), getattr(data, f"y_{split}"))
+            logits = model(x)
+            out[f"{split}_acc"] = _accuracy(logits, y)
+            out[f"{split}_loss"] = float(loss_function(logits, y, loss))
+    return out
+
+
+def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam, or SGD with momentum, with the config's learning rate and weight decay."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(
+        params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+
+
+def explain_solver_failure(err: Exception) -> str:
+    """Plain-language reason for a torchdiffeq failure."""
+    text = str(err)
+    if "underflow" in text:
+        return "the adaptive solver's step size shrank to nothing (the flow became too stiff)"
+    if "max_num_steps" in text:
+        return "the adaptive solver needed more steps than the max-steps bound allows"
+    if "non-finite" in text or "nan" in text.lower():
+        return "the hidden state became infinite or NaN inside the solver"
+    return f"the ODE solver failed ({text})"
+
+
+class Trainer:
+    """Trains ``model`` on ``data`` with ``config``, one bounded chunk at a time.
+
+    Attributes:
+        history: every StepRecord so far.
+        status: "ok", or "diverged" once training has stopped for good.
+        message: why training stopped ("" while ok).
+    """
+
+    def __init__(self, model: DeqModel, data: Dataset, config: TrainConfig | None = None) -> None:
+        self.model = model
+        self.data = data
+        self.config = config or TrainConfig()
+        self.optimizer = make_optimizer(model.parameters(), self.config)
+        self.x_train, self.y_train = _tensors(model, data.x_train, data.y_train)
+        self.x_test, self.y_test = _tensors(model, data.x_test, data.y_test)
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.history: list[StepRecord] = []
+        self.status = "ok"
+        self.message = ""
+        self._good = self._snapshot()
+
+    @property
+    def steps_done(self) -> int:
+        return len(self.history)
+
+    def _snapshot(self) -> tuple[dict, dict]:
+        weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        optimiser = _clone_nested(self.optimizer.state_dict())
+        return weights, optimiser
+
+    def _restore(self) -> None:
+        weights, optimiser = self._good
+        self.model.load_state_dict(weights)
+        self.optimizer.load_state_dict(_clone_nested(optimiser))
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        n, size = len(self.y_train), self.config.batch_size
+        if size == 0 or size >= n:
+            return self.x_train, self.y_train
+        idx = torch.randperm(n, generator=self.generator)[:size]
+        return self.x_train[idx], self.y_train[idx]
+
+    def step(self, n: int = 1, *, max_seconds: float | None = None) -> list[StepRecord]:
+        """Run up to n optimiser steps (fewer if ``max_seconds`` runs out or training diverges).
+
+        Returns the records of the steps taken; they are also appended to ``history``.
+        """
+        records: list[StepRecord] = []
+        start = time.perf_counter()
+        for _ in range(int(n)):
+            if self.status != "ok":
+                break
+            if max_seconds is not None and records and time.perf_counter() - start > max_seconds:
+                break
+            try:
+                record = self._one_step()
+            except Divergence as err:
+                self._restore()
+                self.status = "diverged"
+                step = self.steps_done + 1
+                self.message = (
+                    f"Training diverged at step {step}: {err}. The last good weights (step "
+                    f"{self.steps_done}) were restored. Try a smaller learning rate, a shorter "
+                    "depth T, more solver steps, or a bounded activation such as tanh."
+                )
+                break
+            records.append(record)
+            self.history.append(record)
+        return records
+
+    def _one_step(self) -> StepRecord:
+        t0 = time.perf_counter()
+        model, cfg = self.model, self.config
+        adjoint = cfg.grad_mode == "adjoint"
+        xb, yb = self._batch()
+        model.train()
+        model.nfe = 0
+        try:
+            logits = model(xb, adjoint=adjoint)
+            loss = loss_function(logits, yb, cfg.loss)
+            if not torch.isfinite(loss):
+                raise Divergence(f"the loss became {float(loss.detach())}")
+            nfe_forward, model.nfe = model.nfe, 0
+            self._good = self._snapshot()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nfe_backward = model.nfe
+        except SolverFailure as err:
+            raise Divergence(explain_solver_failure(err)) from err
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        if not all(torch.isfinite(g).all() for g in grads):
+            raise Divergence("a gradient became infinite or NaN")
+        with torch.no_grad():
+            train_acc = _accuracy(logits, yb)
+            if len(yb) != len(self.y_train):
+                train_acc = _accuracy(self._eval_logits(self.x_train), self.y_train)
+            test_acc = _accuracy(self._eval_logits(self.x_test), self.y_test)
+        if cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        if not all(torch.isfinite(p).all() for p in model.parameters()):
+            raise Divergence("a weight became infinite or NaN")
+        return StepRecord(
+            step=self.steps_done + 1,
+            loss=float(loss.detach()),
+            train_acc=train_acc,
+            test_acc=test_acc,
+            nfe_forward=nfe_forward,
+            nfe_backward=nfe_backward,
+            seconds=time.perf_counter() - t0,
+        )
+
+    def _eval_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, C) without a graph; evaluation NFE is not counted as training NFE."""
+        nfe = self.model.nfe
+        try:
+            return self.model(x)
+        except SolverFailure as err:
+            raise Divergence(explain_solver_failure(err)) from err
+        finally:
+            self.model.nfe = nfe
+
+
+def _clone_nested(obj):
+    """Deep copy of an optimiser state dict (tensors cloned, containers rebuilt)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {k: _clone_nested(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clone_nested(v) for v in obj]
+    return obj
