@@ -246,7 +246,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
-        """Inverse of ``to_dict``; missing sections take defaults, unknown ones raise ConfigError."""
+        """Inverse of ``to_dict``; missing sections default, unknown ones raise ConfigError."""
         unknown = sorted(set(values) - {"data", "model", "train"})
         if unknown:
             raise ConfigError(f"unknown run sections {unknown}; allowed data, model, train")

@@ -36,7 +36,7 @@ class Divergence(RuntimeError):
 
 
 def loss_function(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
-    """Mean loss of logits (N, C) against labels (N,): cross-entropy, or MSE of softmax vs one-hot."""
+    """Mean loss of logits (N, C) for labels (N,): cross-entropy, or MSE of softmax vs one-hot."""
     if kind == "cross_entropy":
         return nn.functional.cross_entropy(logits, y)
     target = nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype)

@@ -20,7 +20,7 @@ REGISTRY: dict[str, type[DeqModel]] = {
 
 
 def build_model(config: ModelConfig, n_classes: int = 2, seed: int = 0) -> DeqModel:
-    """A freshly initialised model of ``config.family``; same (config, n_classes, seed) => same weights.
+    """A new model of ``config.family``; same (config, n_classes, seed) => same weights.
 
     Initial weights come from a private torch.Generator, never from the process-global seed
     (a Streamlit server shares that between all sessions).

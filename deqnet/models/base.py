@@ -166,7 +166,7 @@ class ContinuousModel(DeqModel):
         return self.solve(x0, times, adjoint=adjoint)[-1]
 
     def solver_grid(self) -> torch.Tensor:
-        """Times (K,) a fixed-step solver steps through; for adaptive solvers, the segment bounds."""
+        """Times (K,) a fixed-step solver steps through (adaptive: the segment bounds)."""
         if self.config.adaptive:
             return self.segment_bounds()
         n = max(1, math.ceil(self.config.steps / self.config.n_segments))

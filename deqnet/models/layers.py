@@ -63,7 +63,7 @@ class StackedMLP(nn.Module):
 class StackedLinear(nn.Module):
     """K affine maps x -> w_k x + b_k; shapes w (K, D, D), b (K, D).
 
-    Initialised as w_k = scale * w0_k (+ I if ``identity``), b_k = scale * b0_k with Gaussian w0, b0.
+    Initialised w_k = scale * w0_k (+ I if ``identity``), b_k = scale * b0_k, w0 and b0 Gaussian.
     With scale = dt and identity=True this is the feed-forward layer W = I + dt w0, B = dt b0 that
     (P4) pairs with the (P1) field w0 x + b0 built from the same generator draws.
     """

@@ -1,0 +1,565 @@
+"""The URL codec: a whole RunConfig (plus a few view flags) <-> short, readable query parameters.
+
+A shared link is untrusted input. :func:`run_from_query` never raises: every value is parsed,
+clamped to ``LIMITS`` (and the dataset limits), conflicts between fields are repaired, and each
+change is reported in a short, markdown-safe notice for ``st.warning``. :func:`run_to_query` writes
+only the values that differ from the defaults, so links stay short.
+
+URL keys (they double as the app's widget keys):
+
+======== ======= ============== ==================================================
+key      section field          values
+======== ======= ============== ==================================================
+dataset  data    name           moons, circles, concentric, spiral, xor, gaussians
+n        data    n              integer 8..10000 (and at least 2 * classes)
+noise    data    noise          0..1
+test     data    test_fraction  0.05..0.9
+dseed    data    seed           integer 0..2**31-1 (links cap the data seed here)
+classes  data    n_classes      integer, 2 (spiral, gaussians: 2..5)
+family   model   family         node, ruseckas, resnet, feedforward
+augment  model   augment        integer 0..3
+T        model   T              0.05..10
+width    model   width          integer 1..64
+act      model   activation     tanh, relu, softplus, sigmoid
+mode     model   time_mode      autonomous, time, piecewise (per family)
+K        model   segments       integer 1..200 (at most layers for discrete piecewise)
+gamma    model   gamma          0..10
+g        model   nonlinearity   cubic, sine
+solver   model   solver         euler, midpoint, rk4, dopri5
+steps    model   steps          integer 1..1000
+rtol     model   rtol           1e-10..0.1
+atol     model   atol           1e-10..0.1
+maxsteps model   max_steps      integer 10..20000
+layers   model   layers         integer 1..200
+opt      train   optimizer      adam, sgd
+lr       train   lr             1e-6..10
+batch    train   batch_size     integer 0..10000 (0 = full batch)
+wd       train   weight_decay   0..1
+loss     train   loss           cross_entropy, mse
+grad     train   grad_mode      backprop, adjoint
+clip     train   grad_clip      0..1e6
+mom      train   momentum       0..0.999
+seed     train   seed           integer 0..2**31-1
+budget   train   train_steps    integer 1..5000
+======== ======= ============== ==================================================
+
+View flags (not part of the config): ``showtest`` (bool), ``discrete`` (bool, discretize the
+output), ``classroom`` (bool), ``hide`` (comma-separated keys above and ``regen``, ``upload``,
+``export``), ``preset`` (a name from the caller's set).
+
+Parsing rules: keys are matched case-insensitively; when a key is given several times (pass
+``{k: st.query_params.get_all(k)}`` to detect it) the last value wins and a notice says so. Numbers
+are plain decimals (``12``, ``-0.5``, ``3e-4``; no ``nan``/``inf``/hex/underscores); values out of
+range, including overflowing ones such as ``1e999``, are clamped to the nearest bound. Integer
+fields accept whole numbers written as ``12``, ``12.0`` or ``1.2e1``; other numbers are rounded to
+the nearest integer (halves up) with a notice. Choices are case-insensitive and accept ``-`` or a
+space for ``_``. Booleans accept true/false, 1/0, yes/no, on/off; a bare flag (``?classroom=``) is
+true. Anything unreadable keeps the base value with a notice. Unknown keys are ignored with one
+notice. At most ``MAX_NOTICES`` notices are returned, then one "… and k more".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from deqnet.config import (
+    ACTIVATIONS,
+    DISCRETE_FAMILIES,
+    FAMILIES,
+    GRAD_MODES,
+    LIMITS,
+    LOSSES,
+    NONLINEARITIES,
+    OPTIMIZERS,
+    SOLVERS,
+    TIME_MODES,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
+from deqnet.datasets import (
+    DATASETS,
+    MAX_CLASSES,
+    N_MAX,
+    N_MIN,
+    NOISE_MAX,
+    NOISE_MIN,
+    TEST_FRACTION_MAX,
+    TEST_FRACTION_MIN,
+    n_classes_range,
+)
+from deqnet.sharing.text import clip_text, safe_text
+
+__all__ = [
+    "FIELD_SPECS",
+    "HIDEABLE",
+    "MAX_NOTICES",
+    "QUERY_FIELDS",
+    "VIEW_FIELDS",
+    "FieldSpec",
+    "QueryResult",
+    "ViewField",
+    "default_view",
+    "run_from_query",
+    "run_to_query",
+]
+
+MAX_NOTICES = 10
+USER_TEXT_LIMIT = 40  # raw user characters quoted in one notice
+_NOTICE_LIMIT = 240  # visible characters of one notice
+_MAX_NUMBER_CHARS = 64
+_MAX_TEXT_CHARS = 512
+_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_TRUE = {"", "1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f"}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one URL key maps to a config field and what it accepts.
+
+    Attributes:
+        section: "data", "model" or "train".
+        field: the dataclass field name.
+        kind: "choice", "int" or "float".
+        low, high: inclusive bounds for numbers (None for choices).
+        choices: allowed values for choices (empty for numbers).
+    """
+
+    section: str
+    field: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+def _num(section: str, name: str, kind: str, limit: str | None = None, bounds=None) -> FieldSpec:
+    low, high = LIMITS[limit or name] if bounds is None else bounds
+    return FieldSpec(section, name, kind, low, high)
+
+
+def _choice(section: str, name: str, choices: tuple[str, ...]) -> FieldSpec:
+    return FieldSpec(section, name, "choice", choices=choices)
+
+
+FIELD_SPECS: dict[str, FieldSpec] = {
+    "dataset": _choice("data", "name", DATASETS),
+    "n": _num("data", "n", "int", bounds=(N_MIN, N_MAX)),
+    "noise": _num("data", "noise", "float", bounds=(NOISE_MIN, NOISE_MAX)),
+    "test": _num("data", "test_fraction", "float", bounds=(TEST_FRACTION_MIN, TEST_FRACTION_MAX)),
+    "dseed": _num("data", "seed", "int", limit="seed"),
+    "classes": _num("data", "n_classes", "int", bounds=(2, MAX_CLASSES)),
+    "family": _choice("model", "family", FAMILIES),
+    "augment": _num("model", "augment", "int"),
+    "T": _num("model", "T", "float"),
+    "width": _num("model", "width", "int"),
+    "act": _choice("model", "activation", ACTIVATIONS),
+    "mode": _choice("model", "time_mode", ("autonomous", "time", "piecewise")),
+    "K": _num("model", "segments", "int"),
+    "gamma": _num("model", "gamma", "float"),
+    "g": _choice("model", "nonlinearity", NONLINEARITIES),
+    "solver": _choice("model", "solver", SOLVERS),
+    "steps": _num("model", "steps", "int"),
+    "rtol": _num("model", "rtol", "float"),
+    "atol": _num("model", "atol", "float"),
+    "maxsteps": _num("model", "max_steps", "int"),
+    "layers": _num("model", "layers", "int"),
+    "opt": _choice("train", "optimizer", OPTIMIZERS),
+    "lr": _num("train", "lr", "float"),
+    "batch": _num("train", "batch_size", "int"),
+    "wd": _num("train", "weight_decay", "float"),
+    "loss": _choice("train", "loss", LOSSES),
+    "grad": _choice("train", "grad_mode", GRAD_MODES),
+    "clip": _num("train", "grad_clip", "float"),
+    "mom": _num("train", "momentum", "float"),
+    "seed": _num("train", "seed", "int"),
+    "budget": _num("train", "train_steps", "int"),
+}
+
+QUERY_FIELDS: dict[str, tuple[str, str]] = {
+    key: (spec.section, spec.field) for key, spec in FIELD_SPECS.items()
+}
+
+# Configs are frozen, so one shared default instance is safe as an argument default.
+DEFAULT_RUN = RunConfig()
+
+_SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+@dataclass(frozen=True)
+class ViewField:
+    """A URL flag that is not part of the config: ``kind`` is "bool", "list" or "name"."""
+
+    kind: str
+    default: Any
+    help: str
+
+
+HIDEABLE: tuple[str, ...] = (*QUERY_FIELDS, "regen", "upload", "export")
+
+VIEW_FIELDS: dict[str, ViewField] = {
+    "showtest": ViewField("bool", False, "show the test points"),
+    "discrete": ViewField("bool", False, "discretize the output (class colours, no shading)"),
+    "classroom": ViewField("bool", False, "classroom mode: hide the controls listed in hide"),
+    "hide": ViewField("list", (), "controls to hide: keys of QUERY_FIELDS, regen, upload, export"),
+    "preset": ViewField("name", None, "a preset name from the caller's set"),
+}
+
+_KEY_ALIASES: dict[str, str] = {key.lower(): key for key in (*QUERY_FIELDS, *VIEW_FIELDS)}
+_HIDE_ALIASES: dict[str, str] = {name.lower(): name for name in HIDEABLE}
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What a link decoded to.
+
+    Attributes:
+        run: a valid RunConfig.
+        view: the view flags, all keys of ``VIEW_FIELDS`` (bools, a tuple of names, a name or None).
+        notices: markdown-safe sentences for ``st.warning`` (at most MAX_NOTICES + 1).
+    """
+
+    run: RunConfig
+    view: dict[str, Any]
+    notices: list[str] = field(default_factory=list)
+
+
+def default_view() -> dict[str, Any]:
+    """The view flags of a link that sets none of them."""
+    return {key: spec.default for key, spec in VIEW_FIELDS.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Notices
+# --------------------------------------------------------------------------------------------
+
+
+class _Notices:
+    """Collects plain-text notices; :meth:`done` escapes them and caps their number."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, text: str) -> None:
+        if text not in self.items:
+            self.items.append(text)
+
+    def done(self) -> list[str]:
+        shown = [safe_text(text, _NOTICE_LIMIT) for text in self.items[:MAX_NOTICES]]
+        if len(self.items) > MAX_NOTICES:
+            shown.append(safe_text(f"… and {len(self.items) - MAX_NOTICES} more", _NOTICE_LIMIT))
+        return shown
+
+
+def _quote(value: object) -> str:
+    """User text for a notice: cleaned and at most USER_TEXT_LIMIT characters, in quotes."""
+    return f"'{clip_text(value, USER_TEXT_LIMIT)}'"
+
+
+def _show(value: Any) -> str:
+    """One of our own values (a number or a choice) for a notice."""
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def _listing(names: Sequence[str], budget: int, total: int | None = None) -> str:
+    """Comma-separated names within ``budget`` characters, then "and k more" (of ``total``)."""
+    out: list[str] = []
+    used = 0
+    for name in names:
+        if out and used + len(name) + 2 > budget:
+            break
+        out.append(name)
+        used += len(name) + 2
+    rest = (len(names) if total is None else total) - len(out)
+    return ", ".join(out) + (f" and {rest} more" if rest else "")
+
+
+# --------------------------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------------------------
+
+
+def _last_text(key: str, raw: object, notices: _Notices) -> str | None:
+    """The value to use for ``key``: the last of repeated values; None if it is not text."""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, Sequence) and not isinstance(raw, bytes | bytearray):
+        if len(raw) == 0:
+            return ""
+        if len(raw) > 1:
+            notices.add(f"The link sets {key} {len(raw)} times; the last value was used.")
+        last = raw[-1]
+        return last if isinstance(last, str) else None
+    return None
+
+
+def _parse_number(key: str, text: str, spec: FieldSpec, base: Any, notices: _Notices) -> Any:
+    """Number field: parse, round integers, clamp to [low, high]; base value if unreadable."""
+    value = text.strip()
+    if len(value) > _MAX_NUMBER_CHARS or not _NUMBER_RE.fullmatch(value):
+        notices.add(f"{key}: {_quote(text)} is not a number; kept {_show(base)}.")
+        return base
+    number = float(value)  # overflow gives +-inf, which the clamp below handles
+    low, high = float(spec.low), float(spec.high)  # type: ignore[arg-type]
+    if spec.kind == "int" and math.isfinite(number) and not number.is_integer():
+        rounded = math.floor(number + 0.5)
+        notices.add(f"{key}: {_quote(value)} is not a whole number; rounded to {rounded}.")
+        number = float(rounded)
+    if number < low or number > high:
+        bound = low if number < low else high
+        side = "minimum" if number < low else "maximum"
+        shown = _show(int(bound) if spec.kind == "int" else bound)
+        notices.add(f"{key}: {_quote(value)} is out of range; using the {side} {shown}.")
+        number = bound
+    return int(number) if spec.kind == "int" else number
+
+
+def _normalise_choice(text: str) -> str:
+    return re.sub(r"[\s-]+", "_", text.strip().lower())
+
+
+def _parse_choice(key: str, text: str, spec: FieldSpec, base: Any, notices: _Notices) -> Any:
+    wanted = _normalise_choice(text[:_MAX_TEXT_CHARS])
+    for choice in spec.choices:
+        if wanted == choice:
+            return choice
+    allowed = _listing(spec.choices, 120)
+    notices.add(f"{key}: {_quote(text)} is not one of {allowed}; kept {base}.")
+    return base
+
+
+def _parse_bool(key: str, text: str, default: bool, notices: _Notices) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    notices.add(f"{key}: {_quote(text)} is not true or false; using {str(default).lower()}.")
+    return default
+
+
+def _parse_hide(text: str, notices: _Notices) -> tuple[str, ...]:
+    """Comma-separated control names -> tuple in HIDEABLE order; unknown names are dropped."""
+    if len(text) > _MAX_TEXT_CHARS:
+        notices.add(f"hide: the list is too long ({len(text)} characters); nothing hidden.")
+        return ()
+    wanted = {part.strip().lower() for part in text.split(",")} - {""}
+    unknown = sorted(wanted - set(_HIDE_ALIASES))
+    if unknown:
+        notices.add(
+            f"hide: ignored unknown controls {_quote(', '.join(unknown))}; "
+            f"allowed are {_listing(HIDEABLE, 80)}."
+        )
+    return tuple(name for name in HIDEABLE if name.lower() in wanted)
+
+
+def _parse_preset(text: str, presets: Collection[str], notices: _Notices) -> str | None:
+    wanted = text.strip().lower()
+    for name in presets:
+        if isinstance(name, str) and name.lower() == wanted:
+            return name
+    names = sorted(name for name in presets if isinstance(name, str))
+    allowed = f"choose one of {_listing(names, 80)}" if names else "no presets are available"
+    notices.add(f"preset: {_quote(text)} is unknown; {allowed}.")
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-field repairs: each takes and returns a section's field dict
+# --------------------------------------------------------------------------------------------
+
+
+def _repair_data(values: dict[str, Any], notices: _Notices) -> dict[str, Any]:
+    lo, hi = n_classes_range(values["name"])
+    k = values["n_classes"]
+    if not lo <= k <= hi:
+        fixed = min(max(k, lo), hi)
+        allowed = str(lo) if lo == hi else f"{lo} to {hi}"
+        notices.add(f"classes: {values['name']} has {allowed} classes, not {k}; using {fixed}.")
+        values["n_classes"] = k = fixed
+    n_min = max(N_MIN, 2 * k)
+    if values["n"] < n_min:
+        notices.add(
+            f"n: {k} classes need at least {n_min} points, not {values['n']}; using {n_min}."
+        )
+        values["n"] = n_min
+    return values
+
+
+def _repair_model(values: dict[str, Any], base: ModelConfig, notices: _Notices) -> dict[str, Any]:
+    family = values["family"]
+    allowed = TIME_MODES[family]
+    if values["time_mode"] not in allowed:
+        fixed = base.time_mode if base.time_mode in allowed else "autonomous"
+        notices.add(
+            f"mode: {family} does not support {values['time_mode']} "
+            f"(allowed: {', '.join(allowed)}); using {fixed}."
+        )
+        values["time_mode"] = fixed
+    if (
+        family in DISCRETE_FAMILIES
+        and values["time_mode"] == "piecewise"
+        and values["segments"] > values["layers"]
+    ):
+        notices.add(
+            f"K: {values['segments']} weight sets exceed the {values['layers']} layers; "
+            f"using {values['layers']}."
+        )
+        values["segments"] = values["layers"]
+    return values
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def _collect(query: Mapping, notices: _Notices) -> dict[str, object]:
+    """Canonical key -> raw value; repeated (case-variant) keys keep the last; unknown noted."""
+    found: dict[str, object] = {}
+    counts: dict[str, int] = {}
+    unknown: list[str] = []
+    n_unknown = 0
+    for key, raw in query.items():
+        canonical = _KEY_ALIASES.get(key.strip().lower()) if isinstance(key, str) else None
+        if canonical is None:
+            n_unknown += 1
+            if len(unknown) < 8:
+                unknown.append(clip_text(key, 20))
+            continue
+        found[canonical] = raw
+        counts[canonical] = counts.get(canonical, 0) + 1
+    for key, count in counts.items():
+        if count > 1:
+            notices.add(f"The link sets {key} {count} times; the last value was used.")
+    if n_unknown:
+        listing = _listing(unknown, USER_TEXT_LIMIT, total=n_unknown)
+        notices.add(f"Ignored {n_unknown} unknown link setting(s): {listing}.")
+    return found
+
+
+def _decode(
+    query: Mapping, base: RunConfig, presets: Collection[str] | Mapping[str, RunConfig]
+) -> tuple[RunConfig, dict[str, Any], _Notices]:
+    notices = _Notices()
+    if not isinstance(query, Mapping):
+        notices.add("The link settings could not be read; the defaults are used.")
+        return base, default_view(), notices
+    found = _collect(query, notices)
+
+    view = default_view()
+    texts: dict[str, str] = {}
+    for key, raw in found.items():
+        text = _last_text(key, raw, notices)
+        if text is None:
+            notices.add(f"{key}: the value is not text; ignored.")
+            continue
+        texts[key] = text
+    for key, spec in VIEW_FIELDS.items():
+        if key not in texts:
+            continue
+        if spec.kind == "bool":
+            view[key] = _parse_bool(key, texts[key], spec.default, notices)
+        elif spec.kind == "list":
+            view[key] = _parse_hide(texts[key], notices)
+        else:
+            view[key] = _parse_preset(texts[key], presets, notices)
+    if view["preset"] is not None and isinstance(presets, Mapping):
+        preset_run = presets.get(view["preset"])
+        if isinstance(preset_run, RunConfig):
+            base = preset_run
+
+    sections = {
+        name: {f.name: getattr(getattr(base, name), f.name) for f in fields(cls)}
+        for name, cls in _SECTIONS.items()
+    }
+    for key, spec in FIELD_SPECS.items():
+        if key not in texts:
+            continue
+        text = texts[key]
+        current = sections[spec.section][spec.field]
+        if not text.strip():
+            notices.add(f"{key}: the value is empty; kept {_show(current)}.")
+        elif spec.kind == "choice":
+            sections[spec.section][spec.field] = _parse_choice(key, text, spec, current, notices)
+        else:
+            sections[spec.section][spec.field] = _parse_number(key, text, spec, current, notices)
+
+    parts = {
+        "data": _repair_data(sections["data"], notices),
+        "model": _repair_model(sections["model"], base.model, notices),
+        "train": sections["train"],
+    }
+    built = {}
+    for name, cls in _SECTIONS.items():
+        try:
+            built[name] = cls(**parts[name])
+        except ValueError as err:  # a repair this module does not know yet: keep the base
+            notices.add(f"The {name} settings were inconsistent ({clip_text(err, 80)}); kept them.")
+            built[name] = getattr(base, name)
+    return RunConfig(**built), view, notices
+
+
+def run_from_query(
+    query: Mapping[str, str | Sequence[str]],
+    *,
+    base: RunConfig = DEFAULT_RUN,
+    presets: Collection[str] | Mapping[str, RunConfig] = (),
+) -> QueryResult:
+    """Decode a link's query parameters into a valid RunConfig, the view flags and notices.
+
+    Args:
+        query: key -> value, or key -> list of values (the last one is used). Pass
+            ``{k: st.query_params.get_all(k) for k in st.query_params}`` to detect repeats.
+        base: values for keys the link does not set (and fallback for unreadable ones).
+        presets: allowed preset names; if a mapping name -> RunConfig, the chosen preset's run
+            replaces ``base`` (the link's own values still override it).
+
+    Never raises; see the module docstring for the rules.
+    """
+    try:
+        run, view, notices = _decode(query, base, presets)
+        return QueryResult(run, view, notices.done())
+    except Exception:  # a security boundary: whatever slipped through, fall back to the base
+        message = safe_text("The link settings could not be read; the defaults are used.", None)
+        return QueryResult(base, default_view(), [message])
+
+
+def _format(value: Any, spec: FieldSpec) -> str:
+    if spec.kind == "float":
+        return repr(float(value))  # shortest text with float(text) == value
+    return str(value)
+
+
+def run_to_query(
+    run: RunConfig, view: Mapping[str, Any] | None = None, *, base: RunConfig = DEFAULT_RUN
+) -> dict[str, str]:
+    """Query parameters for ``run`` and ``view``: only values that differ from ``base`` / the
+    view defaults, in ``QUERY_FIELDS`` then ``VIEW_FIELDS`` order.
+
+    ``run_from_query(run_to_query(run, view, base=b), base=b)`` gives back ``run`` and ``view``
+    (the data seed must be within ``LIMITS["seed"]``, as every link-made config is).
+    """
+    out: dict[str, str] = {}
+    for key, spec in FIELD_SPECS.items():
+        value = getattr(getattr(run, spec.section), spec.field)
+        if value != getattr(getattr(base, spec.section), spec.field):
+            out[key] = _format(value, spec)
+    for key, spec in VIEW_FIELDS.items():
+        value = (view or {}).get(key, spec.default)
+        if spec.kind == "bool":
+            if bool(value) != spec.default:
+                out[key] = "1" if value else "0"
+        elif spec.kind == "list":
+            names = [name for name in HIDEABLE if name in set(value or ())]
+            if names:
+                out[key] = ",".join(names)
+        elif value is not None:
+            out[key] = str(value)
+    return out

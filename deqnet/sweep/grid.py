@@ -1,0 +1,155 @@
+"""Expanding a sweep grid into validated cells, and grouping the cells that can train together.
+
+A grid maps names to value lists, e.g. ``{"lr": [1e-3, 1e-2], "seed": [0, 1]}``. Every combination
+is one cell with its own ModelConfig, TrainConfig and data. Cells whose models have the same shapes
+and solver form one group, trained as a single batched computation; settings that change shapes
+(width, layers, family, solver, ...) split the cells into several groups of the same call.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deqnet.config import ConfigError, DataConfig, ModelConfig, TrainConfig
+from deqnet.datasets import Dataset, DatasetError
+
+# Settings that only change numbers, never shapes: one batched computation covers all their values.
+BATCHED_NAMES = ("lr", "weight_decay", "T", "gamma", "seed", "noise")
+# Settings that change shapes or the solver: their values run as separate groups of the same call.
+# "steps" is the solver's step count (ModelConfig.steps), not the training budget.
+GROUPED_NAMES = (
+    "family",
+    "width",
+    "layers",
+    "solver",
+    "augment",
+    "steps",
+    "time_mode",
+    "segments",
+    "activation",
+    "nonlinearity",
+)
+GRID_NAMES = BATCHED_NAMES + GROUPED_NAMES
+
+# Caps for a shared server: values per axis and cells per sweep.
+SWEEP_CAPS = {"values_per_axis": 5, "cells": 25}
+
+_TRAIN_NAMES = ("lr", "weight_decay", "seed")
+# Model fields that vary inside one batched group (per-model scalars of the stacked computation).
+_BATCHED_MODEL_FIELDS = ("T", "gamma")
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One combination of the grid, validated.
+
+    Attributes:
+        position: index of each grid value, in the grid's axis order.
+        overrides: the grid values of this cell, by name.
+        model_config, train_config: the full configs (train_config.seed also seeds the weights).
+        data_config: the DataConfig the data came from (None when a Dataset was given).
+        data: the cell's dataset.
+    """
+
+    position: tuple[int, ...]
+    overrides: dict[str, Any]
+    model_config: ModelConfig
+    train_config: TrainConfig
+    data_config: DataConfig | None
+    data: Dataset
+
+    @property
+    def group_key(self) -> tuple:
+        """Cells with equal keys have models of the same shapes and solver: they batch together."""
+        model = self.model_config.to_dict()
+        return tuple((k, v) for k, v in model.items() if k not in _BATCHED_MODEL_FIELDS)
+
+
+def validate_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...]]:
+    """Check names and value counts; returns the grid with tuples of values, in the same order.
+
+    Raises ConfigError naming the allowed names, or the cap that was exceeded.
+    """
+    if not isinstance(grid, Mapping):
+        raise ConfigError(f"grid must be a mapping of name -> list of values, got {grid!r}")
+    unknown = [name for name in grid if name not in GRID_NAMES]
+    if unknown:
+        raise ConfigError(
+            f"cannot sweep over {', '.join(map(str, unknown))}; allowed names: {', '.join(GRID_NAMES)}"
+        )
+    out: dict[str, tuple[Any, ...]] = {}
+    cap = SWEEP_CAPS["values_per_axis"]
+    for name, values in grid.items():
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+            raise ConfigError(f"grid values for {name} must be a list, got {values!r}")
+        if not 1 <= len(values) <= cap:
+            raise ConfigError(f"grid {name} has {len(values)} values; allowed 1 to {cap}")
+        if len(set(values)) != len(values):
+            raise ConfigError(f"grid {name} repeats a value: {list(values)!r}")
+        out[name] = tuple(values)
+    cells = 1
+    for values in out.values():
+        cells *= len(values)
+    if cells > SWEEP_CAPS["cells"]:
+        raise ConfigError(f"the grid has {cells} combinations; at most {SWEEP_CAPS['cells']}")
+    return out
+
+
+def expand_grid(
+    data: Dataset | DataConfig,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    grid: dict[str, tuple[Any, ...]],
+) -> list[CellSpec]:
+    """All combinations of a validated grid, in row-major order of its axes.
+
+    ``data`` may be a Dataset only when "noise" is not swept (the noise is baked into the points);
+    with a DataConfig each distinct noise generates its own data set.
+    """
+    if not isinstance(data, Dataset | DataConfig):
+        raise ConfigError(f"data must be a Dataset or a DataConfig, got {type(data).__name__}")
+    if "noise" in grid and not isinstance(data, DataConfig):
+        raise ConfigError(
+            "sweeping noise needs a DataConfig (the data is regenerated per noise level); "
+            "a ready-made Dataset has its noise fixed"
+        )
+    made: dict[DataConfig, Dataset] = {}
+    names = list(grid)
+    cells = []
+    for position in itertools.product(*(range(len(v)) for v in grid.values())):
+        overrides = {name: grid[name][i] for name, i in zip(names, position, strict=True)}
+        train = {k: v for k, v in overrides.items() if k in _TRAIN_NAMES}
+        model = {k: v for k, v in overrides.items() if k not in _TRAIN_NAMES and k != "noise"}
+        train_cfg = _checked(train_config.replace, **train)
+        model_cfg = _checked(model_config.replace, **model)
+        data_cfg = None
+        dataset = data
+        if isinstance(data, DataConfig):
+            noise = {"noise": overrides["noise"]} if "noise" in overrides else {}
+            data_cfg = _checked(data.replace, **noise)
+            if data_cfg not in made:
+                made[data_cfg] = data_cfg.make()
+            dataset = made[data_cfg]
+        cells.append(CellSpec(position, overrides, model_cfg, train_cfg, data_cfg, dataset))
+    return cells
+
+
+def group_cells(cells: list[CellSpec]) -> list[list[int]]:
+    """Indices of the cells of each group (shape-compatible cells), groups in first-seen order."""
+    groups: dict[tuple, list[int]] = {}
+    for i, cell in enumerate(cells):
+        groups.setdefault(cell.group_key, []).append(i)
+    return list(groups.values())
+
+
+def _checked(make, **changes: Any):
+    """Build a config copy; value errors surface as ConfigError naming the swept setting."""
+    try:
+        return make(**changes)
+    except DatasetError as err:
+        raise ConfigError(f"invalid grid value: {err}") from err
+    except ConfigError as err:
+        raise ConfigError(f"invalid grid value: {err}") from err

@@ -1,0 +1,124 @@
+"""What a sweep returns: one SweepCell per grid combination, grouped as they were trained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from deqnet.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+from deqnet.datasets import Dataset
+from deqnet.models.base import DeqModel
+from deqnet.training import StepRecord
+
+
+@dataclass(frozen=True, eq=False)
+class SweepCell:
+    """One trained combination of the grid.
+
+    Attributes:
+        position: index of the cell's value on each grid axis (grid order).
+        overrides: the grid values of this cell, by name.
+        model_config, train_config: the cell's full configs (train_config.seed seeded the weights,
+            train_config.train_steps is the sweep's step budget).
+        data_config: the DataConfig its data came from, or None if a Dataset was given.
+        data: the cell's dataset.
+        history: StepRecords with the Trainer's meaning (metrics of the weights each step started
+            from; test accuracy before the update). ``nfe_forward``/``nfe_backward`` are those of
+            the group's shared solve; ``seconds`` is the group's step time divided by the number
+            of models in that step.
+        metrics: ``deqnet.evaluate`` of the final weights with the cell's loss.
+        status: "ok", or "diverged" (training stopped; ``message`` says why, weights restored).
+        nfe: total evaluations of the shared solves this cell took part in (forward + backward).
+        seconds: the group's training wall time divided by its number of cells.
+        group: index into ``SweepResult.groups``.
+        model: the trained model, usable on its own (a plain deqnet model of ``model_config``).
+    """
+
+    position: tuple[int, ...]
+    overrides: dict[str, Any]
+    model_config: ModelConfig
+    train_config: TrainConfig
+    data_config: DataConfig | None
+    data: Dataset
+    history: list[StepRecord]
+    metrics: dict[str, float]
+    status: str
+    message: str
+    nfe: int
+    seconds: float
+    group: int
+    model: DeqModel
+
+    @property
+    def run_config(self) -> RunConfig | None:
+        """The RunConfig that reproduces this cell alone (None if the data was a Dataset)."""
+        if self.data_config is None:
+            return None
+        return RunConfig(data=self.data_config, model=self.model_config, train=self.train_config)
+
+
+@dataclass(frozen=True)
+class SweepGroup:
+    """Cells trained as one batched computation.
+
+    Attributes:
+        cells: indices into ``SweepResult.cells``.
+        seconds: wall time of training the whole group.
+    """
+
+    cells: tuple[int, ...]
+    seconds: float
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """All cells of a sweep.
+
+    Attributes:
+        grid: axis name -> values, in the order given.
+        steps: training steps per cell (fewer for diverged cells).
+        cells: one per combination, row-major over the axes (the last axis varies fastest).
+        groups: how the cells were batched.
+        seconds: wall time of the whole sweep (building, training and final evaluation).
+    """
+
+    grid: dict[str, tuple[Any, ...]]
+    steps: int
+    cells: list[SweepCell]
+    groups: list[SweepGroup]
+    seconds: float
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Number of values on each axis."""
+        return tuple(len(v) for v in self.grid.values())
+
+    def cell(self, **overrides: Any) -> SweepCell:
+        """The cell with exactly these grid values, e.g. ``result.cell(lr=0.01, seed=1)``."""
+        if set(overrides) != set(self.grid):
+            raise ConfigError(f"give a value for each grid axis: {', '.join(self.grid)}")
+        for cell in self.cells:
+            if cell.overrides == overrides:
+                return cell
+        raise ConfigError(f"no cell with {overrides!r} in the grid {self.grid!r}")
+
+    def metric(self, name: str) -> np.ndarray:
+        """One number per cell, shaped like the grid (e.g. a heatmap of test accuracy).
+
+        ``name``: a key of ``SweepCell.metrics`` (train_acc, test_acc, train_loss, test_loss),
+        "nfe", "seconds" or "steps_done".
+        """
+        allowed = (*self.cells[0].metrics, "nfe", "seconds", "steps_done")
+        if name not in allowed:
+            raise ConfigError(f"unknown metric {name!r}; choose one of {', '.join(allowed)}")
+        values = []
+        for cell in self.cells:
+            if name == "steps_done":
+                values.append(len(cell.history))
+            elif name in cell.metrics:
+                values.append(cell.metrics[name])
+            else:
+                values.append(getattr(cell, name))
+        return np.asarray(values, dtype=np.float64).reshape(self.shape)

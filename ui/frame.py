@@ -1,0 +1,77 @@
+"""The picture frame around every page: page config, the shared sidebar, navigation, the link.
+
+Used only by app.py. Order matters: read the link (first run only), draw the sidebar (which
+updates the wanted settings), bring the model in line, show pending messages, run the page, and
+finally mirror the settings in the URL.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+from ui import sidebar
+from ui.sharing_ui import classroom_panel, read_url, write_url
+from ui.show import guarded
+from ui.state import Session, get_session, sync
+
+# (section, [(file, title, material icon)]); the first page is the default.
+PAGES: dict[str, list[tuple[str, str, str]]] = {
+    "Train": [
+        ("pages/playground.py", "Playground", ":material/model_training:"),
+        ("pages/sweep.py", "Sweep", ":material/grid_view:"),
+    ],
+    "See the paper": [
+        ("pages/trajectories.py", "Trajectories", ":material/timeline:"),
+        ("pages/momentum.py", "Momentum", ":material/swap_calls:"),
+        ("pages/layers.py", "Layers ↔ Time", ":material/stacks:"),
+    ],
+    "Learn": [("pages/lessons.py", "Lessons", ":material/school:")],
+}
+
+
+def _navigation() -> StreamlitPage:
+    first = PAGES["Train"][0][0]
+    sections = {
+        section: [
+            st.Page(path, title=title, icon=icon, default=path == first)
+            for path, title, icon in pages
+        ]
+        for section, pages in PAGES.items()
+    }
+    return st.navigation(sections, position="sidebar")
+
+
+def _messages(session: Session) -> None:
+    """Link notices and one-shot notes, shown once at the top of the page."""
+    if session.url_notices:
+        # The codec's notices are already markdown-safe (escaped user text).
+        items = "\n".join(f"- {text}" for text in session.url_notices)
+        st.warning(f"**Some settings in the link were changed:**\n{items}", icon=":material/link:")
+        session.url_notices = []
+    for note in session.notes:
+        st.info(note, icon=":material/restart_alt:")
+    session.notes = []
+
+
+def run() -> None:
+    """Draw the frame and the selected page."""
+    st.set_page_config(
+        page_title="deqnet",
+        page_icon=":material/airwave:",
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+    session = get_session()
+    page = _navigation()
+    with guarded("the settings"):
+        read_url(session)
+        with st.sidebar:
+            st.caption("Settings for every page; the link in the address bar restores them.")
+            sidebar.render(session)
+            classroom_panel(session)
+        sync(session)
+    _messages(session)
+    with guarded(f"the {page.title} page"):
+        page.run()
+    write_url(session)

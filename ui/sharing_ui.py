@@ -1,0 +1,264 @@
+"""Links, classroom mode, downloads and uploads, on top of ``deqnet.sharing``.
+
+The URL is handled manually with the sharing codec rather than ``bind="query-params"``: the codec
+clamps bad values and says so in a visible notice (bound widgets drop them silently), and it keeps
+the values of controls that are not rendered (other families' knobs, classroom-hidden controls).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from deqnet import LIMITS, DatasetError, RunConfig, load_csv
+from deqnet.datasets import MAX_CSV_BYTES, dataset_to_csv
+from deqnet.sharing import (
+    HIDEABLE,
+    RunFileError,
+    check_loaded_run_behaves,
+    reproduce_script,
+    run_from_json,
+    run_from_query,
+    run_to_json,
+    run_to_query,
+    safe_text,
+)
+from ui.controls import label_of
+from ui.state import Session, coerce_run, load_trained, rebuild, use_custom_data
+
+MAX_UPLOAD_MB = max(1, MAX_CSV_BYTES // 1_000_000)
+
+
+def _presets() -> Mapping[str, RunConfig]:
+    """Preset name -> RunConfig, if the lessons' presets exist."""
+    try:
+        from deqnet.presets import PRESETS
+    except ImportError:
+        return {}
+    return {name: preset.run for name, preset in PRESETS.items()}
+
+
+def read_url(session: Session) -> None:
+    """On the session's first run: settings, view flags and classroom mode from the link."""
+    if session.url_parsed:
+        return
+    session.url_parsed = True
+    query = {key: st.query_params.get_all(key) for key in st.query_params}
+    if not query:
+        return
+    result = run_from_query(query, presets=_presets())
+    session.url_notices = list(result.notices)
+    session.view = {key: bool(result.view[key]) for key in session.view}
+    session.classroom = session.classroom_from_url = bool(result.view["classroom"])
+    session.hidden = frozenset(result.view["hide"])
+    session.wanted = result.run.to_dict()
+    session.push_widgets = True
+    if result.run != session.run:
+        rebuild(session, result.run)
+
+
+def link_query(session: Session) -> dict[str, str]:
+    """The query parameters of a link to the current setup (only non-default values)."""
+    view: dict[str, Any] = dict(session.view)
+    if session.classroom:
+        view.update(classroom=True, hide=tuple(session.hidden))
+    return run_to_query(coerce_run(session.wanted), view)
+
+
+def write_url(session: Session) -> None:
+    """Mirror the current setup in the browser's address bar (only when it changed)."""
+    wanted = link_query(session)
+    if wanted != st.query_params.to_dict():
+        st.query_params.from_dict(wanted)
+
+
+def share_link(session: Session) -> str:
+    """The full link to this setup (just the query string when the app URL is unknown)."""
+    query = urlencode(link_query(session))
+    base = st.context.url or ""
+    return f"{base}?{query}" if query else base or "(the app's address: all settings are defaults)"
+
+
+# --------------------------------------------------------------------------------------------
+# Classroom mode
+# --------------------------------------------------------------------------------------------
+
+
+def _classroom_changed(session: Session) -> None:
+    session.hidden = frozenset(st.session_state.get("cls_hide") or ())
+    session.classroom = bool(st.session_state.get("cls_on"))
+
+
+def classroom_panel(session: Session) -> None:
+    """Sidebar expander where a teacher picks controls to hide and gets the classroom link."""
+    if session.classroom_from_url:
+        return
+    if "cls_hide" not in st.session_state:
+        st.session_state["cls_hide"] = [k for k in HIDEABLE if k in session.hidden]
+    if "cls_on" not in st.session_state:
+        st.session_state["cls_on"] = session.classroom
+    with st.expander("Classroom", icon=":material/school:"):
+        st.caption(
+            "Pick the controls students should not see, switch classroom mode on and share the "
+            "link. Train, Pause and Reset always stay."
+        )
+        st.pills(
+            "Controls to hide",
+            HIDEABLE,
+            selection_mode="multi",
+            format_func=label_of,
+            key="cls_hide",
+            on_change=_classroom_changed,
+            args=(session,),
+        )
+        st.toggle(
+            "Classroom mode",
+            key="cls_on",
+            on_change=_classroom_changed,
+            args=(session,),
+            help="Hides the picked controls here and in the link (classroom=1&hide=…).",
+        )
+        if session.classroom:
+            st.caption("Classroom link (copy it with the button on the right):")
+            st.code(share_link(session), language=None, wrap_lines=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Downloads and uploads
+# --------------------------------------------------------------------------------------------
+
+
+def _run_json(session: Session) -> str:
+    with session.lock:
+        return run_to_json(session.run, session.model, list(session.trainer.history))
+
+
+def _downloads(session: Session) -> None:
+    run = session.run
+    st.markdown("**Download**")
+    c1, c2, c3, c4 = st.columns(4)
+    # on_click="ignore": a download must not rerun the page (it would interrupt training).
+    c1.download_button(
+        "Config",
+        json.dumps(run.to_dict(), indent=2),
+        file_name="deqnet-config.json",
+        mime="application/json",
+        on_click="ignore",
+        icon=":material/settings:",
+        help="The settings (data, model, training) as JSON.",
+        key="pg_dl_config",
+    )
+    c2.download_button(
+        "Run",
+        lambda: _run_json(session),
+        file_name="deqnet-run.json",
+        mime="application/json",
+        on_click="ignore",
+        icon=":material/model_training:",
+        help="Settings, trained weights and the loss history; upload it later to continue.",
+        key="pg_dl_run",
+    )
+    c3.download_button(
+        "Data",
+        lambda: dataset_to_csv(session.data),
+        file_name=f"deqnet-{session.data.name}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/table:",
+        help="The train and test points as CSV (x1, x2, label, split).",
+        key="pg_dl_data",
+    )
+    c4.download_button(
+        "Script",
+        reproduce_script(run),
+        file_name="reproduce_run.py",
+        mime="text/x-python",
+        on_click="ignore",
+        icon=":material/code:",
+        help="A short Python script that trains the same model with deqnet.",
+        key="pg_dl_script",
+    )
+
+
+def _load_upload(session: Session, name: str, raw: bytes) -> str | None:
+    """Apply an uploaded run (.json) or dataset (.csv); returns a markdown-safe error or None.
+
+    Everything is parsed and checked first, so a bad file leaves the session untouched.
+    """
+    if name.lower().endswith(".csv"):
+        try:
+            data = load_csv(
+                raw, test_fraction=session.run.data.test_fraction, seed=session.run.data.seed
+            )
+        except DatasetError as err:
+            return safe_text(f"That CSV file cannot be used: {err}", None)
+        use_custom_data(session, data)
+        session.notes.append(
+            f"Loaded your data ({data.n_train + data.n_test} points, {data.n_classes} classes); "
+            "the model was reset. Uploaded data is not part of the shareable link."
+        )
+        return None
+    try:
+        loaded = run_from_json(raw, max_bytes=MAX_UPLOAD_MB * 1_000_000)
+    except RunFileError as err:
+        return str(err)  # already markdown-safe
+    try:
+        data = loaded.run.data.make()
+    except DatasetError as err:
+        return safe_text(f"The run's data cannot be generated: {err}", None)
+    problem = check_loaded_run_behaves(loaded, data)
+    if problem:
+        return problem
+    load_trained(session, loaded.run, loaded.state_dict, loaded.history)
+    session.notes.append(
+        f"Loaded the run ({len(loaded.history)} training steps); the sidebar shows its settings."
+    )
+    return None
+
+
+def _uploads(session: Session) -> None:
+    st.markdown("**Upload**")
+    upload = st.file_uploader(
+        "A run file (.json) or a dataset (.csv with columns x1, x2, label[, split])",
+        type=["json", "csv"],
+        max_upload_size=MAX_UPLOAD_MB,
+        key="pg_upload",
+        help="A bad file is refused with a message and changes nothing.",
+    )
+    if upload is None:
+        session.upload_id, session.upload_error = None, None
+        return
+    if upload.file_id != session.upload_id:
+        session.upload_id = upload.file_id
+        session.upload_error = _load_upload(session, upload.name, upload.getvalue())
+        if session.upload_error is None:
+            st.rerun()  # the sidebar was drawn before the upload: redraw it with the new settings
+    if session.upload_error:
+        st.error(session.upload_error, icon=":material/error:")
+    st.caption("Uploaded data stays in this browser session; it is not part of the link.")
+
+
+def export_panel(session: Session, hidden: frozenset[str]) -> None:
+    """The Playground's "Share, download and upload" expander (parts may be classroom-hidden)."""
+    show_export, show_upload = "export" not in hidden, "upload" not in hidden
+    if not (show_export or show_upload):
+        return
+    with st.expander("Share, download and upload", icon=":material/share:"):
+        if show_export:
+            st.markdown("**Link to this setup** (data, seed, model and training settings):")
+            st.code(share_link(session), language=None, wrap_lines=True)
+            if session.custom_data is not None:
+                st.caption("The link regenerates the data from its settings, not your upload.")
+            _downloads(session)
+        if show_upload:
+            _uploads(session)
+
+
+def new_data_seed() -> int:
+    """A fresh data seed for Regenerate (drawn from the OS, within the link's limits)."""
+    return secrets.randbelow(int(LIMITS["seed"][1]) + 1)

@@ -1,0 +1,296 @@
+"""One model per browser session: the data, model, trainer and wanted settings every page reads.
+
+The sidebar writes the *wanted* settings (``Session.wanted``, a ``RunConfig.to_dict()``-shaped
+dict); :func:`sync` compares them with the configuration the model was built from
+(``Session.run``) and rebuilds or re-optimises as needed. Nothing here is cached across sessions:
+``st.session_state`` is per browser tab, and a trainable model must never be shared.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import streamlit as st
+import torch
+
+from deqnet import TIME_MODES, Dataset, ModelConfig, RunConfig, StepRecord, Trainer, build_model
+from deqnet.datasets import n_classes_range
+from deqnet.models import DeqModel
+
+_STATE_KEY = "deqnet"
+T = TypeVar("T")
+
+MODEL_RESET_NOTE = "Model settings changed — the model was reset to its initial weights."
+DATA_RESET_NOTE = "The data changed — the model was reset to its initial weights."
+OPTIMISER_NOTE = (
+    "Training settings changed — the weights were kept and the optimiser was rebuilt "
+    "(its internal state, e.g. Adam's moments, starts afresh)."
+)
+
+
+@dataclass(eq=False)
+class Session:
+    """Everything one browser session trains and shows.
+
+    Attributes:
+        run: the configuration ``data``, ``model`` and ``trainer`` were built from.
+        data: the dataset (generated from ``run.data``, or ``custom_data`` when one was uploaded).
+        model: the trained model.
+        trainer: its Trainer (history, status, divergence message).
+        initial_weights: the weights right after ``build_model`` (Reset restores them).
+        running: True while the Playground's live training is on.
+        version: bumped whenever the model is rebuilt or trained further; pages memoise on it.
+        wanted: the settings the sidebar shows, ``RunConfig.to_dict()`` shaped.
+        custom_data: an uploaded dataset that replaces the generated one (not in the URL).
+        notes: one-shot messages shown at the top of the next full run.
+        push_widgets: True when ``wanted`` must be copied into the sidebar widgets.
+        url_parsed: the URL was read (first run of the session).
+        classroom: classroom mode is on; ``hidden`` are the control keys not rendered.
+        classroom_from_url: classroom mode came from the link (then the Classroom panel is hidden).
+        view: Playground view flags of the link ("showtest", "discrete").
+        url_notices: markdown-safe notices about the link's rejected or clamped values.
+        upload_id, upload_error: the last uploaded file handled, and why it was refused.
+        lock: held while weights change, so a download (served from another thread) sees a
+            consistent model and history.
+        cache: results memoised by :func:`memo`.
+    """
+
+    run: RunConfig
+    data: Dataset
+    model: DeqModel
+    trainer: Trainer
+    initial_weights: dict[str, torch.Tensor]
+    running: bool = False
+    version: int = 0
+    wanted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    custom_data: Dataset | None = None
+    notes: list[str] = field(default_factory=list)
+    push_widgets: bool = True
+    url_parsed: bool = False
+    classroom: bool = False
+    hidden: frozenset[str] = frozenset()
+    classroom_from_url: bool = False
+    view: dict[str, bool] = field(default_factory=lambda: {"showtest": False, "discrete": False})
+    url_notices: list[str] = field(default_factory=list)
+    upload_id: str | None = None
+    upload_error: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def steps_done(self) -> int:
+        return self.trainer.steps_done
+
+    @property
+    def budget_reached(self) -> bool:
+        return self.trainer.steps_done >= self.run.train.train_steps
+
+    @property
+    def diverged(self) -> bool:
+        return self.trainer.status != "ok"
+
+
+def memo(session: Session, name: str, compute: Callable[[], T], *, per_version: bool = True) -> T:
+    """``compute()`` memoised in the session: per model version, or per dataset if not
+    ``per_version``. Pages use it to skip recomputing pictures of an unchanged model."""
+    key: Any = session.version if per_version else session.data  # Dataset compares by identity
+    hit = session.cache.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = compute()
+    session.cache[name] = (key, value)
+    return value
+
+
+def coerce_run(wanted: dict[str, dict[str, Any]]) -> RunConfig:
+    """A valid RunConfig from sidebar values, fixing combinations the widgets cannot exclude.
+
+    The number of classes is clamped to what the dataset supports, a time mode the family lacks
+    falls back to its first one, and a discrete network's segments are capped at its layer count;
+    each widget alone only offers valid values.
+    """
+    values = copy.deepcopy(wanted)
+    data = values.setdefault("data", {})
+    if "name" in data:
+        lo, hi = n_classes_range(data["name"])
+        data["n_classes"] = min(max(int(data.get("n_classes", lo)), lo), hi)
+    model = values.setdefault("model", {})
+    family = model.get("family", ModelConfig.family)
+    if family in TIME_MODES and model.get("time_mode") not in TIME_MODES[family]:
+        model["time_mode"] = TIME_MODES[family][0]
+    if family in TIME_MODES and ModelConfig(family=family).discrete:
+        layers = int(model.get("layers", ModelConfig.layers))
+        model["segments"] = min(int(model.get("segments", ModelConfig.segments)), layers)
+    return RunConfig.from_dict(values)
+
+
+def _build(run: RunConfig, custom: Dataset | None) -> tuple[Dataset, DeqModel, Trainer, dict]:
+    data = custom if custom is not None else run.data.make()
+    model = build_model(run.model, data.n_classes, seed=run.train.seed)
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return data, model, Trainer(model, data, run.train), initial
+
+
+def new_session(run: RunConfig) -> Session:
+    """A fresh, untrained session for ``run``."""
+    data, model, trainer, initial = _build(run, None)
+    return Session(run, data, model, trainer, initial, wanted=run.to_dict())
+
+
+def get_session() -> Session:
+    """This browser session's Session (created with default settings on first use)."""
+    if _STATE_KEY not in st.session_state:
+        st.session_state[_STATE_KEY] = new_session(RunConfig())
+    return st.session_state[_STATE_KEY]
+
+
+def current_run() -> RunConfig:
+    """The configuration the sidebar shows now (may differ from the model's until :func:`sync`)."""
+    return coerce_run(get_session().wanted)
+
+
+def rebuild(session: Session, run: RunConfig, *, note: str | None = None) -> None:
+    """Build data, model and trainer for ``run`` (untrained); keeps any uploaded dataset."""
+    data, model, trainer, initial = _build(run, session.custom_data)
+    with session.lock:
+        session.run, session.data, session.model = run, data, model
+        session.trainer, session.initial_weights = trainer, initial
+    session.running = False
+    session.version += 1
+    if note:
+        session.notes.append(note)
+
+
+def sync(session: Session) -> None:
+    """Bring the model in line with the wanted settings.
+
+    Data, model or seed changes rebuild the model (a link must reproduce the run from its initial
+    weights); other training changes keep the weights and rebuild the optimiser; a new step budget
+    alone changes nothing else.
+    """
+    run = coerce_run(session.wanted)
+    old = session.run
+    if run == old:
+        return
+    data_changed = session.custom_data is None and run.data != old.data
+    if data_changed or run.model != old.model or run.train.seed != old.train.seed:
+        rebuild(session, run, note=DATA_RESET_NOTE if data_changed else MODEL_RESET_NOTE)
+        return
+    if run.train.replace(train_steps=old.train.train_steps) != old.train:
+        history = session.trainer.history
+        session.trainer = Trainer(session.model, session.data, run.train)
+        session.trainer.history.extend(history)
+        session.notes.append(OPTIMISER_NOTE)
+    session.run = run
+    session.version += 1
+
+
+def reset(session: Session) -> None:
+    """Back to the initial weights of this configuration, with an empty history."""
+    with session.lock:
+        session.model.load_state_dict(session.initial_weights)
+        session.trainer = Trainer(session.model, session.data, session.run.train)
+    session.running = False
+    session.version += 1
+
+
+def train_chunk(session: Session, max_seconds: float) -> list[StepRecord]:
+    """Train toward the step budget for at most about ``max_seconds`` (at least one step)."""
+    remaining = session.run.train.train_steps - session.trainer.steps_done
+    if remaining <= 0 or session.diverged:
+        return []
+    with session.lock:
+        records = session.trainer.step(remaining, max_seconds=max_seconds)
+    session.version += 1
+    return records
+
+
+def step_once(session: Session) -> None:
+    """One optimiser step (the Step button; not limited by the step budget)."""
+    with session.lock:
+        session.trainer.step(1)
+    session.running = False
+    session.version += 1
+
+
+def ensure_trained(max_seconds: float = 4.0) -> Session:
+    """The session, quick-trained (time-boxed) toward its step budget if it has no steps yet."""
+    session = get_session()
+    if session.trainer.steps_done == 0 and not session.diverged:
+        with st.spinner("Quick training…", show_time=True):
+            train_chunk(session, max_seconds)
+    return session
+
+
+def apply_run(run: RunConfig, *, note: str) -> None:
+    """Show ``run`` in every sidebar widget and rebuild data and model (untrained).
+
+    The widgets are updated at the start of the next script run, so call this from a widget
+    callback or follow it with ``st.switch_page`` / ``st.rerun``. Uploaded data is dropped: a
+    preset or a sweep cell means its own generated data.
+    """
+    session = get_session()
+    session.custom_data = None
+    session.wanted = run.to_dict()
+    session.push_widgets = True
+    rebuild(session, run, note=note)
+
+
+def use_custom_data(session: Session, data: Dataset) -> None:
+    """Replace the generated dataset by ``data`` for this session and reset the model."""
+    session.custom_data = data
+    rebuild(session, coerce_run(session.wanted), note=None)
+
+
+def drop_custom_data(session: Session) -> None:
+    """Go back to the dataset generated from the sidebar settings."""
+    session.custom_data = None
+    rebuild(session, coerce_run(session.wanted), note=DATA_RESET_NOTE)
+
+
+def load_trained(
+    session: Session,
+    run: RunConfig,
+    weights: dict[str, torch.Tensor],
+    history: list[StepRecord],
+) -> None:
+    """Install an uploaded run: its settings, its generated data, its weights and history.
+
+    Everything is built and checked before the session is touched, so a failure leaves the
+    session as it was (raises ConfigError, DatasetError or RuntimeError from load_state_dict).
+    """
+    data, model, trainer, initial = _build(run, None)
+    model.load_state_dict(weights)
+    trainer.history.extend(history)
+    session.custom_data = None
+    with session.lock:
+        session.run, session.data, session.model = run, data, model
+        session.trainer, session.initial_weights = trainer, initial
+    session.wanted = run.to_dict()
+    session.push_widgets = True
+    session.running = False
+    session.version += 1
+
+
+__all__ = [
+    "Session",
+    "apply_run",
+    "coerce_run",
+    "current_run",
+    "drop_custom_data",
+    "ensure_trained",
+    "get_session",
+    "load_trained",
+    "memo",
+    "new_session",
+    "rebuild",
+    "reset",
+    "step_once",
+    "sync",
+    "train_chunk",
+    "use_custom_data",
+]
