@@ -172,10 +172,10 @@ class ContinuousModel(DeqModel):
         n = max(1, math.ceil(self.config.steps / self.config.n_segments))
         bounds = self.segment_bounds()
         pieces = [
-            torch.linspace(float(bounds[k]), float(bounds[k + 1]), n + 1)[:-1]
+            torch.linspace(float(bounds[k]), float(bounds[k + 1]), n + 1, dtype=torch.float64)[:-1]
             for k in range(self.config.n_segments)
         ]
-        return torch.cat([*[p.double() for p in pieces], bounds[-1:]])
+        return torch.cat([*pieces, bounds[-1:]])
 
 
 class DiscreteModel(DeqModel):
