@@ -9,6 +9,7 @@ import torch
 # Tiny models are dominated by per-op overhead; one thread is faster and fair to other sessions.
 torch.set_num_threads(1)
 
+from deqnet import sharing  # noqa: E402  (a module: deqnet.sharing.run_from_query, ...)
 from deqnet.analysis import (  # noqa: E402
     Check,
     DecisionGrid,
@@ -49,24 +50,16 @@ from deqnet.config import (  # noqa: E402
 )
 from deqnet.datasets import DATASETS, Dataset, DatasetError, load_csv, make_dataset  # noqa: E402
 from deqnet.models import REGISTRY, SolverFailure, build_model  # noqa: E402
+from deqnet.sweep import SweepResult, sweep  # noqa: E402
 from deqnet.training import StepRecord, Trainer, evaluate  # noqa: E402
 
 __all__ = [
-    "Check",
-    "Momentum",
-    "adjoint_parameter_gradients",
-    "autograd_input_gradient",
-    "autograd_parameter_gradients",
-    "depth_sensitivity",
-    "joint_flow_determinant",
-    "momentum",
-    "run_checks",
-    "x_flow_determinant",
     "DATASETS",
     "FAMILIES",
     "LIMITS",
     "REGISTRY",
     "TIME_MODES",
+    "Check",
     "ConfigError",
     "DataConfig",
     "Dataset",
@@ -74,27 +67,39 @@ __all__ = [
     "DecisionGrid",
     "GridFlow",
     "ModelConfig",
+    "Momentum",
     "RunConfig",
     "SolverFailure",
     "StepRecord",
+    "SweepResult",
     "TrainConfig",
     "Trainer",
     "Trajectory",
     "VectorField",
+    "adjoint_parameter_gradients",
+    "autograd_input_gradient",
+    "autograd_parameter_gradients",
     "build_model",
     "cloud_log_volume",
     "decision_grid",
     "default_times",
     "deformed_grid",
+    "depth_sensitivity",
     "divergence",
     "evaluate",
     "jacobian_logdet",
+    "joint_flow_determinant",
     "load_csv",
     "log_volume_change",
     "make_dataset",
     "mean_divergence",
+    "momentum",
     "per_sample_loss",
     "plot_extent",
+    "run_checks",
+    "sharing",
+    "sweep",
     "trajectory",
     "vector_field_grid",
+    "x_flow_determinant",
 ]

@@ -1,3 +1,280 @@
+"""Trajectories: the flow of the input plane from t = 0 to T (discrete nets: layer by layer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
 import streamlit as st
 
-st.info("This page is being built")
+from deqnet import (
+    GridFlow,
+    SolverFailure,
+    Trajectory,
+    cloud_log_volume,
+    deformed_grid,
+    log_volume_change,
+    mean_divergence,
+    plot_extent,
+    trajectory,
+    vector_field_grid,
+)
+from deqnet.figures import (
+    coordinates_figure,
+    features_3d_figure,
+    flow_animation_figure,
+    paths_3d_figure,
+    paths_figure,
+)
+from deqnet.figures.trajectories import (
+    add_time_slice,
+    label_layer_frames,
+    mark_layers,
+    volume_cloud_figure,
+)
+from ui.show import chart, error, notice
+from ui.state import Session, apply_run, ensure_trained, memo
+
+DRAWN_PATHS = 300  # paths drawn in every chart (the animation, the plane, 3-D, coordinates)
+STAT_POINTS = 1000  # training points behind the volume statistics and the final features
+FIELD_TIMES = 21  # positions of the vector-field time slider for continuous models
+SAMPLE_SEED = 0  # which training points are drawn: fixed, so reruns show the same paths
+TABS = ("Paths over the vector field", "3-D views", "Divergence and volume")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What the page draws, for one model version.
+
+    Attributes:
+        traj: paths of the STAT_POINTS sample; the first ``drawn`` of them are drawn.
+        labels: (N,) classes of the sample.
+        grid: the deformed grid of the plot box at the trajectory's times.
+        mean_div: (K,) mean divergence over the sample; log_volume (K, N) exact per point;
+        cloud: (K,) Gaussian log-volume of the sample's cloud.
+    """
+
+    traj: Trajectory
+    labels: np.ndarray
+    grid: GridFlow
+    mean_div: np.ndarray
+    log_volume: np.ndarray
+    cloud: np.ndarray
+    drawn: int
+
+    @property
+    def drawn_traj(self) -> Trajectory:
+        return Trajectory(t=self.traj.t, x=self.traj.x[:, : self.drawn])
+
+    @property
+    def drawn_labels(self) -> np.ndarray:
+        return self.labels[: self.drawn]
+
+
+def _compute(session: Session, extent: tuple[float, float, float, float]) -> Flow:
+    data, model = session.data, session.model
+    order = np.random.default_rng(SAMPLE_SEED).permutation(len(data.x_train))[:STAT_POINTS]
+    x, labels = data.x_train[order], data.y_train[order]
+    traj = trajectory(model, x)
+    return Flow(
+        traj=traj,
+        labels=labels,
+        grid=deformed_grid(model, extent, times=traj.t),
+        mean_div=mean_divergence(model, traj),
+        log_volume=log_volume_change(model, x, traj.t),
+        cloud=cloud_log_volume(traj),
+        drawn=min(DRAWN_PATHS, len(order)),
+    )
+
+
+def _intro(session: Session) -> None:
+    st.markdown("## Trajectories")
+    model = session.run.model
+    if model.discrete:
+        what = (
+            f"A {model.family} network moves every point of the plane in {model.layers} steps, "
+            f"one per layer (layer l sits at time t = l·Δt, "
+            f"Δt = T/L = {model.T / model.layers:.3g})."
+        )
+    else:
+        what = "The network moves every point of the plane along a path from t = 0 to T."
+    st.markdown(
+        f"{what} The classifier only draws a straight line at the end, so the flow must untangle "
+        "the classes first. An ODE flow is a **homeomorphism**: it can stretch and squeeze the "
+        "plane (watch the grid) but never tear or fold it — which is why some problems need an "
+        "extra dimension, or a coarse discrete net that is allowed to fold."
+    )
+    trainer = session.trainer
+    last = trainer.history[-1] if trainer.history else None
+    accuracy = f", train accuracy {100 * last.train_acc:.0f} %" if last else ""
+    st.caption(
+        f"Model after {trainer.steps_done} of {session.run.train.train_steps} training steps"
+        f"{accuracy}. Train further in the Playground; this page follows the latest weights."
+    )
+    if session.diverged:
+        notice(trainer.message)
+
+
+def _animation(session: Session, flow: Flow, extent) -> None:
+    fig = flow_animation_figure(
+        flow.drawn_traj, flow.drawn_labels, flow.grid, extent, max_points=DRAWN_PATHS, big=True
+    )
+    model = session.run.model
+    if model.discrete:
+        label_layer_frames(fig, flow.traj.t, model.T / model.layers)
+    left, right = st.columns([5, 2])
+    with left:
+        chart(fig, key="traj_animation", height=680)
+    with right:
+        st.markdown("#### What you see")
+        st.markdown(
+            f"- {flow.drawn} training points, coloured by class, and the lines of a square grid, "
+            "all carried by the flow.\n"
+            "- Press **▶** or drag the slider below the picture; it plays in your browser.\n"
+            "- Grid cells that grow or shrink show where the flow stretches or squeezes the "
+            "plane; lines never cross in an ODE flow."
+        )
+        if model.augment:
+            st.markdown(
+                f"- With {model.augment} extra dimension{'s' if model.augment > 1 else ''} only "
+                "the shadow on the (x₁, x₂) plane is shown: there points may appear to pass "
+                "through each other — see **3-D views**."
+            )
+        if model.discrete:
+            st.markdown(
+                "- A discrete net jumps from layer to layer; with a coarse step it *can* fold "
+                "the plane (grid lines crossing)."
+            )
+
+
+def _time_options(session: Session) -> tuple[list[float], Callable[[float], str]]:
+    """Times the vector-field slider offers and how it labels them."""
+    model = session.run.model
+    if model.discrete:
+        dt = model.T / model.layers
+        return [round(layer * dt, 12) for layer in range(model.layers)], (
+            lambda t: f"layer {round(t / dt)} (t = {t:.2f})"
+        )
+    return [round(float(t), 12) for t in np.linspace(0.0, model.T, FIELD_TIMES)], (
+        lambda t: f"t = {t:.2f}"
+    )
+
+
+def _paths_tab(session: Session, flow: Flow, extent) -> None:
+    options, label = _time_options(session)
+    if st.session_state.get("traj_time") not in options:
+        st.session_state["traj_time"] = options[0]
+    discrete = session.run.model.discrete
+    t = st.select_slider(
+        "Layer whose residual (x_{l+1} − x_l)/Δt is drawn"
+        if discrete
+        else "Time t of the vector field F(x, t)",
+        options,
+        format_func=label,
+        key="traj_time",
+        help="The arrows show the velocity at this time; the diamonds are the points at this "
+        "time, each about to move along the arrow under it.",
+    )
+    field = vector_field_grid(session.model, t, extent)
+    paths = paths_figure(
+        flow.drawn_traj, flow.drawn_labels, field=field, max_paths=DRAWN_PATHS, extent=extent
+    )
+    k = int(np.abs(flow.traj.t - t).argmin())
+    add_time_slice(paths, flow.traj.x[k, : flow.drawn], flow.drawn_labels, t=t)
+    coords = coordinates_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS)
+    if discrete:
+        mark_layers(paths)
+        mark_layers(coords)
+    left, right = st.columns(2)
+    with left:
+        chart(paths, key="traj_paths", height=560)
+    with right:
+        chart(coords, key="traj_coords", height=560)
+
+
+def _offer_augment(session: Session) -> None:
+    run = session.run
+    st.info(
+        "The final features live in the (x₁, x₂) plane for this model, so there is no third "
+        "dimension to show. Add an extra dimension (augment = 1) to let the flow lift one class "
+        "above the other — the paper's way around a disk inside a ring.",
+        icon=":material/view_in_ar:",
+    )
+    st.button(
+        "Add one extra dimension",
+        key="traj_augment",
+        icon=":material/add:",
+        on_click=apply_run,
+        args=(replace(run, model=run.model.replace(augment=1)),),
+        kwargs={"note": "Added one extra dimension (augment = 1); the model was rebuilt."},
+    )
+
+
+def _views_tab(session: Session, flow: Flow) -> None:
+    paths3d = paths_3d_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS)
+    if session.run.model.discrete:
+        mark_layers(paths3d, size=3)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Paths in (x₁, x₂, t)** — depth runs upwards")
+        chart(paths3d, key="traj_paths3d", height=560)
+    with right:
+        st.markdown("**Final features x(T)** of the augmented state")
+        if session.run.model.augment >= 1:
+            chart(features_3d_figure(flow.traj.x[-1], flow.labels), key="traj_features", height=560)
+        else:
+            _offer_augment(session)
+
+
+def _volume_tab(session: Session, flow: Flow) -> None:
+    discrete = session.run.model.discrete
+    fig = volume_cloud_figure(
+        flow.traj.t,
+        flow.mean_div,
+        flow.log_volume,
+        flow.cloud if session.run.model.augment == 0 else None,
+        discrete=discrete,
+    )
+    left, right = st.columns([3, 2])
+    with left:
+        chart(fig, key="traj_volume", height=560)
+    with right:
+        st.markdown(
+            "The divergence Tr ∂F/∂x is the rate at which the flow changes volume near a point. "
+            "Integrated along a path it gives log|det ∂x(t)/∂x(0)| exactly; its mean over the "
+            "points is the change of the cloud's entropy. The dashed curve estimates the same "
+            "thing from the cloud's covariance alone (exact only for a Gaussian cloud)."
+        )
+        if discrete:
+            st.markdown("For a discrete net the rate is log|det ∂x_{l+1}/∂x_l| / Δt of each layer.")
+        if session.run.model.augment:
+            st.markdown(
+                "An augmented cloud starts flat (zero volume in the extra dimensions), so its "
+                "covariance estimate is left out."
+            )
+
+
+session = ensure_trained()
+_intro(session)
+extent = memo(session, "traj_extent", lambda: plot_extent(session.data), per_version=False)
+try:
+    flow = memo(session, "traj_flow", lambda: _compute(session, extent))
+except SolverFailure:
+    error(
+        "The current weights make the ODE solver fail on these points, so the paths cannot be "
+        "drawn. Press Reset in the Playground or relax the solver settings."
+    )
+    st.stop()
+_animation(session, flow, extent)
+tab = st.tabs(TABS, key="traj_tab", on_change="rerun")
+for name, container in zip(TABS, tab, strict=True):
+    if not container.open:
+        continue
+    with container:
+        if name == TABS[0]:
+            _paths_tab(session, flow, extent)
+        elif name == TABS[1]:
+            _views_tab(session, flow)
+        else:
+            _volume_tab(session, flow)

@@ -34,6 +34,7 @@ from deqnet.sharing import (
     run_to_query,
     safe_text,
 )
+from deqnet.sharing.text import ZERO_WIDTH_SPACE
 
 PRESETS = ("rings", "Spiral-3", "flow demo")
 
@@ -75,10 +76,23 @@ def assert_safe_notice(notice: str) -> None:
     assert isinstance(notice, str) and notice
     assert "<" not in notice and ">" not in notice
     assert "<script" not in notice.lower()
-    assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in notice)
+    assert not any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch != ZERO_WIDTH_SPACE for ch in notice
+    )
     # Every markdown special is backslash-escaped, so no link, image, code or maths can form.
     unescaped = re.sub(r"\\.|&(lt|gt|amp|quot|#x27);", "", notice)
     assert not set(unescaped) & set("[]()`*_$|~#!:")
+    # What Streamlit and GFM look for in the decoded text: icons, emoji, literal autolinks.
+    decoded = _decode_markdown(notice)
+    assert not re.search(r":[\w/+-]|www\.|https?://|@\w", decoded, flags=re.IGNORECASE)
+
+
+def _decode_markdown(text: str) -> str:
+    """What markdown shows for escaped text: backslash escapes and entities resolved."""
+    text = re.sub(r"\\(.)", r"\1", text)
+    for entity, ch in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#x27;", "'")):
+        text = text.replace(entity, ch)
+    return text.replace("&amp;", "&")
 
 
 def assert_valid_view(view: dict, presets=()) -> None:
@@ -219,7 +233,7 @@ def test_user_text_in_notices_is_at_most_40_characters():
 
 
 def test_notices_are_capped():
-    query = {key: "zzz" for key in FIELD_SPECS}
+    query = dict.fromkeys(FIELD_SPECS, "zzz")
     result = run_from_query(query)
     assert len(result.notices) == MAX_NOTICES + 1
     assert result.notices[-1].startswith("… and ")
@@ -286,8 +300,9 @@ def test_preset_mapping_supplies_the_base():
 
 
 def test_non_mapping_and_non_text_inputs_never_raise():
-    for query in (None, 5, "lr=1", ["lr", "1"], {"lr": None}, {"lr": 0.5}, {"lr": [1, 2]},
-                  {"lr": b"0.5"}, {5: "x"}, {None: None}, {"lr": []}, {("a",): object()}):  # fmt: skip
+    hostile = [None, 5, "lr=1", ["lr", "1"], {"lr": None}, {"lr": 0.5}, {"lr": [1, 2]},
+               {"lr": b"0.5"}, {5: "x"}, {None: None}, {"lr": []}, {("a",): object()}]  # fmt: skip
+    for query in hostile:
         result = run_from_query(query)  # type: ignore[arg-type]
         assert_valid(result.run)
         assert_valid_view(result.view)
@@ -399,12 +414,11 @@ def test_safe_text_neutralises(text):
     out = safe_text(text, limit=200)
     assert_safe_notice(out)
     assert "<" not in out and ">" not in out
-    assert "\x00" not in out and "\u202e" not in out and "\u200b" not in out
+    assert "\x00" not in out and "\u202e" not in out
+    # The only zero-width spaces are the ones that break icons and links (input ones are dropped).
+    assert ZERO_WIDTH_SPACE not in re.sub(r"(\\:|\\@|www)\u200b", "", out, flags=re.IGNORECASE)
     # Unescaping gives back the cleaned text: nothing is lost, only made literal.
-    plain = re.sub(r"\\(.)", r"\1", out)
-    for entity, ch in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#x27;", "'")):
-        plain = plain.replace(entity, ch)
-    plain = plain.replace("&amp;", "&")
+    plain = _decode_markdown(out).replace(ZERO_WIDTH_SPACE, "")
     cleaned = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
     assert plain == " ".join(cleaned.split())
 
@@ -429,7 +443,8 @@ NASTY_VALUES = [
     "1\x00", "1e999", "-1e999", "1e-999", "1e308", "4.9e-324", "nan", "NaN", "-nan", "inf",
     "-inf", "Infinity", "0x10", "1_000", "", " ", "\t", "true", "false", "yes", "no", "on", "1",
     "0", "-0", "+5", "-1", "12.0", "12.5", "0.5", "2147483647", "2147483648", "-2147483649",
-    "9" * 5000, "1" * 65, "a" * 100_000, "🙂", "٣", "５", "null", "None", "[]", "{}", "%3Cscript%3E",
+    "9" * 5000, "1" * 65, "a" * 100_000, "🙂", "٣", "５", "null", "None", "[]", "{}",
+    "%3Cscript%3E",
     "&lt;script&gt;", "**b**", "# h", "| a |", ":red[x]", ":material/home:", "\n- item",
     "'; DROP TABLE runs; --", "MOONS", " spiral ", "Cross-Entropy", "piecewise", "time",
     "autonomous", "dopri5", "RK4", "sgd", "adjoint", "mse", "regen,upload,export", "lr,,<b>",

@@ -58,6 +58,8 @@ def read_url(session: Session) -> None:
     session.hidden = frozenset(result.view["hide"])
     session.wanted = result.run.to_dict()
     session.push_widgets = True
+    if result.view["preset"]:
+        session.notes.append(f"Opened the lesson preset {result.view['preset']}.")
     if result.run != session.run:
         rebuild(session, result.run)
 

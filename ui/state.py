@@ -181,9 +181,10 @@ def sync(session: Session) -> None:
         rebuild(session, run, note=DATA_RESET_NOTE if data_changed else MODEL_RESET_NOTE)
         return
     if run.train.replace(train_steps=old.train.train_steps) != old.train:
-        history = session.trainer.history
-        session.trainer = Trainer(session.model, session.data, run.train)
-        session.trainer.history.extend(history)
+        trainer = Trainer(session.model, session.data, run.train)
+        with session.lock:
+            trainer.history.extend(session.trainer.history)
+            session.trainer = trainer
         session.notes.append(OPTIMISER_NOTE)
     session.run = run
     session.version += 1

@@ -105,7 +105,8 @@ def hamiltonian_solve(
 
     ``times`` is strictly monotone (decreasing integrates backwards) and already snapped onto the
     segment bounds (``check_times``). One odeint call per weight segment crossed, with the model's
-    solver options, so a fixed-step solver takes the very grid the forward solve takes.
+    solver options, so across a whole segment a fixed-step solver takes the very grid the forward
+    solve takes (a partly crossed segment gets the same number of steps over the shorter span).
     Raises SolverFailure if torchdiffeq gives up.
     """
     bounds = model.segment_bounds().tolist()

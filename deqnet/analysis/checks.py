@@ -26,6 +26,7 @@ from deqnet.analysis.liouville import joint_flow_determinant, x_flow_determinant
 from deqnet.datasets import Dataset
 from deqnet.maps import continuize
 from deqnet.models.base import ContinuousModel, DeqModel, SolverFailure
+from deqnet.training import explain_solver_failure
 
 TIGHT_SOLVER = {"solver": "dopri5", "rtol": 1e-10, "atol": 1e-10, "max_steps": 20000}
 
@@ -65,6 +66,7 @@ class Check:
 def _compare(
     name: str, value: float, reference: float, error: float, tolerance: float, proves: str, **kw
 ) -> Check:
+    """A pass/fail row: passed when the error is finite and within the tolerance."""
     passed = bool(np.isfinite(error) and error <= tolerance)
     status = "pass" if passed else "fail"
     return Check(
@@ -197,7 +199,7 @@ def check_parameter_gradients(model: ContinuousModel, x: np.ndarray, y: np.ndarr
         np.sqrt(sum(np.sum(g**2) for g in auto.values())),
         error,
         1e-6,
-        "The adjoint method gives the same weight gradients as back-propagation through the solver.",
+        "The adjoint method gives the same weight gradients as backprop through the solver.",
     )
 
 
@@ -245,7 +247,8 @@ def run_checks(model: DeqModel, data: Dataset, n_points: int = 8) -> list[Check]
             row = check(tight, x, y)
         except SolverFailure as err:
             title = (check.__doc__ or check.__name__).splitlines()[0]
-            proves = "Not tested: the solver could not finish, even with a tight budget."
-            row = Check(title, np.nan, np.nan, np.nan, np.nan, False, proves, "fail", str(err))
+            proves = "The solver could not finish this model, so the identity could not be tested."
+            note = f"not tested: {explain_solver_failure(err)}"
+            row = Check(title, np.nan, np.nan, np.nan, np.nan, False, proves, "fail", note)
         rows.append(replace(row, name=row.name + suffix))
     return rows

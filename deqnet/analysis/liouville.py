@@ -6,6 +6,8 @@ the solver actually computes; a tight float64 solve makes that map the exact flo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -15,8 +17,23 @@ from deqnet.analysis.adjoint import (
     require_continuous,
 )
 from deqnet.analysis.paths import check_time, lift_inputs, restore_nfe, to_numpy
-from deqnet.analysis.volume import batch_jacobian
 from deqnet.models.base import ContinuousModel, DeqModel
+
+
+def batched_jacobian(fn: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> torch.Tensor:
+    """Jacobians (N, M, M) of a pointwise map fn: (N, M) -> (N, M); J[n, i, j] = d fn_i / d z_j.
+
+    Points are independent, so the M rows are the vector-Jacobian products with the M unit
+    vectors, done as one vmapped backward pass (``is_grads_batched``): several times faster
+    than M passes through the long graph of a solve. Only z is differentiated.
+    """
+    with torch.enable_grad():
+        z = z.detach().requires_grad_(True)
+        out = fn(z)
+        m = out.shape[1]
+        units = torch.eye(m, dtype=out.dtype)[:, None, :].expand(m, *out.shape)
+        rows = torch.autograd.grad(out, z, units, is_grads_batched=True)[0]  # (M, N, M)
+    return rows.transpose(0, 1)
 
 
 def joint_flow_determinant(
@@ -47,7 +64,7 @@ def joint_flow_determinant(
         )
 
     with restore_nfe(model):
-        jac = batch_jacobian(flow, start)
+        jac = batched_jacobian(flow, start)
     return to_numpy(model, torch.linalg.det(jac))
 
 
@@ -73,5 +90,5 @@ def x_flow_determinant(
             return x0
 
     with restore_nfe(model):
-        jac = batch_jacobian(flow, lift_inputs(model, x))
+        jac = batched_jacobian(flow, lift_inputs(model, x))
     return to_numpy(model, torch.linalg.det(jac))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ _TOP_KEYS = ("format", "version", "config", "n_classes", "weights", "history")
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 _RECORD_INTS = ("step", "nfe_forward", "nfe_backward")
 _RECORD_FLOATS = ("loss", "train_acc", "test_acc", "seconds")
+_JSON_KINDS = {str: "text", bool: "true/false", type(None): "null", dict: "an object"}
 
 
 class RunFileError(ValueError):
@@ -135,9 +136,11 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _text(data: str | bytes | bytearray, max_bytes: int) -> str:
+def _text(data: str | bytes | bytearray | BinaryIO, max_bytes: int) -> str:
     """The file's text: size, binary and UTF-8 checks."""
     too_large = f"The run file is larger than the {max_bytes / 1e6:g} MB limit."
+    if hasattr(data, "read"):  # a file object, e.g. Streamlit's UploadedFile
+        data = data.read(max_bytes + 1)
     if isinstance(data, str):
         if len(data) > max_bytes or len(data.encode("utf-8", "surrogatepass")) > max_bytes:
             raise RunFileError(too_large)
@@ -199,23 +202,29 @@ def _parse_config(config: Any) -> RunConfig:
     try:
         return RunConfig.from_dict(config)
     except (ConfigError, DatasetError, TypeError, ValueError) as err:
-        raise RunFileError(f"The run file's config is invalid: {clip_text(err, 160)}") from None
+        reason = clip_text(err, 120).rstrip(".")
+        raise RunFileError(f"The run file's config is invalid ({reason}).") from None
 
 
 def _flatten(value: Any, shape: tuple[int, ...], name: str, out: list[float]) -> None:
     """Append the numbers of nested lists ``value`` of ``shape`` to ``out``; RunFileError if not."""
     if not shape:
+        if isinstance(value, list):
+            raise RunFileError(f"The weight {name} has more levels of nesting than its shape.")
         if isinstance(value, bool) or not isinstance(value, int | float):
-            kind = clip_text(type(value).__name__, 20)
-            raise RunFileError(f"The weight {name} contains {kind}, not a number.")
+            kind = _JSON_KINDS.get(type(value), "something else")
+            raise RunFileError(f"The weight {name} contains {kind} where a number belongs.")
         if isinstance(value, int) and abs(value) > MAX_ABS_WEIGHT:
             raise RunFileError(f"The weight {name} has a value above {MAX_ABS_WEIGHT:g} in size.")
         out.append(float(value))
         return
     if not isinstance(value, list) or len(value) != shape[0]:
-        got = f"{len(value)} entries" if isinstance(value, list) else "a single value"
+        if isinstance(value, list):
+            got = f"{len(value)} {'entry' if len(value) == 1 else 'entries'}"
+        else:
+            got = "a single value"
         raise RunFileError(
-            f"The weight {name} should have shape {list(shape)} but one level has {got} "
+            f"The weight {name} should have shape {list(shape)} but a list in it has {got} "
             f"instead of {shape[0]}."
         )
     for item in value:
@@ -281,8 +290,11 @@ def _parse_history(history: Any) -> list[StepRecord]:
     return records
 
 
-def run_from_json(data: str | bytes, *, max_bytes: int = 5_000_000) -> LoadedRun:
+def run_from_json(data: str | bytes | BinaryIO, *, max_bytes: int = 5_000_000) -> LoadedRun:
     """Load and validate a run file written by :func:`run_to_json`.
+
+    ``data`` is the file's text or bytes, or a binary file object (e.g. Streamlit's UploadedFile;
+    at most ``max_bytes + 1`` bytes are read from it).
 
     Raises:
         RunFileError: for anything but a well-formed, in-range run file of this format version.
@@ -295,7 +307,8 @@ def run_from_json(data: str | bytes, *, max_bytes: int = 5_000_000) -> LoadedRun
     version = document.get("version")
     if not _is_int(version) or version != VERSION:
         raise RunFileError(
-            f"The run file has version {clip_text(version, 12)}; deqnet reads version {VERSION}."
+            f"The run file has version {clip_text(json.dumps(version), 12)}; "
+            f"deqnet reads version {VERSION}."
         )
     _check_keys("The run file", document, _TOP_KEYS)
     run = _parse_config(document["config"])

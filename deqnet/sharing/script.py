@@ -48,6 +48,8 @@ def _literal(value: Any) -> str:
     """A Python literal for a config value (str, int or float; floats round-trip exactly)."""
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, str) and value.isidentifier():
+        return f'"{value}"'  # double quotes, as the project's formatter writes them
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"config values are str, int or float, got {type(value).__name__}")
     return repr(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ELLIPSIS", "clip_text", "safe_text"]
+__all__ = ["ELLIPSIS", "ZERO_WIDTH_SPACE", "clip_text", "safe_text"]
 
 ELLIPSIS = "…"
 
@@ -25,6 +25,13 @@ _MARKDOWN_RE = re.compile("([" + re.escape(_MARKDOWN_SPECIALS) + "])")
 _HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
 _HTML_RE = re.compile("[&<>\"']")
 _WHITESPACE_RE = re.compile(r"\s+")
+
+# Streamlit and remark-gfm find some patterns in the *decoded* text, after backslash escapes and
+# entities are resolved: ":material/icon:" (Streamlit rewrites it in the raw source), emoji
+# shortcodes, and GFM literal autolinks (www.x, http://x, a@b.c). A zero-width space after ":" or
+# "@" (when text follows) and after "www" before "." breaks them all without changing what is seen.
+ZERO_WIDTH_SPACE = "\u200b"
+_LINK_BREAK_RE = re.compile(r"([:@])(?=\S)|(?i:(www)(?=\.))")
 
 # Unicode categories removed outright: controls (NUL, ESC, ...), format characters (bidi overrides
 # such as U+202E, zero-width joiners, BOM), lone surrogates (cannot be encoded) and unassigned code
@@ -84,9 +91,12 @@ def safe_text(s: object, limit: int | None = 40) -> str:
 
     Steps: drop control/format characters (NUL, bidi overrides, zero-width), collapse whitespace to
     single spaces, truncate to ``limit`` characters with a trailing "…" (``limit=None``: no limit),
-    then backslash-escape markdown punctuation and turn ``& < > " '`` into HTML entities. The result
-    contains no raw ``<`` or ``>`` and renders as the literal (cleaned, truncated) text.
+    put a zero-width space where Streamlit or GFM would find an icon, emoji or link in the decoded
+    text (``:x``, ``@x``, ``www.``), then backslash-escape markdown punctuation and turn
+    ``& < > " '`` into HTML entities. The result contains no raw ``<`` or ``>`` and renders as the
+    literal (cleaned, truncated) text.
     """
     text = clip_text(s, limit)
+    text = _LINK_BREAK_RE.sub(lambda m: (m.group(1) or m.group(2)) + ZERO_WIDTH_SPACE, text)
     text = _MARKDOWN_RE.sub(r"\\\1", text)
     return _HTML_RE.sub(lambda m: _HTML_ENTITIES[m.group(0)], text)

@@ -158,9 +158,7 @@ class Ensemble:
             return params.neg_gamma * x**3
         return params.neg_gamma * torch.sin(x)
 
-    def _mlp(
-        self, params: StackedParams, k: int, t: torch.Tensor, x: torch.Tensor
-    ) -> torch.Tensor:
+    def _mlp(self, params: StackedParams, k: int, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """StackedMLP set k of every model: W2 act(W1 [x, t] + b1) + b2, (M, N, D) -> (M, N, D)."""
         p = params.tensors
         w1 = p["mlp.w1"][:, k]
@@ -187,7 +185,7 @@ class Ensemble:
         }
 
     def _solve(self, x0: torch.Tensor, params: StackedParams, *, adjoint: bool) -> torch.Tensor:
-        """One torchdiffeq call per weight segment for all M models; SolverFailure if it gives up."""
+        """One torchdiffeq call per weight segment for all M models; SolverFailure on failure."""
         k_total = self.config.n_segments
         bounds = torch.linspace(0.0, 1.0, k_total + 1, dtype=torch.float64)
         flow_params = tuple(params.tensors[n] for n in self.flow_names)

@@ -78,7 +78,8 @@ def validate_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...
     unknown = [name for name in grid if name not in GRID_NAMES]
     if unknown:
         raise ConfigError(
-            f"cannot sweep over {', '.join(map(str, unknown))}; allowed names: {', '.join(GRID_NAMES)}"
+            f"cannot sweep over {', '.join(map(str, unknown))}; "
+            f"allowed names: {', '.join(GRID_NAMES)}"
         )
     out: dict[str, tuple[Any, ...]] = {}
     cap = SWEEP_CAPS["values_per_axis"]

@@ -66,7 +66,10 @@ class GroupTrainer:
     """
 
     def __init__(
-        self, models: Sequence[DeqModel], datasets: Sequence[Dataset], configs: Sequence[TrainConfig]
+        self,
+        models: Sequence[DeqModel],
+        datasets: Sequence[Dataset],
+        configs: Sequence[TrainConfig],
     ) -> None:
         self.ensemble = Ensemble(models)
         self.configs = list(configs)
@@ -74,7 +77,9 @@ class GroupTrainer:
         self.base = self.configs[0]
         dtype = self.ensemble.dtype
         self.x_train = torch.stack([torch.as_tensor(d.x_train, dtype=dtype) for d in datasets])
-        self.y_train = torch.stack([torch.as_tensor(d.y_train, dtype=torch.int64) for d in datasets])
+        self.y_train = torch.stack(
+            [torch.as_tensor(d.y_train, dtype=torch.int64) for d in datasets]
+        )
         self.x_test = torch.stack([torch.as_tensor(d.x_test, dtype=dtype) for d in datasets])
         self.y_test = torch.stack([torch.as_tensor(d.y_test, dtype=torch.int64) for d in datasets])
         self.params = [self.ensemble.parameters_of(i) for i in range(len(models))]
@@ -115,9 +120,7 @@ class GroupTrainer:
         n, size = self.y_train.shape[1], self.base.batch_size
         if size == 0 or size >= n:
             return None
-        return {
-            i: torch.randperm(n, generator=self.generators[i])[:size] for i in self.active
-        }
+        return {i: torch.randperm(n, generator=self.generators[i])[:size] for i in self.active}
 
     def _train_batch(
         self, active: list[int], batches: dict[int, torch.Tensor] | None
@@ -135,12 +138,14 @@ class GroupTrainer:
         xb, yb = self._train_batch(active, batches)
         params = ens.stack(active)
         ens.nfe = 0
-        logits = _shared("forward", lambda: ens.logits(xb, params, adjoint=cfg.grad_mode == "adjoint"))
+        logits = _shared(
+            "forward", lambda: ens.logits(xb, params, adjoint=cfg.grad_mode == "adjoint")
+        )
         losses = batched_loss(logits, yb, cfg.loss)
         loss_values = losses.detach().tolist()
         nfe_forward, ens.nfe = ens.nfe, 0
         keep = [j for j, value in enumerate(loss_values) if math.isfinite(value)]
-        for j in set(range(len(active))) - set(keep):
+        for j in [j for j in range(len(active)) if j not in keep]:
             self._diverge(active[j], f"the loss became {loss_values[j]}")
         if not keep:
             return []
@@ -160,11 +165,15 @@ class GroupTrainer:
         keep = [j for j in keep if finite[j]]
         if not keep:
             return []
-        rows = torch.tensor(keep)
-        train_acc, test_acc = self._accuracies(active, keep, logits, yb, params.subset(rows))
-        grads = [g[rows] for g in grads] if len(keep) < len(active) else list(grads)
+        grads = list(grads)
+        if len(keep) < len(active):
+            rows = torch.tensor(keep)
+            params, grads = params.subset(rows), [g[rows] for g in grads]
+        train_acc, test_acc = self._accuracies(active, keep, logits, yb, params)
         self._apply(active, keep, grads)
-        return self._records(active, keep, loss_values, train_acc, test_acc, nfe_forward, nfe_backward)
+        return self._records(
+            active, keep, loss_values, train_acc, test_acc, nfe_forward, nfe_backward
+        )
 
     def _accuracies(
         self,
@@ -193,7 +202,7 @@ class GroupTrainer:
         return train_acc, test_acc
 
     def _apply(self, active: list[int], keep: list[int], grads: list[torch.Tensor]) -> None:
-        """Clip each model's gradient to its own norm, take the optimiser step, check the weights."""
+        """Clip each model's gradient by its own norm, step the optimiser, check the weights."""
         clip = self.base.grad_clip
         if clip > 0:
             # clip_grad_norm_ per model: the norm over that model's parameters only.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -10,7 +11,7 @@ import torch
 
 from deqnet.config import DataConfig, ModelConfig, TrainConfig
 from deqnet.datasets import Dataset
-from deqnet.models import build_model
+from deqnet.models import DeqModel, SolverFailure, build_model
 from deqnet.sweep.grid import CellSpec, expand_grid, group_cells, validate_grid
 from deqnet.sweep.group import GroupTrainer
 from deqnet.sweep.result import SweepCell, SweepGroup, SweepResult
@@ -83,10 +84,18 @@ def sweep(
     )
 
 
-def _initial_model(spec: CellSpec, dtype: torch.dtype):
+def _initial_model(spec: CellSpec, dtype: torch.dtype) -> DeqModel:
     """The cell's model exactly as ``build_model`` makes it for a lone run (seed = train seed)."""
     model = build_model(spec.model_config, spec.data.n_classes, spec.train_config.seed)
     return model.to(dtype)
+
+
+def _final_metrics(model: DeqModel, data: Dataset, loss: str) -> dict[str, float]:
+    """``evaluate`` of the final weights; NaN if even the restored weights make the solver fail."""
+    try:
+        return evaluate(model, data, loss)
+    except SolverFailure:
+        return dict.fromkeys(("train_acc", "test_acc", "train_loss", "test_loss"), math.nan)
 
 
 def _cell(spec: CellSpec, trainer: GroupTrainer, j: int, group: int, seconds: float) -> SweepCell:
@@ -101,7 +110,7 @@ def _cell(spec: CellSpec, trainer: GroupTrainer, j: int, group: int, seconds: fl
         data_config=spec.data_config,
         data=spec.data,
         history=history,
-        metrics=evaluate(model, spec.data, spec.train_config.loss),
+        metrics=_final_metrics(model, spec.data, spec.train_config.loss),
         status=trainer.status[j],
         message=trainer.messages[j],
         nfe=sum(r.nfe_forward + r.nfe_backward for r in history),

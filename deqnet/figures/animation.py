@@ -1,0 +1,176 @@
+"""The flow as a movie: points and a deformed grid moving from t = 0 to T, scrubbed in the browser.
+
+Everything ships in one figure (Plotly frames + slider + Play/Pause), so scrubbing never asks the
+server for anything. Frames only move SVG scatter traces, which Plotly can animate without a full
+redraw; that is why the points are ``go.Scatter`` (subsampled to stay light), not WebGL.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from deqnet.figures.paths import class_groups, nan_join, subsample
+from deqnet.figures.style import (
+    GREY,
+    Extent,
+    base_layout,
+    class_color,
+    f32,
+    fonts,
+    plane_axes,
+    view_extent,
+)
+
+if TYPE_CHECKING:
+    from deqnet.analysis.grids import GridFlow
+    from deqnet.analysis.paths import Trajectory
+
+MAX_FRAMES = 41
+MAX_POINTS = 1000
+FRAME_MS = 90
+
+
+def frame_indices(t: np.ndarray, limit: int = MAX_FRAMES) -> np.ndarray:
+    """Indices of at most ``limit`` times of the ascending array t, nearest to an even spread
+    from t[0] to t[-1] (first and last always included)."""
+    t = np.asarray(t, dtype=np.float64)
+    if len(t) <= limit:
+        return np.arange(len(t))
+    targets = np.linspace(t[0], t[-1], limit)
+    return np.unique(np.abs(t[None, :] - targets[:, None]).argmin(axis=1))
+
+
+def _nearest(t: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """For each of ``times`` the index of the nearest entry of t."""
+    t = np.asarray(t, dtype=np.float64)
+    return np.abs(t[None, :] - np.asarray(times, dtype=np.float64)[:, None]).argmin(axis=1)
+
+
+def flow_animation_figure(
+    traj: Trajectory,
+    labels: np.ndarray,
+    grid: GridFlow,
+    extent: Extent,
+    *,
+    max_points: int = MAX_POINTS,
+    big: bool = False,
+) -> go.Figure:
+    """Animated flow of the points (coloured by class) and of a square grid of the plane.
+
+    Args:
+        traj: ``.t`` (K,), ``.x`` (K, N, D); the first two components are drawn.
+        labels: (N,) classes.
+        grid: ``.t`` (K',), ``.lines`` (K', L, P, 2); each frame uses the grid time nearest to it.
+        extent: the starting box; the axes cover every frame, bounded to 2.5 times this box.
+        max_points: subsample the points to at most this many (SVG scatter stays smooth).
+
+    At most 41 frames (times nearest an even spread of [0, T]); the slider reads "t = ...".
+    """
+    x = np.asarray(traj.x)[..., :2]
+    t = np.asarray(traj.t, dtype=np.float64)
+    frames_at = frame_indices(t)
+    lines = np.asarray(grid.lines)[_nearest(grid.t, t[frames_at])]
+    keep = subsample(x.shape[1], max_points)
+    groups = class_groups(labels, keep)
+    box = view_extent(
+        np.concatenate([x[frames_at][:, keep].reshape(-1, 2), lines.reshape(-1, 2)]), extent
+    )
+
+    def frame_data(j: int) -> list[go.Scatter]:
+        k = frames_at[j]
+        mesh = nan_join(lines[j])
+        data = [go.Scatter(x=mesh[:, 0], y=mesh[:, 1])]
+        data += [go.Scatter(x=f32(x[k, idx, 0]), y=f32(x[k, idx, 1])) for _, idx in groups]
+        return data
+
+    first = frame_data(0)
+    fig = go.Figure()
+    fig.add_trace(
+        first[0].update(
+            mode="lines", name="grid", line={"color": GREY, "width": 1}, hoverinfo="skip"
+        )
+    )
+    size = 8 if big else 6
+    for (k, _), trace in zip(groups, first[1:], strict=True):
+        fig.add_trace(
+            trace.update(
+                mode="markers",
+                name=f"class {k}",
+                marker={
+                    "color": class_color(k),
+                    "size": size,
+                    "line": {"color": "white", "width": 0.5},
+                },
+                hoverinfo="skip",
+            )
+        )
+    traces = list(range(1 + len(groups)))
+    fig.frames = [
+        go.Frame(name=str(j), data=frame_data(j), traces=traces) for j in range(len(frames_at))
+    ]
+    base_layout(fig, big=big)
+    plane_axes(fig, box)
+    fig.update_xaxes(showgrid=False)
+    fig.update_yaxes(showgrid=False)
+    _add_controls(fig, t[frames_at], big)
+    return fig
+
+
+def _animate_args(names: list[str] | None, duration: int) -> list[Any]:
+    # redraw=False: only scatter coordinates change, which Plotly updates without a full redraw.
+    return [
+        names,
+        {
+            "mode": "immediate",
+            "frame": {"duration": duration, "redraw": False},
+            "transition": {"duration": 0},
+            "fromcurrent": True,
+        },
+    ]
+
+
+def _add_controls(fig: go.Figure, times: np.ndarray, big: bool) -> None:
+    """Slider (one step per frame, "t = ...") and Play/Pause buttons below the plot."""
+    size = fonts(big)
+    steps = [
+        {"method": "animate", "label": f"{tj:.2f}", "args": _animate_args([str(j)], 0)}
+        for j, tj in enumerate(times)
+    ]
+    fig.update_layout(
+        margin={"b": 4 * size["base"] + 30},
+        sliders=[
+            {
+                "active": 0,
+                "steps": steps,
+                "x": 0.16,
+                "len": 0.84,
+                "y": 0,
+                "yanchor": "top",
+                "pad": {"t": 2 * size["base"], "b": 0},
+                "currentvalue": {"prefix": "t = ", "font": {"size": size["axis_title"]}},
+                # Tick labels of 41 steps would overlap; the current value says where we are.
+                "font": {"color": "rgba(0,0,0,0)"},
+                "ticklen": 4,
+            }
+        ],
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "left",
+                "showactive": False,
+                "x": 0.0,
+                "xanchor": "left",
+                "y": 0,
+                "yanchor": "top",
+                "pad": {"t": 2 * size["base"] + 4, "r": 8},
+                "font": {"size": size["base"]},
+                "buttons": [
+                    {"label": "▶", "method": "animate", "args": _animate_args(None, FRAME_MS)},
+                    {"label": "❚❚", "method": "animate", "args": _animate_args([None], 0)},
+                ],
+            }
+        ],
+    )

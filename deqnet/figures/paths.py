@@ -1,0 +1,283 @@
+"""Hidden-state paths x(t): in the plane, in (x1, x2, t), as coordinates against t, and the final
+features in 3-D.
+
+Every path of one class goes into a single trace, separated by NaN rows (one trace with NaN gaps
+draws far faster than one trace per path).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from deqnet.figures.fields import quiver_trace
+from deqnet.figures.style import (
+    Extent,
+    base_layout,
+    class_color,
+    f32,
+    plane_axes,
+    scene_axes,
+    view_extent,
+)
+
+if TYPE_CHECKING:
+    from deqnet.analysis.grids import VectorField
+    from deqnet.analysis.paths import Trajectory
+
+PREVIEW_PATHS = 64
+T_TITLE = "t (depth)"
+
+
+def subsample(n: int, limit: int) -> np.ndarray:
+    """At most ``limit`` indices of 0..n-1, evenly spread (deterministic, keeps class mix)."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
+
+
+def nan_join(paths: np.ndarray) -> np.ndarray:
+    """Paths (P, K, d) as one polyline (P * (K + 1) - 1, d) with a NaN row between paths."""
+    paths = np.asarray(paths, dtype=np.float32)
+    n_paths, _, dim = paths.shape
+    if n_paths == 0:
+        return np.empty((0, dim), dtype=np.float32)
+    gap = np.full((n_paths, 1, dim), np.nan, dtype=np.float32)
+    return f32(np.concatenate([paths, gap], axis=1).reshape(-1, dim)[:-1])
+
+
+def class_groups(labels: np.ndarray, keep: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(k, indices into the paths) for every class 0..max label, among the kept indices."""
+    labels = np.asarray(labels).astype(np.int64)
+    n_classes = int(labels.max()) + 1 if labels.size else 0
+    return [(k, keep[labels[keep] == k]) for k in range(n_classes)]
+
+
+def _planar(traj: Trajectory) -> np.ndarray:
+    """The first two state components (K, N, 2)."""
+    return np.asarray(traj.x)[..., :2]
+
+
+def _start_box(points: np.ndarray) -> Extent:
+    """A box around the starting points (N, 2), at least 1 wide, with a 10 % margin."""
+    pts = points[np.isfinite(points).all(axis=1)]
+    if not len(pts):
+        return (-1.5, 1.5, -1.5, 1.5)
+    low, high = pts.min(axis=0), pts.max(axis=0)
+    half = np.maximum((high - low) / 2, 0.5) * 1.1
+    centre = (low + high) / 2
+    return (centre[0] - half[0], centre[0] + half[0], centre[1] - half[1], centre[1] + half[1])
+
+
+def _marker_colors(labels: np.ndarray) -> list[str]:
+    return [class_color(k) for k in np.asarray(labels).astype(np.int64)]
+
+
+def paths_figure(
+    traj: Trajectory,
+    labels: np.ndarray,
+    *,
+    field: VectorField | None = None,
+    max_paths: int = 200,
+    extent: Extent | None = None,
+    big: bool = False,
+) -> go.Figure:
+    """Paths in the plane coloured by class, open circles at t = 0 and dots at t = T, over the
+    vector field (grey arrows) when ``field`` is given.
+
+    Args:
+        traj: ``.t`` (K,), ``.x`` (K, N, D); the first two components are drawn.
+        labels: (N,) class of each path.
+        max_paths: at most this many paths (evenly subsampled).
+        extent: axis box (x0, x1, y0, y1), widened to show where the paths go (bounded, so one
+            exploding path cannot shrink the rest); default the field's grid, else the starts.
+    """
+    x = _planar(traj)
+    keep = subsample(x.shape[1], max_paths)
+    if extent is None:
+        if field is not None:
+            xs, ys = np.asarray(field.xs), np.asarray(field.ys)
+            extent = (float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1]))
+        else:
+            extent = _start_box(x[0, keep])
+    fig = go.Figure()
+    if field is not None:
+        fig.add_trace(quiver_trace(field))
+    for k, idx in class_groups(labels, keep):
+        line = nan_join(x[:, idx].transpose(1, 0, 2))
+        fig.add_trace(
+            go.Scattergl(
+                x=line[:, 0],
+                y=line[:, 1],
+                mode="lines",
+                name=f"class {k}",
+                legendgroup=f"class {k}",
+                line={"color": class_color(k), "width": 2 if big else 1.5},
+                opacity=0.6,
+                hoverinfo="skip",
+            )
+        )
+    colors = _marker_colors(np.asarray(labels)[keep])
+    size = 9 if big else 7
+    for name, when, marker in (
+        ("start (t = 0)", 0, {"symbol": "circle-open", "size": size - 1, "line": {"width": 1.5}}),
+        ("end (t = T)", -1, {"size": size, "line": {"color": "white", "width": 1}}),
+    ):
+        fig.add_trace(
+            go.Scattergl(
+                x=f32(x[when, keep, 0]),
+                y=f32(x[when, keep, 1]),
+                mode="markers",
+                name=name,
+                marker={**marker, "color": colors},
+                hovertemplate=f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+            )
+        )
+    base_layout(fig, big=big)
+    plane_axes(fig, view_extent(x[:, keep], extent))
+    return fig
+
+
+def paths_preview_figure(
+    traj: Trajectory, labels: np.ndarray, extent: Extent, *, max_paths: int = PREVIEW_PATHS
+) -> go.Figure:
+    """A small, light sketch of at most 64 paths (SVG, no legend) for a side panel.
+
+    Args as in :func:`paths_figure`; the axes show ``extent``, widened (bounded) to the paths.
+    """
+    x = _planar(traj)
+    keep = subsample(x.shape[1], min(max_paths, PREVIEW_PATHS))
+    fig = go.Figure()
+    for k, idx in class_groups(labels, keep):
+        line = nan_join(x[:, idx].transpose(1, 0, 2))
+        fig.add_trace(
+            go.Scatter(
+                x=line[:, 0],
+                y=line[:, 1],
+                mode="lines",
+                name=f"class {k}",
+                line={"color": class_color(k), "width": 1.2},
+                opacity=0.7,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=f32(x[-1, idx, 0]),
+                y=f32(x[-1, idx, 1]),
+                mode="markers",
+                name=f"class {k} at T",
+                marker={
+                    "color": class_color(k),
+                    "size": 5,
+                    "line": {"color": "white", "width": 0.5},
+                },
+                hoverinfo="skip",
+            )
+        )
+    base_layout(fig, legend=False)
+    plane_axes(fig, view_extent(x[:, keep], extent), titles=("", ""))
+    fig.update_xaxes(nticks=5, showgrid=False)
+    fig.update_yaxes(nticks=5, showgrid=False)
+    return fig
+
+
+def paths_3d_figure(
+    traj: Trajectory, labels: np.ndarray, *, max_paths: int = 200, big: bool = False
+) -> go.Figure:
+    """Paths as curves in (x1, x2, t): depth runs up the vertical axis. One trace per class."""
+    x = _planar(traj)
+    t = np.asarray(traj.t, dtype=np.float64)
+    keep = subsample(x.shape[1], max_paths)
+    fig = go.Figure()
+    for k, idx in class_groups(labels, keep):
+        xt = np.concatenate(
+            [x[:, idx], np.broadcast_to(t[:, None, None], (len(t), len(idx), 1))], 2
+        )
+        line = nan_join(xt.transpose(1, 0, 2))
+        fig.add_trace(
+            go.Scatter3d(
+                x=line[:, 0],
+                y=line[:, 1],
+                z=line[:, 2],
+                mode="lines",
+                name=f"class {k}",
+                line={"color": class_color(k), "width": 3},
+                hovertemplate="(%{x:.2f}, %{y:.2f}) at t = %{z:.2f}<extra></extra>",
+            )
+        )
+    x0, x1, y0, y1 = view_extent(x[:, keep], _start_box(x[0, keep]))
+    scene = scene_axes(big, ("x₁", "x₂", T_TITLE))
+    scene["xaxis"]["range"] = [x0, x1]
+    scene["yaxis"]["range"] = [y0, y1]
+    scene["zaxis"]["range"] = [float(t[0]), float(t[-1])]
+    base_layout(fig, big=big)
+    fig.update_layout(scene=scene, uirevision="paths-3d")
+    return fig
+
+
+def coordinates_figure(
+    traj: Trajectory, labels: np.ndarray, *, max_paths: int = 200, big: bool = False
+) -> go.Figure:
+    """x1(t) above x2(t) against t, one NaN-separated trace per class and coordinate."""
+    x = _planar(traj)
+    t = np.asarray(traj.t, dtype=np.float64)
+    keep = subsample(x.shape[1], max_paths)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    for k, idx in class_groups(labels, keep):
+        for row in (1, 2):
+            tx = np.stack([np.broadcast_to(t[:, None], (len(t), len(idx))), x[:, idx, row - 1]], 2)
+            line = nan_join(tx.transpose(1, 0, 2))
+            fig.add_trace(
+                go.Scattergl(
+                    x=line[:, 0],
+                    y=line[:, 1],
+                    mode="lines",
+                    name=f"class {k}",
+                    legendgroup=f"class {k}",
+                    showlegend=row == 1,
+                    line={"color": class_color(k), "width": 1.5},
+                    opacity=0.6,
+                    hovertemplate=f"t = %{{x:.2f}}, x{'₁₂'[row - 1]} = %{{y:.2f}}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+    base_layout(fig, big=big)
+    x0, x1, y0, y1 = view_extent(x[:, keep], _start_box(x[0, keep]))
+    fig.update_xaxes(range=[float(t[0]), float(t[-1])])
+    fig.update_xaxes(title_text=T_TITLE, row=2, col=1)
+    fig.update_yaxes(title_text="x₁(t)", range=[x0, x1], row=1, col=1)
+    fig.update_yaxes(title_text="x₂(t)", range=[y0, y1], row=2, col=1)
+    return fig
+
+
+def features_3d_figure(x_final: np.ndarray, labels: np.ndarray, *, big: bool = False) -> go.Figure:
+    """Final features x(T) (N, 3) of an augmented model as a 3-D scatter coloured by class.
+
+    With one extra dimension a 2-D flow's impossible separations (a ring around a disk) can
+    become a plane cut; this is where to see it. Only the first three components are drawn.
+    """
+    x = np.asarray(x_final)
+    if x.ndim != 2 or x.shape[1] < 3:
+        raise ValueError(f"x_final must have shape (N, 3) or wider, got {x.shape}")
+    labels = np.asarray(labels).astype(np.int64)
+    fig = go.Figure()
+    for k, idx in class_groups(labels, np.arange(len(labels))):
+        fig.add_trace(
+            go.Scatter3d(
+                x=f32(x[idx, 0]),
+                y=f32(x[idx, 1]),
+                z=f32(x[idx, 2]),
+                mode="markers",
+                name=f"class {k}",
+                marker={"color": class_color(k), "size": 4 if big else 3},
+                hovertemplate="(%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>",
+            )
+        )
+    base_layout(fig, big=big)
+    fig.update_layout(scene=scene_axes(big, ("x₁(T)", "x₂(T)", "x₃(T)")), uirevision="features-3d")
+    return fig

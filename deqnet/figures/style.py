@@ -1,0 +1,256 @@
+"""One look for every figure: class colours, the probability colour scale, fonts and layout.
+
+Class k has the same colour in every figure of the app (Okabe-Ito order, safe for the common
+colour-vision deficiencies). Figures are projected in classrooms, so ``big=True`` gives fonts that
+read from the back of a room. Arrays go out as float32: Plotly ships NumPy arrays as base64 typed
+arrays, and float32 halves the payload of every live update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+Extent = tuple[float, float, float, float]
+
+# Okabe-Ito: blue, orange, bluish green, vermillion, reddish purple, sky blue, then two more.
+CLASS_COLORS: tuple[str, ...] = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+)
+GREY = "#8C8C8C"
+LIGHT_GREY = "#BDBDBD"
+INK = "#222222"
+# Training curves: neutral ink, so they never look like a class. Train solid, test dashed.
+SPLIT_STYLE: dict[str, dict[str, Any]] = {
+    "train": {"color": INK, "dash": "solid"},
+    "test": {"color": "#6E6E6E", "dash": "dash"},
+}
+
+# Probability shading reaches this fraction of the class colour at certainty: points drawn in the
+# full colour stay visible on top of it.
+SHADE_STRENGTH = 0.6
+
+# Font sizes (px). PROJECTOR_FONT is what big=True uses; NORMAL_FONT is for small side panels.
+PROJECTOR_FONT: dict[str, int] = {"base": 18, "tick": 18, "axis_title": 22, "title": 24}
+NORMAL_FONT: dict[str, int] = {"base": 13, "tick": 13, "axis_title": 15, "title": 17}
+
+
+def class_color(k: int) -> str:
+    """Hex colour of class k (colours repeat after len(CLASS_COLORS) classes)."""
+    return CLASS_COLORS[int(k) % len(CLASS_COLORS)]
+
+
+def hex_to_rgb(color: str) -> np.ndarray:
+    """'#RRGGBB' -> (3,) float64 in 0..255."""
+    text = color.lstrip("#")
+    return np.array([int(text[i : i + 2], 16) for i in (0, 2, 4)], dtype=np.float64)
+
+
+def rgb_to_hex(rgb: np.ndarray) -> str:
+    """(3,) values in 0..255 -> '#rrggbb' (rounded, clipped)."""
+    r, g, b = np.clip(np.rint(rgb), 0, 255).astype(int)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def tint(color: str, strength: float = SHADE_STRENGTH) -> str:
+    """The colour mixed with white: strength 1 is the colour itself, 0 is white."""
+    white = np.full(3, 255.0)
+    return rgb_to_hex(white + strength * (hex_to_rgb(color) - white))
+
+
+def rgba(color: str, alpha: float) -> str:
+    """'#RRGGBB' with an opacity, as a CSS rgba() string."""
+    r, g, b = hex_to_rgb(color).astype(int)
+    return f"rgba({r},{g},{b},{alpha:g})"
+
+
+def class_colorscale(
+    low: int = 0, high: int = 1, strength: float = SHADE_STRENGTH
+) -> list[list[float | str]]:
+    """Colour scale for P(class ``high``) on 0..1: class ``low``'s tint at 0, white at 0.5, class
+    ``high``'s tint at 1, so the undecided region is white and the boundary sits in it."""
+    return [
+        [0.0, tint(class_color(low), strength)],
+        [0.5, "#ffffff"],
+        [1.0, tint(class_color(high), strength)],
+    ]
+
+
+def probability_image(
+    probs: np.ndarray, *, discretize: bool = False, strength: float = SHADE_STRENGTH
+) -> np.ndarray:
+    """RGB image (n, m, 3) uint8 of class probabilities (n, m, C) for ``go.Image``.
+
+    Each pixel is the colour of its most likely class, composited over white with an opacity
+    that grows from 0 (a tie between all C classes, p_max = 1/C) to ``strength`` (p_max = 1).
+    ``discretize`` uses full opacity ``strength`` everywhere (TF Playground's "discretize").
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    n_classes = probs.shape[-1]
+    winner = probs.argmax(axis=-1)
+    palette = np.stack([hex_to_rgb(class_color(k)) for k in range(n_classes)])
+    if discretize:
+        alpha = np.full(winner.shape, strength)
+    else:
+        chance = 1.0 / n_classes
+        confidence = (probs.max(axis=-1) - chance) / (1.0 - chance)
+        alpha = strength * np.clip(np.nan_to_num(confidence), 0.0, 1.0)
+    white = np.full(3, 255.0)
+    rgb = white + alpha[..., None] * (palette[winner] - white)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def f32(a: Any) -> np.ndarray:
+    """The array as float32 (half the JSON payload of float64); non-finite values become NaN,
+    which Plotly treats as a gap."""
+    out = np.asarray(a, dtype=np.float32)
+    if not np.all(np.isfinite(out)):
+        out = np.where(np.isfinite(out), out, np.float32("nan"))
+    return out
+
+
+def fonts(big: bool) -> dict[str, int]:
+    """The font sizes for a projector (big) or a side panel."""
+    return PROJECTOR_FONT if big else NORMAL_FONT
+
+
+def base_layout(
+    fig: go.Figure, *, title: str | None = None, big: bool = False, legend: bool = True
+) -> go.Figure:
+    """Apply the house style in place and return the figure.
+
+    White template, large fonts when ``big`` (ticks >= 18 px, axis titles >= 22 px), tight
+    margins, a horizontal legend above the plot, and every 2-D axis styled alike. Call it after
+    all traces and subplots exist (it styles the axes that are there).
+    """
+    size = fonts(big)
+    legend_rows = 1 if legend else 0
+    top = 8 + round(1.6 * size["base"]) * legend_rows + (round(1.9 * size["title"]) if title else 0)
+    fig.update_layout(
+        template="plotly_white",
+        font={"size": size["base"], "color": INK},
+        margin={"l": 8, "r": 8, "t": top, "b": 8, "pad": 0},
+        showlegend=legend,
+        legend={
+            "orientation": "h",
+            "x": 0.0,
+            "xanchor": "left",
+            "y": 1.0,
+            "yanchor": "bottom",
+            "font": {"size": size["base"]},
+            "itemsizing": "constant",
+            "bgcolor": "rgba(255,255,255,0)",
+        },
+        hoverlabel={"font": {"size": size["base"]}},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+    )
+    if title:
+        fig.update_layout(
+            title={
+                "text": title,
+                "x": 0.0,
+                "xanchor": "left",
+                "xref": "paper",
+                "y": 1.0,
+                "yanchor": "top",
+                "yref": "container",
+                "pad": {"t": 6},
+                "font": {"size": size["title"]},
+            }
+        )
+    axis_style = {
+        "tickfont": {"size": size["tick"]},
+        "title": {"font": {"size": size["axis_title"]}, "standoff": 4},
+        "automargin": True,
+        "showline": True,
+        "linecolor": LIGHT_GREY,
+        "mirror": True,
+        "zeroline": False,
+        "gridcolor": "#EBEBEB",
+    }
+    fig.update_xaxes(**axis_style)
+    fig.update_yaxes(**axis_style)
+    fig.update_annotations(font_size=size["axis_title"])
+    return fig
+
+
+def scene_axes(big: bool, titles: tuple[str, str, str]) -> dict[str, Any]:
+    """Layout of a 3-D scene: axis titles and fonts, a fixed camera (Streamlit reruns reset a
+    camera that is not set explicitly) and a cube aspect."""
+    size = fonts(big)
+    axes = {}
+    for name, text in zip(("xaxis", "yaxis", "zaxis"), titles, strict=True):
+        axes[name] = {
+            "title": {"text": text, "font": {"size": size["axis_title"]}},
+            "tickfont": {"size": size["tick"] - 2},
+            "backgroundcolor": "white",
+            "gridcolor": "#DDDDDD",
+            "showbackground": True,
+        }
+    return {
+        **axes,
+        "aspectmode": "cube",
+        "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 0.9}, "up": {"x": 0, "y": 0, "z": 1}},
+    }
+
+
+def plane_axes(
+    fig: go.Figure,
+    extent: Extent,
+    *,
+    row: int | None = None,
+    col: int | None = None,
+    titles: tuple[str, str] = ("x₁", "x₂"),
+) -> go.Figure:
+    """Fix the axis ranges to extent (x0, x1, y0, y1) and make one unit equally long on both axes.
+
+    ``constrain="domain"`` shrinks the plot area instead of widening a range, so the ranges stay
+    exactly as given (they must not jump while a model trains).
+    """
+    x0, x1, y0, y1 = (float(e) for e in extent)
+    # A y axis is anchored to its subplot's x axis ("x", "x2", ...); scale it against that one.
+    x_id = "x" if row is None else fig.get_subplot(row, col).yaxis.anchor
+    fig.update_xaxes(range=[x0, x1], constrain="domain", title_text=titles[0], row=row, col=col)
+    fig.update_yaxes(
+        range=[y0, y1],
+        constrain="domain",
+        scaleanchor=x_id,
+        scaleratio=1,
+        title_text=titles[1],
+        row=row,
+        col=col,
+    )
+    return fig
+
+
+def view_extent(
+    points: np.ndarray, extent: Extent, *, cap: float = 2.5, q: float = 0.005
+) -> Extent:
+    """A box (x0, x1, y0, y1) that covers ``extent`` and the bulk of ``points`` (..., 2).
+
+    Flows can carry a few points far away; the box grows only to the q and 1 - q quantiles of the
+    points, and never beyond ``cap`` times the extent's half-widths around its centre, so one
+    exploding path does not shrink everything else to a dot. Non-finite points are ignored.
+    """
+    x0, x1, y0, y1 = (float(e) for e in extent)
+    low, high = np.array([x0, y0]), np.array([x1, y1])
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts):
+        centre, half = (low + high) / 2, (high - low) / 2
+        seen_low = np.maximum(np.quantile(pts, q, axis=0), centre - cap * half)
+        seen_high = np.minimum(np.quantile(pts, 1 - q, axis=0), centre + cap * half)
+        margin = 0.04 * (high - low)
+        low = np.where(seen_low < low, seen_low - margin, low)
+        high = np.where(seen_high > high, seen_high + margin, high)
+    return float(low[0]), float(high[0]), float(low[1]), float(high[1])

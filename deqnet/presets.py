@@ -1,0 +1,347 @@
+"""Lesson presets: one-click setups (data, model, training) that demonstrate the paper's equations.
+
+Each ``Preset`` names the equations it illustrates, the page that shows them and a ``RunConfig``
+small enough to train well in a few seconds on one thread. The lesson texts live in
+``assets/lessons/<name>.md`` (one file per equation group, see ``LESSONS``); :func:`load_lesson`
+splits one into markdown and ``latex`` blocks. A lesson covers its own name and every
+``\\tag{...}`` label in its equations, so a preset's ``equations`` resolve to lessons.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from deqnet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from deqnet.sharing import run_to_query
+
+PAGES = ("playground", "trajectories", "momentum", "layers", "sweep")
+
+LESSON_DIR = Path(__file__).resolve().parent.parent / "assets" / "lessons"
+
+# Lesson files in reading order (file stem = lesson name): the paper's sections 1-6.
+LESSONS = ("M1", "M2-M4", "M5-M8", "P1-P2", "P3-P4", "topology")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A prepared run that demonstrates some equations on one page.
+
+    Attributes:
+        name: URL-safe identifier (``?preset=<name>``).
+        title: short headline shown on the Lessons page.
+        equations: labels it illustrates, e.g. ("M7", "M8"); the first one decides the lesson
+            it is listed under.
+        page: the page that shows it, one of ``PAGES``.
+        run: data, model and training configuration.
+        explanation: one plain-language paragraph.
+        what_to_look_at: one sentence pointing at the picture that matters.
+    """
+
+    name: str
+    title: str
+    equations: tuple[str, ...]
+    page: str
+    run: RunConfig
+    explanation: str
+    what_to_look_at: str
+
+    def __post_init__(self) -> None:
+        if self.page not in PAGES:
+            raise ValueError(f"page={self.page!r} is not one of {', '.join(PAGES)}")
+        if not self.equations:
+            raise ValueError(f"preset {self.name!r} names no equations")
+
+    @property
+    def equation(self) -> str:
+        """The main equation label (the first of ``equations``)."""
+        return self.equations[0]
+
+
+_MOONS = DataConfig(name="moons", n=300, noise=0.1)
+_RINGS = DataConfig(name="concentric", n=400, noise=0.0)
+# A small autonomous neural ODE: fixed-step rk4 keeps training fast and H visibly flat.
+_NODE = ModelConfig(family="node", width=16, T=1.0, solver="rk4", steps=10)
+
+
+def _run(data: DataConfig, model: ModelConfig, *, lr: float, steps: int, **train) -> RunConfig:
+    return RunConfig(data=data, model=model, train=TrainConfig(lr=lr, train_steps=steps, **train))
+
+
+_ALL = (
+    Preset(
+        name="ode-flow",
+        title="A network is a flow",
+        equations=("M1",),
+        page="trajectories",
+        run=_run(_MOONS, _NODE, lr=0.02, steps=120),
+        explanation=(
+            "A neural ODE moves every input point along a smooth path from depth 0 to depth T; "
+            "the velocity at each place is a small neural network. Training shapes that velocity "
+            "so that, at the end, the two moons lie on opposite sides of a straight line, because "
+            "the final classifier is linear."
+        ),
+        what_to_look_at=(
+            "Press play on the animation and watch the grid of the input square bend until one "
+            "straight line separates the two colours."
+        ),
+    ),
+    Preset(
+        name="resnet-euler",
+        title="A ResNet is an Euler step",
+        equations=("M1",),
+        page="layers",
+        run=_run(_MOONS, _NODE, lr=0.02, steps=120),
+        explanation=(
+            "A residual layer adds a small step Δt·F(x) to its input, which is exactly one step of "
+            "Euler's method for the ODE. Cut the trained flow into L layers: layer l lands close "
+            "to the point the continuous path reaches at time l·Δt, and the gap shrinks as the "
+            "layers get thinner."
+        ),
+        what_to_look_at=(
+            "The numbered layer dots sit on the continuous paths, and on the log-log plot the "
+            "error falls with slope −1: twice the layers, half the error."
+        ),
+    ),
+    Preset(
+        name="adjoint-is-backprop",
+        title="Back-propagation is an ODE run backwards",
+        equations=("M3", "M2", "M4"),
+        page="momentum",
+        run=_run(DataConfig(name="xor", n=300, noise=0.05), _NODE, lr=0.02, steps=120),
+        explanation=(
+            "The gradient of the loss with respect to the hidden state, a(t) = ∂L/∂x(t), obeys its "
+            "own differential equation that starts at the output and runs from T back to 0. "
+            "Solving it backwards gives the same numbers that back-propagation computes."
+        ),
+        what_to_look_at=(
+            "The checks panel: a(0) from the backward ODE agrees with autograd's gradient to many "
+            "digits, and the arrows show which way each point would have to move to lower its loss."
+        ),
+    ),
+    Preset(
+        name="adjoint-cost",
+        title="Training with the adjoint method",
+        equations=("M4", "M3"),
+        page="playground",
+        run=_run(
+            DataConfig(name="moons", n=200, noise=0.1),
+            _NODE.replace(solver="dopri5", rtol=1e-3, atol=1e-4),
+            lr=0.02,
+            steps=60,
+            grad_mode="adjoint",
+        ),
+        explanation=(
+            "Here the gradients are computed by solving the adjoint equation backwards with an "
+            "adaptive solver (torchdiffeq's odeint_adjoint) instead of back-propagating through "
+            "the solver's steps. It gives the gradient (M4) as an integral along the path, paid "
+            "for with extra evaluations of F on the way back."
+        ),
+        what_to_look_at=(
+            "The NFE readout: the backward pass needs more function evaluations than the forward "
+            "one."
+        ),
+    ),
+    Preset(
+        name="backprop-hamiltonian",
+        title="Backprop is a Hamiltonian flow",
+        equations=("M7", "M5", "M6", "M8"),
+        page="momentum",
+        run=_run(_MOONS, _NODE, lr=0.02, steps=120),
+        explanation=(
+            "The loss gradient a is the momentum of the hidden state x, and H = a·F is the energy. "
+            "The weights here are the same at every depth, so, just as in mechanics, the energy "
+            "of every point stays constant along its path, and its final value tells how much "
+            "the loss would change if the network were a little deeper."
+        ),
+        what_to_look_at=(
+            "The H(t) curves are flat lines, and the checks panel compares H(T) with a finite "
+            "difference of the loss in T and the phase-space determinant with 1."
+        ),
+    ),
+    Preset(
+        name="time-breaks-energy",
+        title="Weights that change with depth break energy conservation",
+        equations=("M7", "M8"),
+        page="momentum",
+        run=_run(_MOONS, _NODE.replace(time_mode="piecewise", segments=4, steps=12), lr=0.02, steps=120),
+        explanation=(
+            "This flow has four sets of weights, each used on a quarter of the depth. Energy is "
+            "only conserved while the rules stay the same, so H is constant inside each quarter "
+            "and jumps where the weights switch."
+        ),
+        what_to_look_at="The H(t) curves are staircases with steps at t = T/4, T/2 and 3T/4.",
+    ),
+    Preset(
+        name="time-input-drift",
+        title="A field that depends on t lets the energy drift",
+        equations=("M8", "M7"),
+        page="momentum",
+        run=_run(_MOONS, _NODE.replace(time_mode="time"), lr=0.02, steps=120),
+        explanation=(
+            "Now the velocity F(x, t) is given the depth t as an extra input, so the rules change "
+            "continuously with depth. The energy then changes at the rate dH/dt = ∂H/∂t instead "
+            "of staying fixed."
+        ),
+        what_to_look_at="The H(t) curves are no longer flat: they drift smoothly with t.",
+    ),
+    Preset(
+        name="ruseckas-equation",
+        title="The paper's equation: a linear flow plus a small cubic",
+        equations=("P1", "P2"),
+        page="trajectories",
+        run=_run(
+            _MOONS,
+            ModelConfig(
+                family="ruseckas", augment=1, T=3.0, gamma=0.5, time_mode="piecewise",
+                segments=4, solver="rk4", steps=20,
+            ),
+            lr=0.03,
+            steps=150,
+        ),
+        explanation=(
+            "The velocity is a trainable linear map w x + b, changing at four depths, plus a fixed "
+            "small nonlinearity −γx³ on each coordinate. One extra zero dimension gives the flow "
+            "room to move the moons apart. The cubic term always pulls far-away points back, so "
+            "paths stay bounded and the cloud contracts."
+        ),
+        what_to_look_at=(
+            "The divergence panel: the mean divergence Tr w − 3γ|x|² and the cloud's log-volume "
+            "show where the flow contracts."
+        ),
+    ),
+    Preset(
+        name="feedforward-near-identity",
+        title="A plain feed-forward net near the identity",
+        equations=("P4", "P3"),
+        page="layers",
+        run=_run(
+            _MOONS,
+            ModelConfig(
+                family="feedforward", layers=20, T=2.0, gamma=0.5, time_mode="piecewise",
+                segments=20,
+            ),
+            lr=0.01,
+            steps=150,
+        ),
+        explanation=(
+            "Twenty ordinary layers x → h(W x + B), with no skip connection, whose weight matrices "
+            "start close to the identity and whose activation h(y) = y − γΔt y³ is almost a "
+            "straight line. Read with w = (W − I)/Δt and b = B/Δt, the net is a discretised ODE "
+            "of the paper's form."
+        ),
+        what_to_look_at=(
+            "The per-layer ‖W_l − I‖ stays small, and h(y) hugs the identity over the range the "
+            "data covers."
+        ),
+    ),
+    Preset(
+        name="rings-2d",
+        title="Why a 2-D ODE cannot separate rings",
+        equations=("topology",),
+        page="trajectories",
+        run=_run(_RINGS, _NODE, lr=0.02, steps=120),
+        explanation=(
+            "A disk inside a ring, and a flow in the plane. A flow can bend the plane but never "
+            "tear it or let paths cross, so it cannot carry the disk out of the ring. It may "
+            "still score well on the sample points by squeezing the disk out through gaps "
+            "between them, but only by stretching the plane into thin tendrils."
+        ),
+        what_to_look_at=(
+            "The deformed grid: watch the disk being pushed through a narrow channel in the ring "
+            "instead of being cleanly lifted out."
+        ),
+    ),
+    Preset(
+        name="rings-augmented",
+        title="One extra dimension fixes it",
+        equations=("topology",),
+        page="trajectories",
+        run=_run(_RINGS, _NODE.replace(augment=1), lr=0.02, steps=120),
+        explanation=(
+            "The same data and model, with the state padded by one extra zero coordinate. In 3-D "
+            "the flow can lift the disk above the ring, and a plane then separates them, with a "
+            "gentle flow."
+        ),
+        what_to_look_at=(
+            "The 3-D final features: the two classes end on opposite sides of a plane."
+        ),
+    ),
+)
+
+PRESETS: dict[str, Preset] = {preset.name: preset for preset in _ALL}
+
+
+def preset_query(name: str) -> dict[str, str]:
+    """Query parameters of a link that opens preset ``name`` (its settings plus ``preset``)."""
+    return {**run_to_query(PRESETS[name].run), "preset": name}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson text.
+
+    Attributes:
+        name: file stem, e.g. "M2-M4".
+        title: the text of the file's ``# `` heading.
+        blocks: in order, ("markdown", text) and ("latex", equation) pairs.
+        labels: the lesson's name and every ``\\tag{...}`` label of its equations.
+    """
+
+    name: str
+    title: str
+    blocks: tuple[tuple[str, str], ...]
+    labels: frozenset[str]
+
+    @property
+    def equations(self) -> tuple[str, ...]:
+        return tuple(text for kind, text in self.blocks if kind == "latex")
+
+
+_LATEX_BLOCK = re.compile(r"^```latex[ \t]*\n(.*?)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
+_TAG = re.compile(r"\\tag\{([^}]*)\}")
+
+
+def parse_lesson(name: str, text: str) -> Lesson:
+    """Split lesson markdown into blocks: ```latex fences become equations, the rest markdown.
+
+    The first line must be ``# <title>``.
+    """
+    head, _, body = text.partition("\n")
+    if not head.startswith("# "):
+        raise ValueError(f"lesson {name!r} must start with a '# ' title line")
+    blocks: list[tuple[str, str]] = []
+    position = 0
+    for match in _LATEX_BLOCK.finditer(body):
+        blocks.append(("markdown", body[position : match.start()]))
+        blocks.append(("latex", match.group(1).strip()))
+        position = match.end()
+    blocks.append(("markdown", body[position:]))
+    kept = tuple((kind, part.strip()) for kind, part in blocks if part.strip())
+    labels = {name, *(tag for kind, eq in kept if kind == "latex" for tag in _TAG.findall(eq))}
+    return Lesson(name, head[2:].strip(), kept, frozenset(labels))
+
+
+def load_lesson(name: str) -> Lesson:
+    """The lesson ``assets/lessons/<name>.md``."""
+    return parse_lesson(name, (LESSON_DIR / f"{name}.md").read_text(encoding="utf-8"))
+
+
+def lesson_presets(lesson: Lesson) -> list[Preset]:
+    """Presets listed under ``lesson``: those whose main equation it covers."""
+    return [preset for preset in PRESETS.values() if preset.equation in lesson.labels]
+
+
+__all__ = [
+    "LESSONS",
+    "LESSON_DIR",
+    "PAGES",
+    "PRESETS",
+    "Lesson",
+    "Preset",
+    "lesson_presets",
+    "load_lesson",
+    "parse_lesson",
+    "preset_query",
+]

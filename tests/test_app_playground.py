@@ -1,0 +1,153 @@
+"""The Playground through its buttons: Step, Train/Pause (fragment ticks), Reset, uploads.
+
+AppTest runs the live fragment once per ``.run()``, so "training for a while" is a few runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from app_harness import navigation_only, start, texts  # noqa: F401
+
+from deqnet import Trainer, build_model
+from deqnet.datasets import dataset_to_csv
+from deqnet.sharing import run_to_json
+
+SMALL = {"n": "64", "budget": "25"}  # tiny data and budget: a few ticks finish training
+
+
+def _charts(at) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def _weights(session) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in session.model.state_dict().items()}
+
+
+def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_step_draws_boundary_curves_paths_and_metrics() -> None:
+    at = start(**SMALL)
+    at.button(key="pg_step").click().run()
+    assert not at.exception
+    assert _metric(at, "Step") == "1 / 25"
+    assert _metric(at, "Test accuracy").endswith("%")
+    charts = _charts(at)
+    assert len(charts) == 3
+    boundary = charts[0]
+    assert any(trace["type"] == "heatmap" for trace in boundary["data"])
+    # Fixed axes while training: the ranges are set, not autoscaled.
+    assert boundary["layout"]["xaxis"]["range"] and boundary["layout"]["yaxis"]["range"]
+
+
+def test_train_ticks_until_the_budget_then_stops() -> None:
+    at = start(**SMALL)
+    at.button(key="pg_train").click().run()
+    session = at.session_state["deqnet"]
+    assert session.steps_done >= 1
+    for _ in range(30):
+        if not session.running:
+            break
+        at.run()
+        session = at.session_state["deqnet"]
+    assert not session.running and session.steps_done == 25
+    assert at.button(key="pg_train").label == "Train" and at.button(key="pg_train").disabled
+    assert "full budget" in texts(at.success)
+
+
+def test_pause_stops_training_and_chunking_does_not_change_the_result() -> None:
+    at = start(**SMALL)
+    at.button(key="pg_train").click().run()
+    at.run()
+    at.button(key="pg_train").click().run()  # Pause
+    session = at.session_state["deqnet"]
+    assert not session.running
+    paused_at = session.steps_done
+    at.run()
+    assert at.session_state["deqnet"].steps_done == paused_at
+    # The same steps in one go from the same initial weights give bit-identical weights.
+    model = build_model(session.run.model, session.data.n_classes, seed=session.run.train.seed)
+    Trainer(model, session.run.data.make(), session.run.train).step(paused_at)
+    assert _same(_weights(session), {k: v.detach() for k, v in model.state_dict().items()})
+
+
+def test_reset_restores_the_initial_weights() -> None:
+    at = start(**SMALL)
+    for _ in range(3):
+        at.button(key="pg_step").click().run()
+    at.button(key="pg_reset").click().run()
+    session = at.session_state["deqnet"]
+    fresh = build_model(session.run.model, session.data.n_classes, seed=session.run.train.seed)
+    assert session.steps_done == 0
+    assert _same(_weights(session), {k: v.detach() for k, v in fresh.state_dict().items()})
+
+
+def test_divergence_shows_the_trainer_message_and_keeps_the_last_good_model() -> None:
+    at = start(family="ruseckas", T="5", lr="10", clip="0", **SMALL)
+    at.button(key="pg_train").click().run()
+    for _ in range(5):
+        at.run()
+    session = at.session_state["deqnet"]
+    assert session.diverged and not session.running
+    assert "diverged" in texts(at.error)
+    assert all(torch.isfinite(v).all() for v in session.model.state_dict().values())
+    assert len(_charts(at)) == 3  # the last good model is still drawn
+
+
+def _upload(at, name: str, content: bytes, mime: str):
+    at.file_uploader(key="pg_upload").set_value((name, content, mime)).run()
+    return at
+
+
+def test_bad_uploads_are_refused_and_change_nothing() -> None:
+    at = start(**SMALL)
+    at.button(key="pg_step").click().run()
+    before = at.session_state["deqnet"]
+    weights, data, run = _weights(before), before.data, before.run
+    bad_files = [
+        ("run.json", b"{not json", "application/json"),
+        ("run.json", b'{"format": "deqnet-run", "version": 99}', "application/json"),
+        ("data.csv", b"x1,x2,label\n1,2\n", "text/csv"),
+        ("data.csv", b"x1,x2,label\n" + b"nan,1,0\n" * 10, "text/csv"),
+    ]
+    for name, content, mime in bad_files:
+        _upload(at, name, content, mime)
+        assert not at.exception
+        assert texts(at.error), name
+        session = at.session_state["deqnet"]
+        assert session.data is data and session.run == run and session.steps_done == 1
+        assert _same(_weights(session), weights)
+
+
+def test_uploaded_run_restores_settings_weights_and_history() -> None:
+    at = start(**SMALL)
+    for _ in range(2):
+        at.button(key="pg_step").click().run()
+    source = at.session_state["deqnet"]
+    document = run_to_json(source.run, source.model, source.trainer.history).encode()
+
+    other = start(noise="0.3")
+    _upload(other, "run.json", document, "application/json")
+    assert not other.exception and not texts(other.error)
+    session = other.session_state["deqnet"]
+    assert session.run == source.run and session.steps_done == 2
+    assert _same(_weights(session), _weights(source))
+    assert other.select_slider(key="n").value == 64  # the sidebar shows the loaded settings
+
+
+def test_uploaded_csv_replaces_the_data_for_this_session_only() -> None:
+    at = start(**SMALL)
+    csv = dataset_to_csv(at.session_state["deqnet"].run.data.replace(name="xor").make())
+    _upload(at, "xor.csv", csv.encode(), "text/csv")
+    session = at.session_state["deqnet"]
+    assert session.custom_data is session.data and session.data.name == "uploaded"
+    assert session.steps_done == 0
+    assert "not part of the" in texts(at.info)
+    assert "dataset" not in at.query_params  # the link still describes generated data
