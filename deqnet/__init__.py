@@ -50,6 +50,7 @@ from deqnet.config import (  # noqa: E402
 )
 from deqnet.datasets import DATASETS, Dataset, DatasetError, load_csv, make_dataset  # noqa: E402
 from deqnet.models import REGISTRY, SolverFailure, build_model  # noqa: E402
+from deqnet.presets import PRESETS, Preset  # noqa: E402
 from deqnet.sweep import SweepResult, sweep  # noqa: E402
 from deqnet.training import StepRecord, Trainer, evaluate  # noqa: E402
 
@@ -57,6 +58,7 @@ __all__ = [
     "DATASETS",
     "FAMILIES",
     "LIMITS",
+    "PRESETS",
     "REGISTRY",
     "TIME_MODES",
     "Check",
@@ -68,6 +70,7 @@ __all__ = [
     "GridFlow",
     "ModelConfig",
     "Momentum",
+    "Preset",
     "RunConfig",
     "SolverFailure",
     "StepRecord",

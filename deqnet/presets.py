@@ -75,7 +75,7 @@ _ALL = (
         title="A network is a flow",
         equations=("M1",),
         page="trajectories",
-        run=_run(_MOONS, _NODE, lr=0.02, steps=120),
+        run=_run(_MOONS, _NODE, lr=0.03, steps=90),
         explanation=(
             "A neural ODE moves every input point along a smooth path from depth 0 to depth T; "
             "the velocity at each place is a small neural network. Training shapes that velocity "
@@ -92,7 +92,7 @@ _ALL = (
         title="A ResNet is an Euler step",
         equations=("M1",),
         page="layers",
-        run=_run(_MOONS, _NODE, lr=0.02, steps=120),
+        run=_run(_MOONS, _NODE, lr=0.03, steps=90),
         explanation=(
             "A residual layer adds a small step Δt·F(x) to its input, which is exactly one step of "
             "Euler's method for the ODE. Cut the trained flow into L layers: layer l lands close "
@@ -109,7 +109,7 @@ _ALL = (
         title="Back-propagation is an ODE run backwards",
         equations=("M3", "M2", "M4"),
         page="momentum",
-        run=_run(DataConfig(name="xor", n=300, noise=0.05), _NODE, lr=0.02, steps=120),
+        run=_run(DataConfig(name="xor", n=300, noise=0.05), _NODE, lr=0.03, steps=90),
         explanation=(
             "The gradient of the loss with respect to the hidden state, a(t) = ∂L/∂x(t), obeys its "
             "own differential equation that starts at the output and runs from T back to 0. "
@@ -128,19 +128,21 @@ _ALL = (
         run=_run(
             DataConfig(name="moons", n=200, noise=0.1),
             _NODE.replace(solver="dopri5", rtol=1e-3, atol=1e-4),
-            lr=0.02,
+            lr=0.05,
             steps=60,
             grad_mode="adjoint",
+            seed=1,
         ),
         explanation=(
-            "Here the gradients are computed by solving the adjoint equation backwards with an "
-            "adaptive solver (torchdiffeq's odeint_adjoint) instead of back-propagating through "
-            "the solver's steps. It gives the gradient (M4) as an integral along the path, paid "
-            "for with extra evaluations of F on the way back."
+            "Here the gradients come from solving the adjoint equation backwards with the "
+            "adaptive dopri5 solver (torchdiffeq's odeint_adjoint), collecting the parameter "
+            "gradient (M4) as an integral along the way, instead of back-propagating through the "
+            "solver's stored steps. The backward solve has to evaluate F again on the way back."
         ),
         what_to_look_at=(
-            "The NFE readout: the backward pass needs more function evaluations than the forward "
-            "one."
+            "The NFE readout: the backward pass costs about as many evaluations of F as the "
+            "forward pass, both grow as training bends the flow, and with gradient mode "
+            '"backprop" the backward count drops to 0.'
         ),
     ),
     Preset(
@@ -148,7 +150,7 @@ _ALL = (
         title="Backprop is a Hamiltonian flow",
         equations=("M7", "M5", "M6", "M8"),
         page="momentum",
-        run=_run(_MOONS, _NODE, lr=0.02, steps=120),
+        run=_run(_MOONS, _NODE, lr=0.03, steps=90),
         explanation=(
             "The loss gradient a is the momentum of the hidden state x, and H = a·F is the energy. "
             "The weights here are the same at every depth, so, just as in mechanics, the energy "
@@ -165,7 +167,9 @@ _ALL = (
         title="Weights that change with depth break energy conservation",
         equations=("M7", "M8"),
         page="momentum",
-        run=_run(_MOONS, _NODE.replace(time_mode="piecewise", segments=4, steps=12), lr=0.02, steps=120),
+        run=_run(
+            _MOONS, _NODE.replace(time_mode="piecewise", segments=4, steps=12), lr=0.03, steps=90
+        ),
         explanation=(
             "This flow has four sets of weights, each used on a quarter of the depth. Energy is "
             "only conserved while the rules stay the same, so H is constant inside each quarter "
@@ -178,7 +182,7 @@ _ALL = (
         title="A field that depends on t lets the energy drift",
         equations=("M8", "M7"),
         page="momentum",
-        run=_run(_MOONS, _NODE.replace(time_mode="time"), lr=0.02, steps=120),
+        run=_run(_MOONS, _NODE.replace(time_mode="time"), lr=0.02, steps=100, seed=1),
         explanation=(
             "Now the velocity F(x, t) is given the depth t as an extra input, so the rules change "
             "continuously with depth. The energy then changes at the rate dH/dt = ∂H/∂t instead "
@@ -193,22 +197,19 @@ _ALL = (
         page="trajectories",
         run=_run(
             _MOONS,
-            ModelConfig(
-                family="ruseckas", augment=1, T=3.0, gamma=0.5, time_mode="piecewise",
-                segments=4, solver="rk4", steps=20,
-            ),
-            lr=0.03,
-            steps=150,
+            ModelConfig(family="ruseckas", augment=1, T=3.0, gamma=0.5, solver="rk4", steps=10),
+            lr=0.05,
+            steps=120,
         ),
         explanation=(
-            "The velocity is a trainable linear map w x + b, changing at four depths, plus a fixed "
-            "small nonlinearity −γx³ on each coordinate. One extra zero dimension gives the flow "
-            "room to move the moons apart. The cubic term always pulls far-away points back, so "
-            "paths stay bounded and the cloud contracts."
+            "The velocity is a trainable linear map w x + b plus a fixed small nonlinearity −γx³ "
+            "on each coordinate. One extra zero dimension gives the flow room to move the moons "
+            "apart. The cubic term always pulls far-away points back, so paths stay bounded, and "
+            "it always shrinks volumes: the divergence is Tr w − 3γ|x|²."
         ),
         what_to_look_at=(
-            "The divergence panel: the mean divergence Tr w − 3γ|x|² and the cloud's log-volume "
-            "show where the flow contracts."
+            "The divergence panel: the mean divergence of F and the cloud's log-volume show how "
+            "much the flow contracts the cloud of points over depth."
         ),
     ),
     Preset(
@@ -219,7 +220,11 @@ _ALL = (
         run=_run(
             _MOONS,
             ModelConfig(
-                family="feedforward", layers=20, T=2.0, gamma=0.5, time_mode="piecewise",
+                family="feedforward",
+                layers=20,
+                T=2.0,
+                gamma=0.5,
+                time_mode="piecewise",
                 segments=20,
             ),
             lr=0.01,
@@ -241,7 +246,7 @@ _ALL = (
         title="Why a 2-D ODE cannot separate rings",
         equations=("topology",),
         page="trajectories",
-        run=_run(_RINGS, _NODE, lr=0.02, steps=120),
+        run=_run(_RINGS, _NODE, lr=0.03, steps=90),
         explanation=(
             "A disk inside a ring, and a flow in the plane. A flow can bend the plane but never "
             "tear it or let paths cross, so it cannot carry the disk out of the ring. It may "
@@ -258,7 +263,7 @@ _ALL = (
         title="One extra dimension fixes it",
         equations=("topology",),
         page="trajectories",
-        run=_run(_RINGS, _NODE.replace(augment=1), lr=0.02, steps=120),
+        run=_run(_RINGS, _NODE.replace(augment=1), lr=0.03, steps=90),
         explanation=(
             "The same data and model, with the state padded by one extra zero coordinate. In 3-D "
             "the flow can lift the disk above the ring, and a plane then separates them, with a "
@@ -266,6 +271,30 @@ _ALL = (
         ),
         what_to_look_at=(
             "The 3-D final features: the two classes end on opposite sides of a plane."
+        ),
+    ),
+    Preset(
+        name="rings-coarse-fold",
+        title="Coarse layers can fold the plane",
+        equations=("topology",),
+        page="trajectories",
+        run=_run(
+            _RINGS,
+            ModelConfig(
+                family="feedforward", layers=4, T=2.0, gamma=2.0, time_mode="piecewise", segments=4
+            ),
+            lr=0.05,
+            steps=80,
+        ),
+        explanation=(
+            "Back to two dimensions, but now with only four plain layers and a big step: "
+            "γΔt = 1, so the activation h(y) = y − y³ is no longer monotone (h(1) = 0, "
+            "h(1.5) = −1.875). A finite-step network need not be invertible, so it can fold the "
+            "plane over itself, which no ODE flow can do, and separate the disk from the ring."
+        ),
+        what_to_look_at=(
+            "The layer-by-layer paths and grid: points cross and the grid folds over itself "
+            "between layers."
         ),
     ),
 )

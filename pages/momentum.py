@@ -1,3 +1,354 @@
+"""Momentum: back-propagation as a flow in phase space (x, a), its energy H and the live checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
 import streamlit as st
 
-st.info("This page is being built")
+from deqnet import (
+    Check,
+    Momentum,
+    SolverFailure,
+    momentum,
+    plot_extent,
+    run_checks,
+)
+from deqnet.figures.momentum import (
+    adjoint_field_figure,
+    energy_figure,
+    energy_summary,
+    energy_variation,
+    field_extent,
+    momentum_paths_figure,
+    phase_portraits_figure,
+    pick_figure,
+    round_robin_points,
+)
+from deqnet.presets import PRESETS
+from ui.show import PLOTLY_CONFIG, chart, error, notice
+from ui.state import Session, apply_run, ensure_trained, memo
+
+DEFAULT_POINTS = 6  # shown by default and measured by the checks: the classes taken in turn
+MAX_POINTS = 12  # defaults plus picks
+FIELD_POINTS = 1000  # training points in the adjoint field (a fixed sample if there are more)
+SAMPLE_SEED = 0
+PICK_HEIGHT = 460
+CHECKS_KEY = "mom_checks"
+# Which presets show each behaviour of H, by the model's time mode.
+ENERGY_PRESETS = {
+    "autonomous": "backprop-hamiltonian",
+    "piecewise": "time-breaks-energy",
+    "time": "time-input-drift",
+}
+ICONS = {"pass": ":green[✓]", "fail": ":red[✗]", "expected drift": ":orange[↗]"}
+
+
+def _intro(session: Session) -> None:
+    st.markdown("## Momentum")
+    st.markdown(
+        "The **momentum** a(t) = ∂ℓ/∂x(t) is the gradient of a point's loss with respect to its "
+        "hidden state at depth t: back-propagation is the adjoint ODE −da/dt = a ∂F/∂x, solved "
+        "backwards from a(T) = ∂ℓ/∂x(T). Forward x and backward a are Hamilton's equations with "
+        "the **energy H = a·F**, which stays constant along every path when the weights do not "
+        "depend on depth."
+    )
+    run = session.run.model
+    if run.discrete:
+        st.info(
+            f"This is a discrete {run.family} network ({run.layers} layers, Δt = T/L = "
+            f"{run.T / run.layers:.3g}). Here a_l = ∂ℓ/∂x_l is exactly what back-propagation "
+            "computes layer by layer (the discrete adjoint), and the energy is the discrete "
+            "H_l = a_{l+1}·(x_{l+1} − x_l)/Δt: the momentum after a layer times the layer's "
+            "velocity. With tied weights it is conserved only up to O(Δt). The checks at the "
+            "bottom test the exact identities on the ODE this network discretizes.",
+            icon=":material/stacks:",
+        )
+    trainer = session.trainer
+    last = trainer.history[-1] if trainer.history else None
+    accuracy = f", train accuracy {100 * last.train_acc:.0f} %" if last else ""
+    st.caption(
+        f"Model after {trainer.steps_done} of {session.run.train.train_steps} training steps"
+        f"{accuracy}. Train further in the Playground; this page follows the latest weights."
+    )
+    if session.diverged:
+        notice(trainer.message)
+
+
+def _selected_rows(event: Any, n_rows: int) -> list[int]:
+    """Training-row indices of a chart selection (each marker's customdata is its row)."""
+    rows: list[int] = []
+    points = event.selection.points if event and "selection" in event else []
+    for point in points:
+        value = point.get("customdata")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, int | float) and 0 <= int(value) < n_rows:
+            rows.append(int(value))
+    return rows
+
+
+def _pick_points(session: Session, extent, defaults: np.ndarray) -> list[int]:
+    """Draw the picking chart; the chosen rows: defaults (if kept) and picks, at most 12."""
+    data = session.data
+    fig = memo(
+        session,
+        "mom_pick_fig",
+        lambda: pick_figure(data.x_train, data.y_train, defaults, extent=extent, big=True),
+        per_version=False,
+    )
+    st.markdown("#### Choose points")
+    fig.update_layout(height=PICK_HEIGHT)
+    event = st.plotly_chart(
+        fig,
+        key="mom_pick",
+        theme=None,
+        width="stretch",
+        config=PLOTLY_CONFIG,
+        on_select="rerun",
+        selection_mode=("points", "box", "lasso"),
+    )
+    keep = st.checkbox("Also show the default points (ringed)", value=True, key="mom_defaults")
+    picked = _selected_rows(event, len(data.x_train))
+    chosen = list(dict.fromkeys([*(defaults.tolist() if keep else []), *picked]))
+    st.caption(
+        "Click a point, or drag a box (lasso in the toolbar) to add points; double-click to "
+        f"clear. At most {MAX_POINTS} are followed."
+    )
+    if len(chosen) > MAX_POINTS:
+        st.caption(f"{len(chosen)} chosen: following the first {MAX_POINTS}.")
+    return chosen[:MAX_POINTS] or defaults.tolist()
+
+
+def _chosen_momentum(session: Session, rows: tuple[int, ...]) -> Momentum:
+    """Momentum of the chosen training rows, memoised per model version and choice."""
+    per_choice = memo(session, "mom_chosen", dict)
+    if rows not in per_choice:
+        if len(per_choice) > 16:  # bounded: a session can pick many different sets
+            per_choice.clear()
+        data = session.data
+        index = np.array(rows, dtype=np.int64)
+        per_choice[rows] = momentum(
+            session.model, data.x_train[index], data.y_train[index], loss=session.run.train.loss
+        )
+    return per_choice[rows]
+
+
+def _segments(session: Session, t: np.ndarray) -> np.ndarray:
+    """The weight segment used at each time (discrete: by each layer's step)."""
+    model = session.model
+    if session.run.model.discrete:
+        last = model.layers - 1
+        return np.array([model.segment_of_layer(min(round(v / model.dt), last)) for v in t])
+    return np.array([model.segment_of(v) for v in t])
+
+
+def _energy_chart(session: Session, mom: Momentum, labels: np.ndarray, numbers) -> None:
+    run = session.run.model
+    variation = energy_variation(mom.H, _segments(session, mom.t))
+    summary = energy_summary(
+        variation, time_mode=run.time_mode, discrete=run.discrete, n_segments=run.n_segments
+    )
+    bounds = None if run.n_segments == 1 else np.linspace(0.0, run.T, run.n_segments + 1)
+    fig = energy_figure(
+        mom.t,
+        mom.H,
+        labels,
+        summary=summary,
+        numbers=numbers,
+        bounds=bounds,
+        discrete=run.discrete,
+        big=True,
+    )
+    chart(fig, key="mom_energy", height=480)
+
+
+def _preset_buttons(session: Session) -> None:
+    """One-click presets showing the other behaviours of H (and the exact ODE case)."""
+    run = session.run.model
+    current = None if run.discrete else ENERGY_PRESETS.get(run.time_mode)
+    names = [name for name in ENERGY_PRESETS.values() if name != current]
+    st.markdown("Compare:" if current else "See the exact (continuous) case:")
+    for name in names if current else names[:1]:
+        preset = PRESETS[name]
+        st.button(
+            preset.title,
+            key=f"mom_preset_{name}",
+            icon=":material/school:",
+            on_click=apply_run,
+            args=(preset.run,),
+            kwargs={"note": f"Lesson preset “{preset.title}”: {preset.what_to_look_at}"},
+        )
+
+
+def _phase_and_energy(session: Session, mom: Momentum, labels: np.ndarray, numbers) -> None:
+    run = session.run.model
+    st.markdown("#### Phase space and energy")
+    left, right = st.columns(2)
+    with left:
+        fig = phase_portraits_figure(mom, labels, numbers=numbers, discrete=run.discrete, big=True)
+        chart(fig, key="mom_phase", height=480)
+        extra = ""
+        if run.augment:
+            extra = f" (components 3–{run.dim} of the augmented state are not drawn)"
+        st.caption(
+            "Each point's path in the phase plane (x_k, a_k), from ○ at t = 0 to ● at t = T"
+            f"{extra}. The joint flow of (x, a) keeps phase-space volume (Liouville)."
+        )
+    with right:
+        _energy_chart(session, mom, labels, numbers)
+        st.caption(
+            "H = a·F per point, with the model's own solver. Flat for weights tied in depth, "
+            "stepwise for piecewise weights (dotted lines: the switches), drifting when F "
+            "depends on t."
+        )
+        _preset_buttons(session)
+
+
+def _cached_checks(session: Session) -> list[Check] | None:
+    hit = session.cache.get(CHECKS_KEY)
+    return hit[1] if hit is not None and hit[0] == session.version else None
+
+
+def _check_row(check: Check) -> None:
+    icon, body, numbers = st.columns([0.4, 6, 2.2], vertical_alignment="center")
+    icon.markdown(f"### {ICONS.get(check.status, '?')}")
+    with body:
+        st.markdown(f"**{check.name}**  \n{check.proves}")
+        if check.note:
+            st.caption(check.note)
+    if not np.isfinite(check.error):
+        numbers.markdown("not measured")
+    elif check.status == "expected drift":
+        numbers.markdown(f"change **{check.error:.3g}**  \nnot conserved here")
+    else:
+        sign = "≤" if check.passed else ">"
+        numbers.markdown(f"error **{check.error:.1e}**  \n{sign} tolerance {check.tolerance:.0e}")
+
+
+@st.fragment
+def _checks_panel(session: Session) -> None:
+    st.markdown("#### Checks: the identities in numbers")
+    checks = _cached_checks(session)
+    if checks is None:
+        st.markdown(
+            "Measures, on your trained model: a(0) against autograd, H(T) against a finite "
+            "difference of the loss in T, the (x, a) phase-volume determinant against 1 (and "
+            "the x-only volume change), and the adjoint weight gradients against autograd."
+        )
+        if not st.button("Run the checks", key="mom_run_checks", type="primary"):
+            return
+        with st.spinner("Solving in float64 to 1e-10 (about 10–20 s)…", show_time=True):
+            checks = memo(
+                session, CHECKS_KEY, lambda: run_checks(session.model, session.data, DEFAULT_POINTS)
+            )
+    passed = sum(c.status != "fail" for c in checks)
+    where = (
+        "the ODE read from the network (deqnet.continuize)"
+        if session.run.model.discrete
+        else "a float64 copy of your model"
+    )
+    st.markdown(
+        f"**{passed} of {len(checks)} hold** to the tolerance a correct solve reaches "
+        f"(paper notes §7). Run on {where}, solved with dopri5 at rtol = atol = 1e-10, "
+        f"for the {DEFAULT_POINTS} ringed default points."
+    )
+    for check in checks:
+        with st.container(border=True):
+            _check_row(check)
+
+
+@st.fragment
+def _adjoint_field(session: Session, extent) -> None:
+    """The adjoint field of the training points at one time, scrubbed with a slider."""
+    data = session.data
+    mom, labels = memo(session, "mom_field", lambda: _field_momentum(session))
+    box = memo(session, "mom_field_extent", lambda: field_extent(mom, extent))
+    run = session.run.model
+    options = list(range(len(mom.t)))
+    if run.discrete:
+        dt = run.T / run.layers
+
+        def label(k: int) -> str:
+            return f"layer {round(mom.t[k] / dt)} (t = {mom.t[k]:.2f})"
+    else:
+
+        def label(k: int) -> str:
+            return f"t = {mom.t[k]:.2f}"
+
+    if st.session_state.get("mom_time") not in options:
+        st.session_state["mom_time"] = options[-1]
+    st.markdown("#### The adjoint field")
+    left, right = st.columns([3, 2])
+    with right:
+        k = st.select_slider(
+            "Time t", options, format_func=label, key="mom_time", help="Moves every arrow to t."
+        )
+        n = len(labels)
+        sample = (
+            f"a fixed sample of {n} of the {len(data.x_train)}"
+            if n < len(data.x_train)
+            else (f"all {n}")
+        )
+        st.markdown(
+            f"−a(t) at x(t) for {sample} training points: where each hidden state would have to "
+            "move to lower its own loss. All times share one arrow scale, so you see the "
+            "gradient grow or fade with depth; points the model is sure about carry almost no "
+            "momentum."
+        )
+    with left:
+        fig = adjoint_field_figure(mom, labels, k, extent=box, time_label=label(k), big=True)
+        chart(fig, key="mom_field", height=560)
+
+
+def _field_momentum(session: Session) -> tuple[Momentum, np.ndarray]:
+    data = session.data
+    rows = np.arange(len(data.x_train))
+    if len(rows) > FIELD_POINTS:
+        rows = np.sort(np.random.default_rng(SAMPLE_SEED).permutation(rows)[:FIELD_POINTS])
+    mom = momentum(
+        session.model, data.x_train[rows], data.y_train[rows], loss=session.run.train.loss
+    )
+    return mom, data.y_train[rows]
+
+
+session = ensure_trained()
+_intro(session)
+extent = memo(session, "mom_extent", lambda: plot_extent(session.data), per_version=False)
+defaults = memo(
+    session,
+    "mom_defaults",
+    lambda: round_robin_points(session.data.y_train, DEFAULT_POINTS),
+    per_version=False,
+)
+try:
+    left, right = st.columns([2, 3])
+    with left:
+        rows = tuple(_pick_points(session, extent, defaults))
+    mom = _chosen_momentum(session, rows)
+    labels = session.data.y_train[np.array(rows)]
+    numbers = [str(r) for r in rows]
+    with right:
+        st.markdown("#### Momentum along the paths")
+        discrete = session.run.model.discrete
+        fig = momentum_paths_figure(
+            mom, labels, extent=extent, numbers=numbers, discrete=discrete, big=True
+        )
+        chart(fig, key="mom_paths", height=560)
+        st.caption(
+            "Paths x(t) of the chosen points (numbered by training row) with arrows −a(t): "
+            "the direction that would lower each point's loss fastest, drawn to one common scale."
+        )
+    _phase_and_energy(session, mom, labels, numbers)
+except SolverFailure:
+    error(
+        "The current weights make the ODE solver fail on these points, so the momentum cannot be "
+        "computed. Press Reset in the Playground or relax the solver settings."
+    )
+    st.stop()
+_checks_panel(session)
+try:
+    _adjoint_field(session, extent)
+except SolverFailure:
+    error("The solver failed on the training points, so the adjoint field cannot be drawn.")

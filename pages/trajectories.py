@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from deqnet import (
@@ -116,13 +117,20 @@ def _intro(session: Session) -> None:
         notice(trainer.message)
 
 
-def _animation(session: Session, flow: Flow, extent) -> None:
+def _animation_figure(session: Session, flow: Flow, extent) -> go.Figure:
     fig = flow_animation_figure(
         flow.drawn_traj, flow.drawn_labels, flow.grid, extent, max_points=DRAWN_PATHS, big=True
     )
     model = session.run.model
     if model.discrete:
         label_layer_frames(fig, flow.traj.t, model.T / model.layers)
+    return fig
+
+
+def _animation(session: Session, flow: Flow, extent) -> None:
+    # Building the frames takes about a second: once per model version, not on every rerun.
+    fig = memo(session, "traj_animation", lambda: _animation_figure(session, flow, extent))
+    model = session.run.model
     left, right = st.columns([5, 2])
     with left:
         chart(fig, key="traj_animation", height=680)
@@ -182,15 +190,24 @@ def _paths_tab(session: Session, flow: Flow, extent) -> None:
     )
     k = int(np.abs(flow.traj.t - t).argmin())
     add_time_slice(paths, flow.traj.x[k, : flow.drawn], flow.drawn_labels, t=t)
-    coords = coordinates_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS)
     if discrete:
         mark_layers(paths)
-        mark_layers(coords)
+    coords = memo(session, "traj_coords", lambda: _coordinates_figure(session, flow))
     left, right = st.columns(2)
     with left:
         chart(paths, key="traj_paths", height=560)
     with right:
         chart(coords, key="traj_coords", height=560)
+
+
+def _coordinates_figure(session: Session, flow: Flow) -> go.Figure:
+    fig = coordinates_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS)
+    return mark_layers(fig) if session.run.model.discrete else fig
+
+
+def _paths_3d_figure(session: Session, flow: Flow) -> go.Figure:
+    fig = paths_3d_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS)
+    return mark_layers(fig, size=3) if session.run.model.discrete else fig
 
 
 def _offer_augment(session: Session) -> None:
@@ -212,9 +229,7 @@ def _offer_augment(session: Session) -> None:
 
 
 def _views_tab(session: Session, flow: Flow) -> None:
-    paths3d = paths_3d_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS)
-    if session.run.model.discrete:
-        mark_layers(paths3d, size=3)
+    paths3d = memo(session, "traj_paths3d", lambda: _paths_3d_figure(session, flow))
     left, right = st.columns(2)
     with left:
         st.markdown("**Paths in (x₁, x₂, t)** — depth runs upwards")
@@ -229,12 +244,16 @@ def _views_tab(session: Session, flow: Flow) -> None:
 
 def _volume_tab(session: Session, flow: Flow) -> None:
     discrete = session.run.model.discrete
-    fig = volume_cloud_figure(
-        flow.traj.t,
-        flow.mean_div,
-        flow.log_volume,
-        flow.cloud if session.run.model.augment == 0 else None,
-        discrete=discrete,
+    fig = memo(
+        session,
+        "traj_volume",
+        lambda: volume_cloud_figure(
+            flow.traj.t,
+            flow.mean_div,
+            flow.log_volume,
+            flow.cloud,
+            discrete=discrete,
+        ),
     )
     left, right = st.columns([3, 2])
     with left:

@@ -62,7 +62,7 @@ def curves_figure(history: Sequence[StepRecord], *, big: bool = False) -> go.Fig
         shown.add(split)
     base_layout(fig, big=big)
     fig.update_layout(hovermode="x unified")
-    fig.update_yaxes(title_text="loss", type="log", row=1, col=1)
+    fig.update_yaxes(title_text="loss", type="log", exponentformat="power", row=1, col=1)
     fig.update_yaxes(title_text="accuracy", range=[0, 1.03], tickformat=".0%", row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
     if not rows:

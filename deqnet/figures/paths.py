@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 
 from deqnet.figures.fields import quiver_trace
 from deqnet.figures.style import (
+    INK,
     Extent,
     base_layout,
     class_color,
@@ -132,8 +133,22 @@ def paths_figure(
                 y=f32(x[when, keep, 1]),
                 mode="markers",
                 name=name,
+                legendgroup=name,
+                showlegend=False,
                 marker={**marker, "color": colors},
                 hovertemplate=f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+            )
+        )
+        # The markers carry every class's colour; the legend key shows only their shape.
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=name,
+                legendgroup=name,
+                marker={**marker, "color": INK},
+                hoverinfo="skip",
             )
         )
     base_layout(fig, big=big)
@@ -179,7 +194,8 @@ def paths_preview_figure(
             )
         )
     base_layout(fig, legend=False)
-    plane_axes(fig, view_extent(x[:, keep], extent), titles=("", ""))
+    # A sketch in a small panel: fill it rather than keep one unit equally long on both axes.
+    plane_axes(fig, view_extent(x[:, keep], extent), titles=("", ""), equal=False)
     fig.update_xaxes(nticks=5, showgrid=False)
     fig.update_yaxes(nticks=5, showgrid=False)
     return fig

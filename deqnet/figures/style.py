@@ -192,7 +192,7 @@ def scene_axes(big: bool, titles: tuple[str, str, str]) -> dict[str, Any]:
     for name, text in zip(("xaxis", "yaxis", "zaxis"), titles, strict=True):
         axes[name] = {
             "title": {"text": text, "font": {"size": size["axis_title"]}},
-            "tickfont": {"size": size["tick"] - 2},
+            "tickfont": {"size": size["tick"]},
             "backgroundcolor": "white",
             "gridcolor": "#DDDDDD",
             "showbackground": True,
@@ -200,7 +200,7 @@ def scene_axes(big: bool, titles: tuple[str, str, str]) -> dict[str, Any]:
     return {
         **axes,
         "aspectmode": "cube",
-        "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 0.9}, "up": {"x": 0, "y": 0, "z": 1}},
+        "camera": {"eye": {"x": 1.35, "y": -1.35, "z": 0.8}, "up": {"x": 0, "y": 0, "z": 1}},
     }
 
 
@@ -211,8 +211,10 @@ def plane_axes(
     row: int | None = None,
     col: int | None = None,
     titles: tuple[str, str] = ("x₁", "x₂"),
+    equal: bool = True,
 ) -> go.Figure:
-    """Fix the axis ranges to extent (x0, x1, y0, y1) and make one unit equally long on both axes.
+    """Fix the axis ranges to extent (x0, x1, y0, y1) and (``equal``) make one unit equally long
+    on both axes.
 
     ``constrain="domain"`` shrinks the plot area instead of widening a range, so the ranges stay
     exactly as given (they must not jump while a model trains).
@@ -221,30 +223,30 @@ def plane_axes(
     # A y axis is anchored to its subplot's x axis ("x", "x2", ...); scale it against that one.
     x_id = "x" if row is None else fig.get_subplot(row, col).yaxis.anchor
     fig.update_xaxes(range=[x0, x1], constrain="domain", title_text=titles[0], row=row, col=col)
-    fig.update_yaxes(
-        range=[y0, y1],
-        constrain="domain",
-        scaleanchor=x_id,
-        scaleratio=1,
-        title_text=titles[1],
-        row=row,
-        col=col,
-    )
+    fig.update_yaxes(range=[y0, y1], constrain="domain", title_text=titles[1], row=row, col=col)
+    if equal:
+        fig.update_yaxes(scaleanchor=x_id, scaleratio=1, row=row, col=col)
     return fig
 
 
-def view_extent(
-    points: np.ndarray, extent: Extent, *, cap: float = 2.5, q: float = 0.005
-) -> Extent:
-    """A box (x0, x1, y0, y1) that covers ``extent`` and the bulk of ``points`` (..., 2).
+def view_extent(points: np.ndarray, extent: Extent, *, cap: float = 4.0, q: float = 0.01) -> Extent:
+    """A box (x0, x1, y0, y1) that covers ``extent`` and the bulk of ``points``.
 
-    Flows can carry a few points far away; the box grows only to the q and 1 - q quantiles of the
-    points, and never beyond ``cap`` times the extent's half-widths around its centre, so one
-    exploding path does not shrink everything else to a dot. Non-finite points are ignored.
+    ``points`` are paths (K, N, 2) (K times of N paths) or single points (N, 2). The box grows
+    to the q and 1 - q quantiles of the paths' own extremes (so a path counts by its furthest
+    excursion, however short), and never beyond ``cap`` times the extent's half-widths around its
+    centre: one exploding path does not shrink everything else to a dot. Non-finite values are
+    ignored.
     """
     x0, x1, y0, y1 = (float(e) for e in extent)
     low, high = np.array([x0, y0]), np.array([x1, y1])
-    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim == 3:
+        finite = np.isfinite(pts)
+        pts = np.concatenate(
+            [np.where(finite, pts, np.inf).min(axis=0), np.where(finite, pts, -np.inf).max(axis=0)]
+        )
+    pts = pts.reshape(-1, 2)
     pts = pts[np.isfinite(pts).all(axis=1)]
     if len(pts):
         centre, half = (low + high) / 2, (high - low) / 2

@@ -12,7 +12,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deqnet.figures.animation import frame_indices
-from deqnet.figures.paths import class_groups
 from deqnet.figures.style import INK, class_color, f32
 from deqnet.figures.volume import volume_figure
 
@@ -51,29 +50,31 @@ def label_layer_frames(fig: go.Figure, t: np.ndarray, dt: float) -> go.Figure:
 def add_time_slice(
     fig: go.Figure, x_t: np.ndarray, labels: np.ndarray, *, t: float, big: bool = False
 ) -> go.Figure:
-    """Mark the states x(t) (N, D) of the drawn paths, coloured by class, in place.
+    """Mark the states x(t) (N, D) of the drawn paths as class-coloured diamonds, in place.
 
     The vector field drawn at time t acts on exactly these points, so they make the arrows
-    readable: each point is about to move along the arrow under it.
+    readable: each point is about to move along the arrow under it. The open circles of the
+    starting points are hidden (still listed in the legend): at t = 0 they are the same points,
+    and later they only crowd the picture.
     """
     x = np.asarray(x_t)[:, :2]
-    keep = np.arange(len(x))
-    for k, idx in class_groups(labels, keep):
-        fig.add_trace(
-            go.Scattergl(
-                x=f32(x[idx, 0]),
-                y=f32(x[idx, 1]),
-                mode="markers",
-                name=f"class {k} at t = {t:.2f}",
-                marker={
-                    "color": class_color(k),
-                    "size": 11 if big else 9,
-                    "symbol": "diamond",
-                    "line": {"color": INK, "width": 1},
-                },
-                hovertemplate=f"x(t = {t:.2f}) = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-            )
+    colors = [class_color(k) for k in np.asarray(labels).astype(np.int64)]
+    fig.add_trace(
+        go.Scattergl(
+            x=f32(x[:, 0]),
+            y=f32(x[:, 1]),
+            mode="markers",
+            name=f"x(t) at t = {t:.2f}",
+            marker={
+                "color": colors,
+                "size": 10 if big else 8,
+                "symbol": "diamond",
+                "line": {"color": INK, "width": 1},
+            },
+            hovertemplate=f"x(t = {t:.2f}) = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
         )
+    )
+    fig.update_traces(visible="legendonly", selector={"name": "start (t = 0)"})
     return fig
 
 

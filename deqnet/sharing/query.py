@@ -501,7 +501,8 @@ def _decode(
         try:
             built[name] = cls(**parts[name])
         except ValueError as err:  # a repair this module does not know yet: keep the base
-            notices.add(f"The {name} settings were inconsistent ({clip_text(err, 80)}); kept them.")
+            reason = clip_text(err, USER_TEXT_LIMIT)
+            notices.add(f"The link's {name} settings conflict ({reason}); the old ones are kept.")
             built[name] = getattr(base, name)
     return RunConfig(**built), view, notices
 

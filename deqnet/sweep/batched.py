@@ -6,9 +6,10 @@ into stacked leaves (M, ...) and every layer becomes one batched matmul over the
 gradient with respect to a stacked leaf, sliced at m, is model m's own gradient: the models never
 mix, except through a shared adaptive step controller (see ``per_model_rms_norm``).
 
-Continuous families: all models share one torchdiffeq call. Models with different depths T are
-integrated over s in [0, 1] with dx/ds = T_m F_m(x, s T_m), which is the same ODE reparametrised,
-so a fixed-step solver takes the same steps (in t: h_m = T_m / n) as each model alone.
+Continuous families: all models share one torchdiffeq call per weight segment. Models with
+different depths T are integrated over s in [0, 1] with dx/ds = T_m F_m(x, s T_m), the same ODE
+reparametrised, so a fixed-step solver takes the same steps (in t: h_m = T_m / n) as each model
+alone; with equal depths the group integrates in t directly.
 """
 
 from __future__ import annotations
@@ -70,16 +71,23 @@ def per_model_rms_norm(m: int) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 class _ScaledField(nn.Module):
-    """dx/ds = T_m F_m(x, s T_m) on segment k, for torchdiffeq; counts evaluations."""
+    """torchdiffeq's func on segment k; counts evaluations.
 
-    def __init__(self, ensemble: Ensemble, params: StackedParams, segment: int) -> None:
+    ``scaled``: dx/ds = T_m F_m(x, s T_m) over s in [0, 1] (models of different depths);
+    otherwise dx/dt = F_m(x, t) over t in [0, T] (all depths equal), exactly as each model alone.
+    """
+
+    def __init__(self, ensemble: Ensemble, params: StackedParams, segment: int, scaled: bool):
         super().__init__()
         self.ensemble = ensemble
         self.params = params
         self.segment = segment
+        self.scaled = scaled
 
     def forward(self, s: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         self.ensemble.nfe += 1
+        if not self.scaled:
+            return self.ensemble.field(self.params, self.segment, s, x)
         t = s * self.params.T
         return self.params.T * self.ensemble.field(self.params, self.segment, t, x)
 
@@ -146,7 +154,7 @@ class Ensemble:
     def field(
         self, params: StackedParams, segment: int, t: torch.Tensor, x: torch.Tensor
     ) -> torch.Tensor:
-        """F_m(x, t) of every model on weight segment k: (M, N, D); t is (M, 1, 1)."""
+        """F_m(x, t) of every model on weight segment k: (M, N, D); t is (M, 1, 1) or 0-d."""
         if self.config.family == "node":
             return self._mlp(params, segment, t, x)
         w, b = params.tensors["linear.w"][:, segment], params.tensors["linear.b"][:, segment]
@@ -185,14 +193,21 @@ class Ensemble:
         }
 
     def _solve(self, x0: torch.Tensor, params: StackedParams, *, adjoint: bool) -> torch.Tensor:
-        """One torchdiffeq call per weight segment for all M models; SolverFailure on failure."""
+        """One torchdiffeq call per weight segment for all M models; SolverFailure on failure.
+
+        Equal depths integrate in t like a lone model. Different depths need the rescaled time s:
+        the same steps for fixed-step solvers, but torchdiffeq's first-step guess for adaptive
+        ones is not invariant under the rescaling, so dopri5 steps then differ slightly anyway.
+        """
         k_total = self.config.n_segments
-        bounds = torch.linspace(0.0, 1.0, k_total + 1, dtype=torch.float64)
+        scaled = len(set(params.depths)) > 1
+        end = 1.0 if scaled else params.depths[0]
+        bounds = torch.linspace(0.0, end, k_total + 1, dtype=torch.float64)
         flow_params = tuple(params.tensors[n] for n in self.flow_names)
         x = x0
         for k in range(k_total):
             grid = bounds[k : k + 2].to(x0.dtype)
-            func = _ScaledField(self, params, k)
+            func = _ScaledField(self, params, k, scaled)
             kwargs = self._solver_kwargs(params.size)
             try:
                 if adjoint:

@@ -1,0 +1,532 @@
+"""Figures of the Momentum page: phase space (x, a), the energy H = a·F and the adjoint field.
+
+The momentum a(t) = dℓ/dx(t) points *uphill* in the loss. Arrows in the plane therefore show -a(t):
+the direction in which nudging the hidden state would lower that point's loss fastest. Phase
+portraits plot a itself, so (x_k, a_k) is the canonical phase plane of Hamilton's equations.
+
+Every arrow of one figure shares one length scale (never normalised per arrow), so a short arrow
+really is a small gradient: well-classified points carry almost no momentum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from deqnet.figures.paths import class_groups, nan_join, subsample
+from deqnet.figures.style import (
+    INK,
+    LIGHT_GREY,
+    Extent,
+    base_layout,
+    class_color,
+    f32,
+    fonts,
+    plane_axes,
+    view_extent,
+)
+
+if TYPE_CHECKING:
+    from deqnet.analysis.adjoint import Momentum
+
+T_TITLE = "t (depth)"
+# The longest momentum arrow along the chosen paths, as a fraction of the plot's larger side.
+PATH_ARROW_FRACTION = 0.14
+# Adjoint field of many points: the 99th percentile of |a| over all times gets this length.
+FIELD_ARROW_FRACTION = 0.07
+FIELD_QUANTILE = 0.99
+ARROWS_PER_PATH = 9
+MAX_BOUNDARY_LINES = 24
+# Mean |H| below this is "no energy at all" (a point the model is certain about); relative
+# changes of such a path are noise, not physics.
+H_FLOOR = 1e-12
+
+
+@dataclass(frozen=True)
+class EnergyVariation:
+    """How much H = a·F changes along the paths, relative to each path's mean |H|.
+
+    Attributes:
+        overall: max over points of peak-to-peak of H_i over the whole path / mean |H_i|.
+        within: the same, but peak-to-peak taken inside each weight segment (max over segments);
+            equals ``overall`` for a single segment.
+        jump: max over points and segment boundaries of the change of H's mean level from one
+            segment to the next / mean |H_i|; 0 for a single segment.
+    """
+
+    overall: float
+    within: float
+    jump: float
+
+
+def energy_variation(H: np.ndarray, segments: np.ndarray | None = None) -> EnergyVariation:
+    """Relative variation of H (K, N) along each of N paths; ``segments`` (K,) labels each time
+    with its weight segment (non-decreasing ints; None: one segment).
+
+    Paths whose mean |H| is below H_FLOOR are left out (a zero energy has no relative change);
+    if all are, every number is 0.
+    """
+    h = np.asarray(H, dtype=np.float64)
+    seg = np.zeros(len(h), dtype=np.int64) if segments is None else np.asarray(segments)
+    size = np.abs(h).mean(axis=0)
+    alive = np.isfinite(size) & (size > H_FLOOR)
+    if not alive.any():
+        return EnergyVariation(0.0, 0.0, 0.0)
+    h, size = h[:, alive], size[alive]
+    overall = float(np.max(np.ptp(h, axis=0) / size))
+    labels = np.unique(seg)
+    within = max(float(np.max(np.ptp(h[seg == s], axis=0) / size)) for s in labels)
+    levels = np.stack([h[seg == s].mean(axis=0) for s in labels])  # (segments, N)
+    jump = float(np.max(np.abs(np.diff(levels, axis=0)) / size)) if len(labels) > 1 else 0.0
+    return EnergyVariation(overall, within, jump)
+
+
+def round_robin_points(labels: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the first ``n`` points taking the classes in turn (0, 1, ..., 0, 1, ...).
+
+    The same rule as ``deqnet.analysis.checks.check_points``, so the points a page shows by
+    default are the points its checks measure.
+    """
+    labels = np.asarray(labels).astype(np.int64)
+    n_classes = int(labels.max()) + 1 if labels.size else 0
+    queues = [list(np.flatnonzero(labels == c)) for c in range(n_classes)]
+    order: list[int] = []
+    while len(order) < n and any(queues):
+        for queue in queues:
+            if queue and len(order) < n:
+                order.append(int(queue.pop(0)))
+    return np.array(order, dtype=np.int64)
+
+
+def _num(value: float) -> str:
+    """A relative size for a sentence: 3 significant digits, scientific when small."""
+    return f"{value:.1e}" if abs(value) < 1e-2 else f"{value:.3g}"
+
+
+def energy_summary(
+    variation: EnergyVariation, *, time_mode: str, discrete: bool, n_segments: int
+) -> str:
+    """One sentence on H for the chart: flat, stepwise or drifting, with the measured numbers.
+
+    ``time_mode`` is the model's ("autonomous", "piecewise", "time"); discrete networks use the
+    discrete H, which tied weights conserve only up to O(Δt).
+    """
+    if time_mode == "time":
+        return (
+            f"H drifts: it changes by up to {_num(variation.overall)} × its size along a path "
+            "(F depends on t, so dH/dt = ∂H/∂t)"
+        )
+    if time_mode == "piecewise" and n_segments > 1:
+        inside = (
+            f"inside each of the {n_segments} weight segments H changes by at most "
+            f"{_num(variation.within)} × its size"
+        )
+        if discrete and variation.within == 0.0:
+            inside = "every layer has its own weights, so H may change at every layer"
+        return f"Stepwise: {inside}; it jumps by up to {_num(variation.jump)} × at the switches"
+    if discrete:
+        return (
+            f"Tied weights, discrete steps: H changes by {_num(variation.overall)} × its size "
+            "(conserved only up to O(Δt))"
+        )
+    return (
+        f"Flat: H changes by at most {_num(variation.overall)} × its size along a path "
+        "(the solver's error; conserved exactly)"
+    )
+
+
+def _arrow_traces(
+    points: np.ndarray,
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    scale: float,
+    *,
+    name: str,
+    hover: str,
+    width: float,
+    arrowsize: float,
+) -> list[go.Quiver]:
+    """One quiver per class: arrows ``vectors`` (M, 2) with tails at ``points`` (M, 2)."""
+    traces = []
+    first = True
+    for k, idx in class_groups(labels, np.arange(len(labels))):
+        if not len(idx):
+            continue
+        traces.append(
+            go.Quiver(
+                x=f32(points[idx, 0]),
+                y=f32(points[idx, 1]),
+                u=f32(vectors[idx, 0]),
+                v=f32(vectors[idx, 1]),
+                anchor="tail",
+                arrowref="data",
+                lengthmode="raw",
+                lengthfactor=float(scale),
+                marker={
+                    "color": class_color(k),
+                    "line": {"width": width},
+                    "arrowsize": arrowsize,
+                },
+                name=name,
+                legendgroup="arrows",
+                showlegend=first,
+                hovertemplate=hover,
+            )
+        )
+        first = False
+    return traces
+
+
+def _arrow_scale(vectors: np.ndarray, length: float, *, quantile: float = 1.0) -> float:
+    """Data units per unit of |vector| that draws the given quantile of the norms ``length``
+    long (1 if all are zero or non-finite)."""
+    norms = np.hypot(vectors[..., 0], vectors[..., 1]).ravel()
+    norms = norms[np.isfinite(norms)]
+    reference = float(np.quantile(norms, quantile)) if norms.size else 0.0
+    return length / reference if reference > 0 else 1.0
+
+
+def _side(extent: Extent) -> float:
+    x0, x1, y0, y1 = extent
+    return max(x1 - x0, y1 - y0)
+
+
+def pick_figure(
+    x: np.ndarray, labels: np.ndarray, defaults: np.ndarray, *, extent: Extent, big: bool = False
+) -> go.Figure:
+    """Training points (N, 2) coloured by class, for picking points with a click, box or lasso.
+
+    Every marker carries its row index in ``customdata``, so a selection names training points.
+    The ``defaults`` (indices) are ringed. The figure depends on the data only: Streamlit keeps
+    a chart's selection only while the figure stays the same.
+    """
+    x = np.asarray(x)
+    labels = np.asarray(labels).astype(np.int64)
+    fig = go.Figure()
+    size = 9 if big else 7
+    for k, idx in class_groups(labels, np.arange(len(labels))):
+        fig.add_trace(
+            go.Scatter(
+                x=f32(x[idx, 0]),
+                y=f32(x[idx, 1]),
+                mode="markers",
+                name=f"class {k}",
+                customdata=idx,
+                marker={"color": class_color(k), "size": size, "line": {"color": "white"}},
+                selected={"marker": {"size": size + 5}},
+                unselected={"marker": {"opacity": 0.35}},
+                hovertemplate="training point %{customdata}<br>(%{x:.2f}, %{y:.2f})<extra></extra>",
+            )
+        )
+    defaults = np.asarray(defaults, dtype=np.int64)
+    fig.add_trace(
+        go.Scatter(
+            x=f32(x[defaults, 0]),
+            y=f32(x[defaults, 1]),
+            mode="markers",
+            name="shown by default",
+            customdata=defaults,
+            marker={"symbol": "circle-open", "size": size + 9, "color": INK, "line": {"width": 2}},
+            hovertemplate="default point %{customdata}<extra></extra>",
+        )
+    )
+    base_layout(fig, big=big)
+    plane_axes(fig, extent)
+    fig.update_layout(dragmode="select", clickmode="event+select")
+    return fig
+
+
+def momentum_paths_figure(
+    mom: Momentum,
+    labels: np.ndarray,
+    *,
+    extent: Extent,
+    numbers: list[str] | None = None,
+    discrete: bool = False,
+    big: bool = False,
+) -> go.Figure:
+    """Paths x(t) of a few points with arrows -a(t) drawn at x(t) along them ("momentum flow").
+
+    Args:
+        mom: ``.x`` and ``.a`` (K, N, D); the first two components are drawn.
+        labels: (N,) classes.
+        extent: axis box, widened (bounded) to show the paths.
+        numbers: (N,) names written at the starts (default "1" ... "N").
+        discrete: the path vertices are layer states (drawn as dots).
+
+    At most ARROWS_PER_PATH times get arrows; all arrows share one scale, the longest being
+    PATH_ARROW_FRACTION of the plot's larger side.
+    """
+    x, a = np.asarray(mom.x)[..., :2], np.asarray(mom.a)[..., :2]
+    t = np.asarray(mom.t, dtype=np.float64)
+    labels = np.asarray(labels).astype(np.int64)
+    n = x.shape[1]
+    numbers = numbers or [str(i + 1) for i in range(n)]
+    box = view_extent(x, extent)
+    fig = go.Figure()
+    for i in range(n):
+        color = class_color(labels[i])
+        fig.add_trace(
+            go.Scatter(
+                x=f32(x[:, i, 0]),
+                y=f32(x[:, i, 1]),
+                mode="lines+markers" if discrete else "lines",
+                name=f"class {labels[i]}",
+                legendgroup=f"class {labels[i]}",
+                showlegend=bool(i == np.flatnonzero(labels == labels[i])[0]),
+                line={"color": color, "width": 3 if big else 2},
+                marker={"color": color, "size": 5},
+                customdata=t,
+                hovertemplate=(
+                    f"point {numbers[i]}, t = %{{customdata:.2f}}<br>"
+                    "x = (%{x:.2f}, %{y:.2f})<extra></extra>"
+                ),
+            )
+        )
+    when = subsample(len(t), ARROWS_PER_PATH)
+    tails = x[when].reshape(-1, 2)
+    arrows = -a[when].reshape(-1, 2)
+    arrow_labels = np.tile(labels, len(when))
+    scale = _arrow_scale(arrows, PATH_ARROW_FRACTION * _side(box))
+    for trace in _arrow_traces(
+        tails,
+        arrows,
+        arrow_labels,
+        scale,
+        name="−a(t): downhill in the loss",
+        hover="−a = (%{u:.3g}, %{v:.3g})<extra></extra>",
+        width=2.5 if big else 2,
+        arrowsize=1.2,
+    ):
+        fig.add_trace(trace)
+    colors = [class_color(k) for k in labels]
+    size = 11 if big else 9
+    fig.add_trace(
+        go.Scatter(
+            x=f32(x[0, :, 0]),
+            y=f32(x[0, :, 1]),
+            mode="markers+text",
+            name="start x(0)",
+            text=numbers,
+            textposition="top left",
+            textfont={"size": fonts(big)["base"], "color": INK},
+            marker={"symbol": "circle-open", "size": size, "color": colors, "line": {"width": 2}},
+            hovertemplate="point %{text} at t = 0<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=f32(x[-1, :, 0]),
+            y=f32(x[-1, :, 1]),
+            mode="markers",
+            name="end x(T)",
+            marker={"size": size, "color": colors, "line": {"color": "white", "width": 1}},
+            hovertemplate="x(T) = (%{x:.2f}, %{y:.2f})<extra></extra>",
+        )
+    )
+    base_layout(fig, big=big)
+    plane_axes(fig, box)
+    return fig
+
+
+def phase_portraits_figure(
+    mom: Momentum,
+    labels: np.ndarray,
+    *,
+    numbers: list[str] | None = None,
+    discrete: bool = False,
+    big: bool = False,
+) -> go.Figure:
+    """(x_k(t), a_k(t)) for k = 1, 2 side by side: each point's path in phase space.
+
+    Open circles mark t = 0, dots t = T. Forward and backward propagation are Hamilton's
+    equations, so these are phase portraits; their flow keeps area in the full (x, a) space.
+    """
+    x, a = np.asarray(mom.x), np.asarray(mom.a)
+    labels = np.asarray(labels).astype(np.int64)
+    n = x.shape[1]
+    numbers = numbers or [str(i + 1) for i in range(n)]
+    t = np.asarray(mom.t, dtype=np.float64)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14)
+    for col in (1, 2):
+        k = col - 1
+        for c, idx in class_groups(labels, np.arange(n)):
+            if not len(idx):
+                continue
+            line = nan_join(np.stack([x[:, idx, k], a[:, idx, k]], axis=2).transpose(1, 0, 2))
+            fig.add_trace(
+                go.Scatter(
+                    x=line[:, 0],
+                    y=line[:, 1],
+                    mode="lines+markers" if discrete else "lines",
+                    name=f"class {c}",
+                    legendgroup=f"class {c}",
+                    showlegend=col == 1,
+                    line={"color": class_color(c), "width": 3 if big else 2},
+                    marker={"size": 5},
+                    hovertemplate=(
+                        f"x{'₁₂'[k]} = %{{x:.3g}}, a{'₁₂'[k]} = %{{y:.3g}}<extra></extra>"
+                    ),
+                ),
+                row=1,
+                col=col,
+            )
+        colors = [class_color(c) for c in labels]
+        for when, name, marker in (
+            (0, "t = 0", {"symbol": "circle-open", "size": 10, "line": {"width": 2}}),
+            (-1, "t = T", {"size": 10, "line": {"color": "white", "width": 1}}),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=f32(x[when, :, k]),
+                    y=f32(a[when, :, k]),
+                    mode="markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    text=numbers,
+                    marker={**marker, "color": colors},
+                    hovertemplate=f"point %{{text}} at t = {t[when]:.2f}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    base_layout(fig, big=big)
+    for col in (1, 2):
+        sub = "₁₂"[col - 1]
+        fig.update_xaxes(title_text=f"x{sub}(t)", row=1, col=col)
+        fig.update_yaxes(title_text=f"a{sub}(t)", row=1, col=col)
+    return fig
+
+
+def energy_figure(
+    t: np.ndarray,
+    H: np.ndarray,
+    labels: np.ndarray,
+    *,
+    summary: str,
+    numbers: list[str] | None = None,
+    bounds: np.ndarray | None = None,
+    discrete: bool = False,
+    big: bool = False,
+) -> go.Figure:
+    """H(t) (K, N) per point against t, the ``summary`` sentence written above the curves.
+
+    Args:
+        t: (K,) times.
+        H: (K, N) energy along each path.
+        bounds: segment boundaries (K_seg + 1,) from 0 to T; the inner ones are drawn as dotted
+            vertical lines (when there are at most MAX_BOUNDARY_LINES).
+        discrete: H_l belongs to the step from layer l to l + 1, so it is drawn as a staircase
+            constant on [t_l, t_{l+1}).
+    """
+    t = np.asarray(t, dtype=np.float64)
+    h = np.asarray(H, dtype=np.float64)
+    labels = np.asarray(labels).astype(np.int64)
+    n = h.shape[1]
+    numbers = numbers or [str(i + 1) for i in range(n)]
+    fig = go.Figure()
+    for i in range(n):
+        fig.add_trace(
+            go.Scatter(
+                x=f32(t),
+                y=f32(h[:, i]),
+                mode="lines+markers" if discrete else "lines",
+                line={
+                    "color": class_color(labels[i]),
+                    "width": 3 if big else 2,
+                    "shape": "hv" if discrete else "linear",
+                },
+                marker={"size": 5},
+                name=f"class {labels[i]}",
+                legendgroup=f"class {labels[i]}",
+                showlegend=bool(i == np.flatnonzero(labels == labels[i])[0]),
+                hovertemplate=(
+                    f"point {numbers[i]}: H = %{{y:.6g}} at t = %{{x:.2f}}<extra></extra>"
+                ),
+            )
+        )
+    if bounds is not None and 2 < len(bounds) <= MAX_BOUNDARY_LINES + 2:
+        for b in np.asarray(bounds, dtype=np.float64)[1:-1]:
+            fig.add_vline(x=float(b), line={"color": LIGHT_GREY, "width": 1.5, "dash": "dot"})
+    fig.add_hline(y=0, line={"color": LIGHT_GREY, "width": 1})
+    base_layout(fig, big=big)
+    top = fig.layout.margin.t
+    fig.update_layout(margin={"t": top + round(2.2 * fonts(big)["base"])})
+    fig.add_annotation(
+        text=summary,
+        xref="paper",
+        yref="paper",
+        x=0.0,
+        y=1.0,
+        xanchor="left",
+        yanchor="bottom",
+        yshift=round(1.6 * fonts(big)["base"]),
+        showarrow=False,
+        align="left",
+        font={"size": fonts(big)["base"], "color": INK},
+    )
+    fig.update_xaxes(title_text=T_TITLE, range=[float(t[0]), float(t[-1])] if len(t) else None)
+    fig.update_yaxes(title_text="H = a·F")
+    return fig
+
+
+def field_extent(mom: Momentum, extent: Extent) -> Extent:
+    """One axis box for the adjoint field at every time: ``extent`` widened (bounded) to x(t)."""
+    return view_extent(np.asarray(mom.x)[..., :2], extent)
+
+
+def adjoint_field_figure(
+    mom: Momentum,
+    labels: np.ndarray,
+    k: int,
+    *,
+    extent: Extent,
+    time_label: str,
+    big: bool = False,
+) -> go.Figure:
+    """Arrows -a(t_k) at x(t_k) of every point of ``mom`` (the adjoint field at one time).
+
+    Args:
+        mom: ``.x``, ``.a`` (K, N, D) of many points; the first two components are drawn.
+        labels: (N,) classes.
+        k: the time index drawn.
+        extent: fixed axis box (use :func:`field_extent`, so scrubbing t does not move the axes).
+        time_label: e.g. "t = 0.50" or "layer 3 (t = 0.30)", written in the legend.
+
+    The arrow scale is shared by all times (the FIELD_QUANTILE quantile of |a| over every point
+    and time is FIELD_ARROW_FRACTION of the plot), so arrows grow and shrink as t moves.
+    """
+    x, a = np.asarray(mom.x)[..., :2], np.asarray(mom.a)[..., :2]
+    labels = np.asarray(labels).astype(np.int64)
+    scale = _arrow_scale(a, FIELD_ARROW_FRACTION * _side(extent), quantile=FIELD_QUANTILE)
+    fig = go.Figure()
+    for c, idx in class_groups(labels, np.arange(len(labels))):
+        fig.add_trace(
+            go.Scatter(
+                x=f32(x[k, idx, 0]),
+                y=f32(x[k, idx, 1]),
+                mode="markers",
+                name=f"class {c} at {time_label}",
+                marker={"color": class_color(c), "size": 6 if big else 5},
+                hoverinfo="skip",
+            )
+        )
+    for trace in _arrow_traces(
+        x[k],
+        -a[k],
+        labels,
+        scale,
+        name="−a(t)",
+        hover="at (%{x:.2f}, %{y:.2f})<br>−a = (%{u:.3g}, %{v:.3g})<extra></extra>",
+        width=1.5,
+        arrowsize=0.8,
+    ):
+        fig.add_trace(trace)
+    base_layout(fig, big=big)
+    plane_axes(fig, extent)
+    return fig
