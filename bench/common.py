@@ -35,24 +35,30 @@ class Table:
         return "\n".join(lines) + "\n"
 
 
+# CPU seconds of this process: torch runs on one thread, and on a shared machine wall time mostly
+# measures the neighbours (see the load average in the header).
+clock = time.process_time
+
+
 def interleaved_medians(
-    jobs: dict[str, Callable[[], object]], repeats: int, per_repeat: int = 1
+    jobs: dict[str, Callable[[], object]], repeats: int, per_repeat: int = 1, warmup: bool = True
 ) -> dict[str, float]:
     """Median seconds per call of each job, timed side by side.
 
     Each repeat runs every job ``per_repeat`` times in turn, so a load change on a shared machine
-    hits all jobs alike instead of favouring whichever ran in the quiet minute. One untimed
-    warm-up call per job first.
+    hits all jobs alike instead of favouring whichever ran in the quiet minute. With ``warmup``
+    one untimed call per job comes first.
     """
-    for job in jobs.values():
-        job()
+    if warmup:
+        for job in jobs.values():
+            job()
     samples: dict[str, list[float]] = {name: [] for name in jobs}
     for _ in range(repeats):
         for name, job in jobs.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(per_repeat):
                 job()
-            samples[name].append((time.perf_counter() - start) / per_repeat)
+            samples[name].append((clock() - start) / per_repeat)
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
@@ -70,8 +76,10 @@ def ratio(a: float, b: float) -> str:
 
 
 def _command(args: list[str]) -> str:
+    # Without OMP_NUM_THREADS: GNU nproc honours it and would report 1 core.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     try:
-        return subprocess.run(args, capture_output=True, text=True, check=False).stdout
+        return subprocess.run(args, capture_output=True, text=True, check=False, env=env).stdout
     except OSError:
         return ""
 
@@ -96,6 +104,10 @@ def machine() -> list[str]:
     )
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     return [
+        "All times are CPU seconds of the benchmark process (time.process_time; torch uses one "
+        "thread) unless marked wall: on a shared machine wall time mostly measures the "
+        "neighbours. (b) shows both.",
+        "",
         f"- date: {datetime.datetime.now().isoformat(timespec='minutes')}",
         f"- CPU: {model}, {_command(['nproc']).strip() or os.cpu_count()} cores (nproc), "
         f"{memory} GiB RAM (free -g)",

@@ -36,7 +36,7 @@ def run(quick: bool) -> Table:
         "weights it started from (one more forward solve on the 154 test points), snapshots "
         "the last good weights and checks loss, gradients and weights for NaN: the "
         '"plain + test eval" column adds the test forward pass to the plain loop.',
-        "Timings: median over repeats of 5 steps each, jobs interleaved.",
+        "Timings: median CPU time over 7 interleaved repeats of 5 steps each.",
     ]
     return table
 

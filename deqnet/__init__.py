@@ -49,6 +49,7 @@ from deqnet.config import (  # noqa: E402
     TrainConfig,
 )
 from deqnet.datasets import DATASETS, Dataset, DatasetError, load_csv, make_dataset  # noqa: E402
+from deqnet.maps import continuize, discretize  # noqa: E402
 from deqnet.models import REGISTRY, SolverFailure, build_model  # noqa: E402
 from deqnet.presets import PRESETS, Preset  # noqa: E402
 from deqnet.sweep import SweepResult, sweep  # noqa: E402
@@ -84,10 +85,12 @@ __all__ = [
     "autograd_parameter_gradients",
     "build_model",
     "cloud_log_volume",
+    "continuize",
     "decision_grid",
     "default_times",
     "deformed_grid",
     "depth_sensitivity",
+    "discretize",
     "divergence",
     "evaluate",
     "jacobian_logdet",

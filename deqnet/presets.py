@@ -59,8 +59,8 @@ class Preset:
         return self.equations[0]
 
 
-_MOONS = DataConfig(name="moons", n=300, noise=0.1)
-_RINGS = DataConfig(name="concentric", n=400, noise=0.0)
+_MOONS = DataConfig(name="moons", n=256, noise=0.1)
+_RINGS = DataConfig(name="concentric", n=512, noise=0.0)
 # A small autonomous neural ODE: fixed-step rk4 keeps training fast and H visibly flat.
 _NODE = ModelConfig(family="node", width=16, T=1.0, solver="rk4", steps=10)
 
@@ -75,7 +75,7 @@ _ALL = (
         title="A network is a flow",
         equations=("M1",),
         page="trajectories",
-        run=_run(_MOONS, _NODE, lr=0.03, steps=90),
+        run=_run(_MOONS, _NODE, lr=0.05, steps=100),
         explanation=(
             "A neural ODE moves every input point along a smooth path from depth 0 to depth T; "
             "the velocity at each place is a small neural network. Training shapes that velocity "
@@ -92,7 +92,7 @@ _ALL = (
         title="A ResNet is an Euler step",
         equations=("M1",),
         page="layers",
-        run=_run(_MOONS, _NODE, lr=0.03, steps=90),
+        run=_run(_MOONS, _NODE, lr=0.05, steps=100),
         explanation=(
             "A residual layer adds a small step Δt·F(x) to its input, which is exactly one step of "
             "Euler's method for the ODE. Cut the trained flow into L layers: layer l lands close "
@@ -109,7 +109,7 @@ _ALL = (
         title="Back-propagation is an ODE run backwards",
         equations=("M3", "M2", "M4"),
         page="momentum",
-        run=_run(DataConfig(name="xor", n=300, noise=0.05), _NODE, lr=0.03, steps=90),
+        run=_run(DataConfig(name="xor", n=256, noise=0.05), _NODE, lr=0.05, steps=100),
         explanation=(
             "The gradient of the loss with respect to the hidden state, a(t) = ∂L/∂x(t), obeys its "
             "own differential equation that starts at the output and runs from T back to 0. "
@@ -126,12 +126,12 @@ _ALL = (
         equations=("M4", "M3"),
         page="playground",
         run=_run(
-            DataConfig(name="moons", n=200, noise=0.1),
+            _MOONS,
             _NODE.replace(solver="dopri5", rtol=1e-3, atol=1e-4),
             lr=0.05,
-            steps=60,
+            steps=50,
             grad_mode="adjoint",
-            seed=1,
+            seed=2,
         ),
         explanation=(
             "Here the gradients come from solving the adjoint equation backwards with the "
@@ -150,7 +150,7 @@ _ALL = (
         title="Backprop is a Hamiltonian flow",
         equations=("M7", "M5", "M6", "M8"),
         page="momentum",
-        run=_run(_MOONS, _NODE, lr=0.03, steps=90),
+        run=_run(_MOONS, _NODE, lr=0.05, steps=100),
         explanation=(
             "The loss gradient a is the momentum of the hidden state x, and H = a·F is the energy. "
             "The weights here are the same at every depth, so, just as in mechanics, the energy "
@@ -168,7 +168,7 @@ _ALL = (
         equations=("M7", "M8"),
         page="momentum",
         run=_run(
-            _MOONS, _NODE.replace(time_mode="piecewise", segments=4, steps=12), lr=0.03, steps=90
+            _MOONS, _NODE.replace(time_mode="piecewise", segments=4, steps=12), lr=0.05, steps=100
         ),
         explanation=(
             "This flow has four sets of weights, each used on a quarter of the depth. Energy is "
@@ -182,7 +182,7 @@ _ALL = (
         title="A field that depends on t lets the energy drift",
         equations=("M8", "M7"),
         page="momentum",
-        run=_run(_MOONS, _NODE.replace(time_mode="time"), lr=0.02, steps=100, seed=1),
+        run=_run(_MOONS, _NODE.replace(time_mode="time"), lr=0.05, steps=100, seed=1),
         explanation=(
             "Now the velocity F(x, t) is given the depth t as an extra input, so the rules change "
             "continuously with depth. The energy then changes at the rate dH/dt = ∂H/∂t instead "
@@ -199,7 +199,7 @@ _ALL = (
             _MOONS,
             ModelConfig(family="ruseckas", augment=1, T=3.0, gamma=0.5, solver="rk4", steps=10),
             lr=0.05,
-            steps=120,
+            steps=100,
         ),
         explanation=(
             "The velocity is a trainable linear map w x + b plus a fixed small nonlinearity −γx³ "
@@ -228,7 +228,7 @@ _ALL = (
                 segments=20,
             ),
             lr=0.01,
-            steps=150,
+            steps=200,
         ),
         explanation=(
             "Twenty ordinary layers x → h(W x + B), with no skip connection, whose weight matrices "
@@ -246,7 +246,7 @@ _ALL = (
         title="Why a 2-D ODE cannot separate rings",
         equations=("topology",),
         page="trajectories",
-        run=_run(_RINGS, _NODE, lr=0.03, steps=90),
+        run=_run(_RINGS, _NODE, lr=0.05, steps=100),
         explanation=(
             "A disk inside a ring, and a flow in the plane. A flow can bend the plane but never "
             "tear it or let paths cross, so it cannot carry the disk out of the ring. It may "
@@ -263,7 +263,7 @@ _ALL = (
         title="One extra dimension fixes it",
         equations=("topology",),
         page="trajectories",
-        run=_run(_RINGS, _NODE.replace(augment=1), lr=0.03, steps=90),
+        run=_run(_RINGS, _NODE.replace(augment=1), lr=0.05, steps=100),
         explanation=(
             "The same data and model, with the state padded by one extra zero coordinate. In 3-D "
             "the flow can lift the disk above the ring, and a plane then separates them, with a "
@@ -284,7 +284,7 @@ _ALL = (
                 family="feedforward", layers=4, T=2.0, gamma=2.0, time_mode="piecewise", segments=4
             ),
             lr=0.05,
-            steps=80,
+            steps=100,
         ),
         explanation=(
             "Back to two dimensions, but now with only four plain layers and a big step: "

@@ -130,9 +130,26 @@ def _chosen_momentum(session: Session, rows: tuple[int, ...]) -> Momentum:
         data = session.data
         index = np.array(rows, dtype=np.int64)
         per_choice[rows] = momentum(
-            session.model, data.x_train[index], data.y_train[index], loss=session.run.train.loss
+            session.model,
+            data.x_train[index],
+            data.y_train[index],
+            times=_exact_times(session),
+            loss=session.run.train.loss,
         )
     return per_choice[rows]
+
+
+def _exact_times(session: Session) -> np.ndarray | None:
+    """The fixed-step solver's own grid, else None (the default times).
+
+    Between grid times a fixed-step solution is a linear interpolation, which is not a path of
+    Hamilton's equations: H there would show an interpolation error, not the model's. The
+    polygon through the grid states is the very same picture as the interpolated path.
+    """
+    run = session.run.model
+    if run.discrete or run.adaptive:
+        return None
+    return session.model.solver_grid().numpy()
 
 
 def _segments(session: Session, t: np.ndarray) -> np.ndarray:
@@ -146,7 +163,8 @@ def _segments(session: Session, t: np.ndarray) -> np.ndarray:
 
 def _energy_chart(session: Session, mom: Momentum, labels: np.ndarray, numbers) -> None:
     run = session.run.model
-    variation = energy_variation(mom.H, _segments(session, mom.t))
+    segments = _segments(session, mom.t)
+    variation = energy_variation(mom.H, segments)
     summary = energy_summary(
         variation, time_mode=run.time_mode, discrete=run.discrete, n_segments=run.n_segments
     )
@@ -157,6 +175,7 @@ def _energy_chart(session: Session, mom: Momentum, labels: np.ndarray, numbers) 
         labels,
         summary=summary,
         numbers=numbers,
+        segments=segments,
         bounds=bounds,
         discrete=run.discrete,
         big=True,

@@ -1,9 +1,9 @@
 """Playground: train the sidebar's model live and watch its decision boundary form."""
 
 import streamlit as st
-from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
 
 from deqnet import SolverFailure, decision_grid, plot_extent, trajectory
+from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
 from ui.live import live_fragment, toggle_training
 from ui.sharing_ui import export_panel, new_data_seed
 from ui.show import chart, error
@@ -95,20 +95,20 @@ def _metrics(session: Session) -> None:
     history = session.trainer.history
     last = history[-1] if history else None
     recent = history[-20:]
-    cols = st.columns(6)
-    cols[0].metric("Step", f"{session.steps_done} / {session.run.train.train_steps}")
-    cols[1].metric("Train accuracy", f"{100 * last.train_acc:.1f} %" if last else "–")
-    cols[2].metric("Test accuracy", f"{100 * last.test_acc:.1f} %" if last else "–")
-    cols[3].metric("Loss", f"{last.loss:.4f}" if last else "–")
-    cols[4].metric(
+    ms = 1000 * sum(r.seconds for r in recent) / len(recent) if recent else None
+    top, bottom = st.columns(3), st.columns(3)
+    top[0].metric("Step", f"{session.steps_done} / {session.run.train.train_steps}")
+    top[1].metric("Train accuracy", f"{100 * last.train_acc:.1f} %" if last else "–")
+    top[2].metric("Test accuracy", f"{100 * last.test_acc:.1f} %" if last else "–")
+    bottom[0].metric("Loss", f"{last.loss:.4f}" if last else "–")
+    bottom[1].metric(
         "NFE per step",
         f"{last.nfe_forward} / {last.nfe_backward}" if last else "–",
         help="Evaluations of the vector field (or layers) in the forward / backward pass. "
         "Backward is 0 with backprop (autograd reuses the forward pass); the adjoint method "
         "solves a second ODE backwards.",
     )
-    ms = 1000 * sum(r.seconds for r in recent) / len(recent) if recent else None
-    cols[5].metric("ms per step", f"{ms:.1f}" if ms is not None else "–")
+    bottom[2].metric("ms per step", f"{ms:.1f}" if ms is not None else "–")
 
 
 def _figures(session: Session):
@@ -131,31 +131,32 @@ def _figures(session: Session):
 
 def _panel(session: Session) -> None:
     _status(session)
-    _metrics(session)
     try:
         boundary, curves, preview = _figures(session)
     except SolverFailure:
+        _metrics(session)
         error(
             "The current weights make the ODE solver fail somewhere on the plot; the picture "
             "cannot be drawn. Press Reset or relax the solver settings."
         )
         return
-    left, right = st.columns([3, 2])
+    left, right = st.columns([3, 2], gap="medium")
     with left:
-        chart(boundary, key="pg_boundary", height=560)
+        chart(boundary, key="pg_boundary", height=540)
     with right:
-        chart(curves, key="pg_curves", height=300)
-        chart(preview, key="pg_paths", height=250)
+        _metrics(session)
+        chart(curves, key="pg_curves", height=250)
+        chart(preview, key="pg_paths", height=230)
 
 
 session = get_session()
 hidden = session.hidden if session.classroom else frozenset()
 st.markdown("## Playground")
 st.markdown(
-    "deqnet trains small neural networks on 2-D points live in your browser and shows them as "
-    "what the paper says they are: flows of a differential equation, with ResNets as its Euler "
-    "steps. Pick data and a model in the sidebar, press **Train** and watch the decision boundary "
-    "form; the other pages show the hidden-state paths, the backprop momentum and layers ↔ time."
+    "deqnet trains small neural networks on 2-D points live and shows them as the paper does: as "
+    "flows of a differential equation, with ResNets as its Euler steps. Choose data and a model "
+    "in the sidebar, press **Train** and watch the decision boundary form; the other pages show "
+    "the hidden-state paths, the backprop momentum and layers ↔ time."
 )
 _buttons(session, hidden)
 live_fragment(_panel, what="the live training panel")

@@ -28,8 +28,10 @@ from deqnet.figures import (
     paths_3d_figure,
     paths_figure,
 )
+from deqnet.figures.style import view_extent
 from deqnet.figures.trajectories import (
     add_time_slice,
+    fill_plane,
     label_layer_frames,
     mark_layers,
     volume_cloud_figure,
@@ -41,6 +43,7 @@ DRAWN_PATHS = 300  # paths drawn in every chart (the animation, the plane, 3-D, 
 STAT_POINTS = 1000  # training points behind the volume statistics and the final features
 FIELD_TIMES = 21  # positions of the vector-field time slider for continuous models
 SAMPLE_SEED = 0  # which training points are drawn: fixed, so reruns show the same paths
+FAMILY_NAMES = {"resnet": "ResNet", "feedforward": "near-identity feed-forward network"}
 TABS = ("Paths over the vector field", "3-D views", "Divergence and volume")
 
 
@@ -94,8 +97,8 @@ def _intro(session: Session) -> None:
     model = session.run.model
     if model.discrete:
         what = (
-            f"A {model.family} network moves every point of the plane in {model.layers} steps, "
-            f"one per layer (layer l sits at time t = l·Δt, "
+            f"A {FAMILY_NAMES[model.family]} moves every point of the plane in "
+            f"{model.layers} steps, one per layer (layer l sits at time t = l·Δt, "
             f"Δt = T/L = {model.T / model.layers:.3g})."
         )
     else:
@@ -121,6 +124,8 @@ def _animation_figure(session: Session, flow: Flow, extent) -> go.Figure:
     fig = flow_animation_figure(
         flow.drawn_traj, flow.drawn_labels, flow.grid, extent, max_points=DRAWN_PATHS, big=True
     )
+    # Frame the points (grid lines that flow far out may leave the picture) and fill the column.
+    fill_plane(fig, view_extent(flow.drawn_traj.x[..., :2], extent))
     model = session.run.model
     if model.discrete:
         label_layer_frames(fig, flow.traj.t, model.T / model.layers)
@@ -175,7 +180,7 @@ def _paths_tab(session: Session, flow: Flow, extent) -> None:
         st.session_state["traj_time"] = options[0]
     discrete = session.run.model.discrete
     t = st.select_slider(
-        "Layer whose residual (x_{l+1} − x_l)/Δt is drawn"
+        "Layer whose step (xₗ₊₁ − xₗ)/Δt is drawn as arrows"
         if discrete
         else "Time t of the vector field F(x, t)",
         options,
@@ -190,6 +195,7 @@ def _paths_tab(session: Session, flow: Flow, extent) -> None:
     )
     k = int(np.abs(flow.traj.t - t).argmin())
     add_time_slice(paths, flow.traj.x[k, : flow.drawn], flow.drawn_labels, t=t)
+    fill_plane(paths)
     if discrete:
         mark_layers(paths)
     coords = memo(session, "traj_coords", lambda: _coordinates_figure(session, flow))
@@ -237,7 +243,10 @@ def _views_tab(session: Session, flow: Flow) -> None:
     with right:
         st.markdown("**Final features x(T)** of the augmented state")
         if session.run.model.augment >= 1:
-            chart(features_3d_figure(flow.traj.x[-1], flow.labels), key="traj_features", height=560)
+            features = memo(
+                session, "traj_features", lambda: features_3d_figure(flow.traj.x[-1], flow.labels)
+            )
+            chart(features, key="traj_features", height=560)
         else:
             _offer_augment(session)
 
@@ -263,10 +272,12 @@ def _volume_tab(session: Session, flow: Flow) -> None:
             "The divergence Tr ∂F/∂x is the rate at which the flow changes volume near a point. "
             "Integrated along a path it gives log|det ∂x(t)/∂x(0)| exactly; its mean over the "
             "points is the change of the cloud's entropy. The dashed curve estimates the same "
-            "thing from the cloud's covariance alone (exact only for a Gaussian cloud)."
+            "thing from the cloud's covariance alone, which is exact only for a Gaussian cloud: "
+            "a flow can squeeze every neighbourhood while pulling the classes apart, which "
+            "widens the cloud as a whole."
         )
         if discrete:
-            st.markdown("For a discrete net the rate is log|det ∂x_{l+1}/∂x_l| / Δt of each layer.")
+            st.markdown("For a discrete net the rate is log|det ∂xₗ₊₁/∂xₗ| / Δt of each layer.")
         if session.run.model.augment:
             st.markdown(
                 "An augmented cloud starts flat (zero volume in the extra dimensions), so its "
@@ -274,26 +285,32 @@ def _volume_tab(session: Session, flow: Flow) -> None:
             )
 
 
-session = ensure_trained()
-_intro(session)
-extent = memo(session, "traj_extent", lambda: plot_extent(session.data), per_version=False)
-try:
-    flow = memo(session, "traj_flow", lambda: _compute(session, extent))
-except SolverFailure:
-    error(
-        "The current weights make the ODE solver fail on these points, so the paths cannot be "
-        "drawn. Press Reset in the Playground or relax the solver settings."
-    )
-    st.stop()
-_animation(session, flow, extent)
-tab = st.tabs(TABS, key="traj_tab", on_change="rerun")
-for name, container in zip(TABS, tab, strict=True):
-    if not container.open:
-        continue
-    with container:
-        if name == TABS[0]:
-            _paths_tab(session, flow, extent)
-        elif name == TABS[1]:
-            _views_tab(session, flow)
-        else:
-            _volume_tab(session, flow)
+def _page() -> None:
+    session = ensure_trained()
+    _intro(session)
+    extent = memo(session, "traj_extent", lambda: plot_extent(session.data), per_version=False)
+    try:
+        flow = memo(session, "traj_flow", lambda: _compute(session, extent))
+    except SolverFailure:
+        error(
+            "The current weights make the ODE solver fail on these points, so the paths cannot "
+            "be drawn. Press Reset in the Playground or relax the solver settings."
+        )
+        return
+    _animation(session, flow, extent)
+    # Lazy tabs: only the open tab is built and sent, which keeps the page within its chart
+    # budget (at most three charts, two of them WebGL, at a time).
+    tabs = st.tabs(TABS, key="traj_tab", on_change="rerun")
+    for name, container in zip(TABS, tabs, strict=True):
+        if not container.open:
+            continue
+        with container:
+            if name == TABS[0]:
+                _paths_tab(session, flow, extent)
+            elif name == TABS[1]:
+                _views_tab(session, flow)
+            else:
+                _volume_tab(session, flow)
+
+
+_page()

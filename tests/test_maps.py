@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from deqnet import ConfigError, ModelConfig, build_model
+from deqnet import ConfigError, ModelConfig, build_model, momentum
 from deqnet.maps import continuize, discretize
 from deqnet.models import ContinuousModel, DiscreteModel
 from deqnet.models.layers import small_nonlinearity
@@ -200,5 +200,19 @@ def test_discrete_backprop_converges_to_the_continuous_adjoint(family: str, time
     reference = _input_gradient(ode, x, y)
     errors = [
         float((_input_gradient(discretize(ode, L), x, y) - reference).norm()) for L in LAYER_COUNTS
+    ]
+    assert _slope(LAYER_COUNTS, errors) == pytest.approx(-1.0, abs=0.15)
+
+
+@pytest.mark.parametrize("time_mode", ["autonomous", "piecewise"])
+def test_feedforward_momentum_converges_to_the_adjoint_ode_momentum(time_mode: str) -> None:
+    # Same statement through deqnet.momentum: a(0) from the adjoint ODE (M3) integrated backwards
+    # versus a_0 back-propagated through the (P4) layers.
+    ode = _continuous("ruseckas", time_mode, **TIGHT)
+    x, y = _inputs()
+    a0 = momentum(ode, x, y, times=np.array([0.0, ode.config.T])).a[0]
+    np.testing.assert_allclose(a0, _input_gradient(ode, x, y).numpy(), rtol=1e-6, atol=1e-9)
+    errors = [
+        float(np.linalg.norm(momentum(discretize(ode, L), x, y).a[0] - a0)) for L in LAYER_COUNTS
     ]
     assert _slope(LAYER_COUNTS, errors) == pytest.approx(-1.0, abs=0.15)

@@ -41,6 +41,7 @@ FIELD_ARROW_FRACTION = 0.07
 FIELD_QUANTILE = 0.99
 ARROWS_PER_PATH = 9
 MAX_BOUNDARY_LINES = 24
+MARKED_SAMPLES = 60  # H curves with at most this many samples show them as dots
 # Mean |H| below this is "no energy at all" (a point the model is certain about); relative
 # changes of such a path are noise, not physics.
 H_FLOOR = 1e-12
@@ -135,7 +136,7 @@ def energy_summary(
         )
     return (
         f"Flat: H changes by at most {_num(variation.overall)} × its size along a path "
-        "(the solver's error; conserved exactly)"
+        "(only the solver's step and rounding error)"
     )
 
 
@@ -410,6 +411,7 @@ def energy_figure(
     *,
     summary: str,
     numbers: list[str] | None = None,
+    segments: np.ndarray | None = None,
     bounds: np.ndarray | None = None,
     discrete: bool = False,
     big: bool = False,
@@ -419,6 +421,8 @@ def energy_figure(
     Args:
         t: (K,) times.
         H: (K, N) energy along each path.
+        segments: (K,) weight segment of each time; a continuous curve is broken where the
+            segment changes (a jump, not a steep slope: nothing happens between the samples).
         bounds: segment boundaries (K_seg + 1,) from 0 to T; the inner ones are drawn as dotted
             vertical lines (when there are at most MAX_BOUNDARY_LINES).
         discrete: H_l belongs to the step from layer l to l + 1, so it is drawn as a staircase
@@ -429,13 +433,18 @@ def energy_figure(
     labels = np.asarray(labels).astype(np.int64)
     n = h.shape[1]
     numbers = numbers or [str(i + 1) for i in range(n)]
+    if segments is not None and not discrete:
+        # A NaN row before every sample that starts a new segment: Plotly leaves a gap there.
+        starts = np.flatnonzero(np.diff(np.asarray(segments)) != 0) + 1
+        t = np.insert(t, starts, np.nan)
+        h = np.insert(h, starts, np.nan, axis=0)
     fig = go.Figure()
     for i in range(n):
         fig.add_trace(
             go.Scatter(
                 x=f32(t),
                 y=f32(h[:, i]),
-                mode="lines+markers" if discrete else "lines",
+                mode="lines+markers" if discrete or len(t) <= MARKED_SAMPLES else "lines",
                 line={
                     "color": class_color(labels[i]),
                     "width": 3 if big else 2,
@@ -470,7 +479,9 @@ def energy_figure(
         align="left",
         font={"size": fonts(big)["base"], "color": INK},
     )
-    fig.update_xaxes(title_text=T_TITLE, range=[float(t[0]), float(t[-1])] if len(t) else None)
+    finite = t[np.isfinite(t)]
+    span = [float(finite[0]), float(finite[-1])] if len(finite) else None
+    fig.update_xaxes(title_text=T_TITLE, range=span)
     fig.update_yaxes(title_text="H = a·F")
     return fig
 

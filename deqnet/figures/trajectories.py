@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deqnet.figures.animation import frame_indices
-from deqnet.figures.style import INK, class_color, f32
+from deqnet.figures.style import INK, Extent, class_color, f32
 from deqnet.figures.volume import volume_figure
 
 CLOUD_COLOR = "#CC79A7"  # reddish purple: not a class colour in two-class problems
@@ -44,6 +44,23 @@ def label_layer_frames(fig: go.Figure, t: np.ndarray, dt: float) -> go.Figure:
     for step, tj in zip(slider.steps, times, strict=True):
         step.label = f"layer {round(tj / dt)}  (t = {tj:.2f})"
     slider.currentvalue.prefix = ""
+    return fig
+
+
+def fill_plane(fig: go.Figure, box: Extent | None = None) -> go.Figure:
+    """Let a 1:1-scaled plane fill its whole plot area, in place.
+
+    The shared builders keep their axis ranges exact and shrink the plot area to the data's
+    aspect (``constrain="domain"``); a tall flow then leaves a narrow strip in a wide column.
+    Here the shorter range grows instead (``constrain="range"``), still at equal scale, so the
+    plane uses the space the page gives it. ``box`` (x0, x1, y0, y1) replaces the ranges first.
+    """
+    if box is not None:
+        x0, x1, y0, y1 = (float(v) for v in box)
+        fig.update_xaxes(range=[x0, x1])
+        fig.update_yaxes(range=[y0, y1])
+    fig.update_xaxes(constrain="range")
+    fig.update_yaxes(constrain="range")
     return fig
 
 
@@ -115,7 +132,18 @@ def volume_cloud_figure(
             row=2,
             col=1,
         )
-    fig.update_layout(showlegend=True)
+    # The legend names the bottom panel's curves, so it sits inside that panel.
+    bottom_top = float(fig.layout.yaxis2.domain[1])
+    fig.update_layout(
+        showlegend=True,
+        legend={
+            "x": 0.01,
+            "xanchor": "left",
+            "y": bottom_top - 0.01,
+            "yanchor": "top",
+            "bgcolor": "rgba(255,255,255,0.8)",
+        },
+    )
     if discrete:
         fig.update_yaxes(title_text="log|det J_l| / Δt", row=1, col=1)
     return fig

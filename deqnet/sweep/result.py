@@ -66,10 +66,12 @@ class SweepGroup:
     Attributes:
         cells: indices into ``SweepResult.cells``.
         seconds: wall time of training the whole group.
+        cpu_seconds: CPU time this process spent on it (what it cost a shared server).
     """
 
     cells: tuple[int, ...]
     seconds: float
+    cpu_seconds: float
 
 
 @dataclass(frozen=True, eq=False)

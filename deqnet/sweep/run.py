@@ -65,14 +65,15 @@ def sweep(
         trainer = GroupTrainer(
             models, [s.data for s in group_specs], [s.train_config for s in group_specs]
         )
-        group_start = time.perf_counter()
+        group_start, group_cpu = time.perf_counter(), time.process_time()
         for _ in range(steps):
             trainer.step()
             done += len(members)
             if progress is not None:
                 progress(done / total)
         seconds = time.perf_counter() - group_start
-        groups.append(SweepGroup(cells=tuple(members), seconds=seconds))
+        cpu = time.process_time() - group_cpu
+        groups.append(SweepGroup(cells=tuple(members), seconds=seconds, cpu_seconds=cpu))
         for j, i in enumerate(members):
             cells[i] = _cell(specs[i], trainer, j, g, seconds / len(members))
     return SweepResult(

@@ -1,0 +1,204 @@
+"""Figures of the Momentum page: traces, axes, arrows and the energy numbers they annotate."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.io as pio
+import pytest
+
+from deqnet import Momentum
+from deqnet.analysis.checks import check_points
+from deqnet.figures.momentum import (
+    FIELD_ARROW_FRACTION,
+    PATH_ARROW_FRACTION,
+    adjoint_field_figure,
+    energy_figure,
+    energy_summary,
+    energy_variation,
+    field_extent,
+    momentum_paths_figure,
+    phase_portraits_figure,
+    pick_figure,
+    round_robin_points,
+)
+
+EXTENT = (-2.0, 2.0, -1.5, 1.5)
+
+
+def _momentum(k: int = 11, n: int = 4, d: int = 2, seed: int = 0) -> Momentum:
+    """Synthetic phase-space paths: x rotates, a has a known size per point."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 1.0, k)
+    start = rng.uniform(-1, 1, size=(n, d))
+    x = start[None] + 0.3 * np.sin(np.outer(t, np.ones(d)))[:, None, :]
+    a = rng.normal(size=(k, n, d)) * np.arange(1, n + 1)[None, :, None]
+    H = np.einsum("knd,knd->kn", a, x)
+    return Momentum(t=t, x=x, a=a, H=H)
+
+
+def _by_type(fig, kind: str) -> list:
+    return [trace for trace in fig.data if trace.type == kind]
+
+
+def test_energy_variation_is_relative_peak_to_peak_of_each_path() -> None:
+    h = np.array([[1.0, -2.0], [1.0, -2.2], [1.0, -1.8]])  # (K=3, N=2)
+    var = energy_variation(h)
+    assert var.overall == pytest.approx(0.4 / 2.0)
+    assert var.within == pytest.approx(var.overall)
+    assert var.jump == 0.0
+
+
+def test_energy_variation_separates_steps_from_changes_inside_segments() -> None:
+    # Two segments: constant 1 then constant 3 (tiny wobble inside the second).
+    h = np.array([1.0, 1.0, 1.0, 3.0, 3.003, 3.0])[:, None]
+    var = energy_variation(h, np.array([0, 0, 0, 1, 1, 1]))
+    size = np.abs(h).mean()
+    assert var.within == pytest.approx(0.003 / size)
+    assert var.jump == pytest.approx((3.001 - 1.0) / size)
+    assert var.overall == pytest.approx(2.003 / size)
+
+
+def test_energy_variation_ignores_paths_without_energy() -> None:
+    h = np.array([[0.0, 2.0], [0.0, 2.0]])
+    assert energy_variation(h).overall == 0.0
+    assert energy_variation(np.zeros((3, 2))) == energy_variation(np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize(
+    ("mode", "discrete", "segments", "word"),
+    [
+        ("autonomous", False, 1, "Flat"),
+        ("piecewise", False, 4, "Stepwise"),
+        ("time", False, 1, "drifts"),
+        ("autonomous", True, 1, "O(Δt)"),
+        ("piecewise", True, 10, "Stepwise"),
+    ],
+)
+def test_energy_summary_names_the_behaviour_and_the_numbers(mode, discrete, segments, word):
+    var = energy_variation(np.array([1.0, 1.0, 2.0, 2.0])[:, None], np.array([0, 0, 1, 1]))
+    text = energy_summary(var, time_mode=mode, discrete=discrete, n_segments=segments)
+    assert word in text
+    if mode == "piecewise":
+        assert f"{var.jump:.3g}" in text
+
+
+def test_round_robin_points_are_the_points_the_checks_measure(tiny_moons) -> None:
+    rows = round_robin_points(tiny_moons.y_train, 6)
+    x, y = check_points(tiny_moons, 6)
+    np.testing.assert_array_equal(tiny_moons.x_train[rows], x)
+    np.testing.assert_array_equal(tiny_moons.y_train[rows], y)
+    assert np.bincount(tiny_moons.y_train[rows]).tolist() == [3, 3]
+
+
+def test_pick_figure_names_every_training_row_and_rings_the_defaults(tiny_moons) -> None:
+    x, y = tiny_moons.x_train, tiny_moons.y_train
+    defaults = round_robin_points(y, 6)
+    fig = pick_figure(x, y, defaults, extent=EXTENT)
+    assert [t.type for t in fig.data] == ["scatter"] * 3
+    rows = np.concatenate([np.asarray(t.customdata) for t in fig.data[:2]])
+    assert sorted(rows.tolist()) == list(range(len(x)))
+    for trace in fig.data[:2]:  # each marker sits where its row is
+        np.testing.assert_allclose(
+            np.column_stack([trace.x, trace.y]), x[np.asarray(trace.customdata)], atol=1e-6
+        )
+    assert list(fig.data[2].customdata) == defaults.tolist()
+    assert fig.layout.dragmode == "select"
+    assert fig.layout.xaxis.title.text == "x₁" and fig.layout.yaxis.title.text == "x₂"
+
+
+def test_momentum_arrows_are_minus_a_at_the_path_states_on_one_scale() -> None:
+    mom = _momentum(k=5, n=3)
+    labels = np.array([0, 1, 0])
+    fig = momentum_paths_figure(mom, labels, extent=EXTENT)
+    quivers = _by_type(fig, "quiver")
+    assert len(quivers) == 2  # one per class
+    assert len({q.lengthfactor for q in quivers}) == 1
+    # With 5 times every time gets arrows; class 0 holds points 0 and 2.
+    q0 = quivers[0]
+    np.testing.assert_allclose(q0.x, mom.x[:, [0, 2], 0].ravel(), atol=1e-6)
+    np.testing.assert_allclose(q0.u, -mom.a[:, [0, 2], 0].ravel(), atol=1e-5)
+    norms = np.hypot(mom.a[..., 0], mom.a[..., 1])
+    x0, x1 = fig.layout.xaxis.range
+    y0, y1 = fig.layout.yaxis.range
+    longest = q0.lengthfactor * norms.max()
+    assert longest == pytest.approx(PATH_ARROW_FRACTION * max(x1 - x0, y1 - y0), rel=1e-5)
+    lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
+    assert len(lines) == 3  # one path per point
+    start = next(t for t in fig.data if t.name == "start x(0)")
+    assert list(start.text) == ["1", "2", "3"]
+
+
+def test_phase_portraits_plot_x_k_against_a_k() -> None:
+    mom = _momentum(k=7, n=2)
+    fig = phase_portraits_figure(mom, np.array([0, 0]), numbers=["5", "9"])
+    titles = [
+        (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text),
+        (fig.layout.xaxis2.title.text, fig.layout.yaxis2.title.text),
+    ]
+    assert titles == [("x₁(t)", "a₁(t)"), ("x₂(t)", "a₂(t)")]
+    line = fig.data[0]  # class 0, component 1: both paths NaN-joined
+    assert line.xaxis == "x"
+    np.testing.assert_allclose(np.asarray(line.x)[:7], mom.x[:, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(line.y)[8:], mom.a[:, 1, 0], atol=1e-5)
+    assert np.isnan(line.x[7])
+
+
+def test_energy_figure_draws_each_point_and_states_the_summary() -> None:
+    mom = _momentum(k=9, n=3)
+    fig = energy_figure(mom.t, mom.H, np.array([0, 1, 1]), summary="Flat: test")
+    assert [t.type for t in fig.data] == ["scatter"] * 3
+    assert [t.showlegend for t in fig.data] == [True, True, False]
+    assert fig.layout.annotations[0].text == "Flat: test"
+    assert fig.layout.xaxis.title.text == "t (depth)"
+    assert fig.layout.yaxis.title.text == "H = a·F"
+    np.testing.assert_allclose(fig.data[2].y, mom.H[:, 2], rtol=1e-6)
+
+
+def test_energy_figure_breaks_the_curve_at_weight_switches() -> None:
+    t = np.linspace(0.0, 1.0, 9)
+    segments = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])  # the bound t = 0.5 opens segment 1
+    h = np.where(segments == 0, 1.0, 2.0)[:, None]
+    fig = energy_figure(t, h, np.array([0]), summary="s", segments=segments, bounds=[0, 0.5, 1])
+    x = np.asarray(fig.data[0].x, dtype=np.float64)
+    assert np.isnan(x[4]) and np.isfinite(np.delete(x, 4)).all()
+    vlines = [s for s in fig.layout.shapes if s.x0 == s.x1 and s.xref == "x"]
+    assert [s.x0 for s in vlines] == [0.5]
+
+
+def test_discrete_energy_is_a_staircase_over_the_layers() -> None:
+    mom = _momentum(k=6, n=2)
+    fig = energy_figure(mom.t, mom.H, np.array([0, 1]), summary="s", discrete=True)
+    assert {t.line.shape for t in fig.data} == {"hv"}
+    assert {t.mode for t in fig.data} == {"lines+markers"}
+
+
+def test_adjoint_field_shares_its_scale_and_box_across_times() -> None:
+    mom = _momentum(k=6, n=40, d=3)
+    labels = np.arange(40) % 2
+    box = field_extent(mom, EXTENT)
+    figs = [adjoint_field_figure(mom, labels, k, extent=box, time_label="t") for k in (0, 5)]
+    factors = {q.lengthfactor for fig in figs for q in _by_type(fig, "quiver")}
+    assert len(factors) == 1
+    for k, fig in zip((0, 5), figs, strict=True):
+        assert tuple(fig.layout.xaxis.range) == pytest.approx(box[:2])
+        q1 = _by_type(fig, "quiver")[1]  # class 1: odd rows
+        np.testing.assert_allclose(q1.v, -mom.a[k, 1::2, 1], atol=1e-5)
+        np.testing.assert_allclose(q1.y, mom.x[k, 1::2, 1], atol=1e-6)
+    norms = np.hypot(mom.a[..., 0], mom.a[..., 1])
+    side = max(box[1] - box[0], box[3] - box[2])
+    reference = factors.pop() * np.quantile(norms, 0.99)
+    assert reference == pytest.approx(FIELD_ARROW_FRACTION * side, rel=1e-5)
+
+
+def test_page_figures_stay_small() -> None:
+    mom = _momentum(k=41, n=12)
+    labels = np.arange(12) % 2
+    many = _momentum(k=41, n=1000)
+    figs = [
+        momentum_paths_figure(mom, labels, extent=EXTENT, big=True),
+        phase_portraits_figure(mom, labels, big=True),
+        energy_figure(mom.t, mom.H, labels, summary="s", big=True),
+        adjoint_field_figure(many, np.arange(1000) % 2, 3, extent=EXTENT, time_label="t"),
+    ]
+    total = sum(len(pio.to_json(fig, validate=False)) for fig in figs)
+    assert total < 500_000
