@@ -105,6 +105,7 @@ class Trainer:
         self.status = "ok"
         self.message = ""
         self._good = self._snapshot()
+        self._good_step = 0  # how many completed steps the snapshot ``_good`` holds
 
     @property
     def steps_done(self) -> int:
@@ -147,7 +148,7 @@ class Trainer:
                 step = self.steps_done + 1
                 self.message = (
                     f"Training diverged at step {step}: {err}. The last good weights (step "
-                    f"{self.steps_done}) were restored. Try a smaller learning rate, a shorter "
+                    f"{self._good_step}) were restored. Try a smaller learning rate, a shorter "
                     "depth T, more solver steps, or a bounded activation such as tanh."
                 )
                 break
@@ -168,7 +169,7 @@ class Trainer:
             if not torch.isfinite(loss):
                 raise Divergence(f"the loss became {float(loss.detach())}")
             nfe_forward, model.nfe = model.nfe, 0
-            self._good = self._snapshot()
+            self._good, self._good_step = self._snapshot(), self.steps_done
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nfe_backward = model.nfe

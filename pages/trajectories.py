@@ -34,6 +34,7 @@ from deqnet.figures.trajectories import (
     fill_plane,
     label_layer_frames,
     mark_layers,
+    value_label_right,
     volume_cloud_figure,
 )
 from ui.show import chart, error, notice
@@ -126,6 +127,7 @@ def _animation_figure(session: Session, flow: Flow, extent) -> go.Figure:
     )
     # Frame the points (grid lines that flow far out may leave the picture) and fill the column.
     fill_plane(fig, view_extent(flow.drawn_traj.x[..., :2], extent))
+    value_label_right(fig)
     model = session.run.model
     if model.discrete:
         label_layer_frames(fig, flow.traj.t, model.T / model.layers)
@@ -141,24 +143,25 @@ def _animation(session: Session, flow: Flow, extent) -> None:
         chart(fig, key="traj_animation", height=680)
     with right:
         st.markdown("#### What you see")
-        st.markdown(
-            f"- {flow.drawn} training points, coloured by class, and the lines of a square grid, "
-            "all carried by the flow.\n"
-            "- Press **▶** or drag the slider below the picture; it plays in your browser.\n"
-            "- Grid cells that grow or shrink show where the flow stretches or squeezes the "
-            "plane; lines never cross in an ODE flow."
-        )
-        if model.augment:
-            st.markdown(
-                f"- With {model.augment} extra dimension{'s' if model.augment > 1 else ''} only "
-                "the shadow on the (x₁, x₂) plane is shown: there points may appear to pass "
-                "through each other — see **3-D views**."
-            )
+        bullets = [
+            f"{flow.drawn} training points, coloured by class, and the lines of a square grid, "
+            "all carried by the flow.",
+            "Press **▶** or drag the slider below the picture; it plays in your browser.",
+            "Grid cells that grow or shrink show where the flow stretches or squeezes the plane; "
+            "lines never cross in an ODE flow.",
+        ]
         if model.discrete:
-            st.markdown(
-                "- A discrete net jumps from layer to layer; with a coarse step it *can* fold "
-                "the plane (grid lines crossing)."
+            bullets.append(
+                "A discrete net jumps from layer to layer; with a coarse step it *can* fold the "
+                "plane (grid lines crossing)."
             )
+        if model.augment:
+            bullets.append(
+                f"With {model.augment} extra dimension{'s' if model.augment > 1 else ''} you see "
+                "the shadow on the (x₁, x₂) plane, where points may seem to pass through each "
+                "other — see **3-D views**."
+            )
+        st.markdown("\n".join(f"- {b}" for b in bullets))
 
 
 def _time_options(session: Session) -> tuple[list[float], Callable[[float], str]]:

@@ -31,6 +31,16 @@ def mark_layers(fig: go.Figure, *, size: int = 5) -> go.Figure:
     return fig
 
 
+def value_label_right(fig: go.Figure) -> go.Figure:
+    """Show an animation slider's current value ("t = 0.50") at the slider's right end, in place.
+
+    At its default left end the label collides with the Play/Pause buttons when fonts are
+    projector-sized.
+    """
+    fig.update_layout(sliders=[{"currentvalue": {"xanchor": "right"}}])
+    return fig
+
+
 def label_layer_frames(fig: go.Figure, t: np.ndarray, dt: float) -> go.Figure:
     """Relabel the animation slider of a discrete network "layer l (t = ...)", in place.
 
@@ -132,18 +142,12 @@ def volume_cloud_figure(
             row=2,
             col=1,
         )
-    # The legend names the bottom panel's curves, so it sits inside that panel.
+    # The legend names the bottom panel's curves, so it sits in the gap just above that panel.
     bottom_top = float(fig.layout.yaxis2.domain[1])
     fig.update_layout(
         showlegend=True,
-        legend={
-            "x": 0.01,
-            "xanchor": "left",
-            "y": bottom_top - 0.01,
-            "yanchor": "top",
-            "bgcolor": "rgba(255,255,255,0.8)",
-        },
+        legend={"x": 0.0, "xanchor": "left", "y": bottom_top, "yanchor": "bottom"},
     )
     if discrete:
-        fig.update_yaxes(title_text="log|det J_l| / Δt", row=1, col=1)
+        fig.update_yaxes(title_text="log|det Jₗ| / Δt", row=1, col=1)
     return fig

@@ -1,0 +1,62 @@
+"""The Lessons page: every equation rendered, one Show me button and share link per preset, and a
+click (or a shared link) loads the preset.
+
+AppTest runs app.py in-process (no browser); see app_harness for the navigation fixture.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from app_harness import navigation_only, start, texts  # noqa: F401
+
+from deqnet.presets import LESSONS, PRESETS, load_lesson, preset_query
+
+FRIENDLY_ERROR = "Something went wrong"
+LESSONS_PAGE = "pages/lessons.py"
+# Four plain layers: the cheapest preset to quick-train when its page opens.
+CHEAP = "rings-coarse-fold"
+
+
+def _lessons_page():
+    at = start()
+    at.switch_page(LESSONS_PAGE).run()
+    assert not at.exception
+    assert FRIENDLY_ERROR not in texts(at.error)
+    return at
+
+
+def test_lessons_page_renders_every_equation_with_buttons_and_share_links() -> None:
+    at = _lessons_page()
+    expected = [eq for name in LESSONS for eq in load_lesson(name).equations]
+    assert [element.value for element in at.latex] == expected
+    buttons = {button.key for button in at.button}
+    assert {f"lessons_show_{name}" for name in PRESETS} <= buttons
+    links = [code.value for code in at.code]
+    for name in PRESETS:
+        query = urlencode(preset_query(name))
+        assert any(link.endswith(f"?{query}") for link in links), name
+
+
+def test_show_me_loads_the_preset_and_opens_its_page() -> None:
+    at = _lessons_page()
+    preset = PRESETS[CHEAP]
+    at.button(key=f"lessons_show_{CHEAP}").click().run()
+    assert not at.exception
+    assert FRIENDLY_ERROR not in texts(at.error)
+    assert f"lessons_show_{CHEAP}" not in {button.key for button in at.button}
+    assert "Lessons" not in texts(at.title)
+    assert f"Loaded lesson preset: {preset.title}" in texts(at.info)
+    session = at.session_state["deqnet"]
+    assert session.run == preset.run
+    assert session.model.config == preset.run.model
+    assert at.selectbox(key="dataset").value == preset.run.data.name
+    assert at.selectbox(key="family").value == preset.run.model.family
+
+
+def test_a_shared_preset_link_restores_the_preset() -> None:
+    preset = PRESETS[CHEAP]
+    at = start(**preset_query(CHEAP))
+    assert not at.exception
+    assert texts(at.warning) == ""
+    assert at.session_state["deqnet"].run == preset.run

@@ -1,0 +1,155 @@
+"""The Trajectories page in AppTest: every family draws its flow, within the chart budgets.
+
+Runs are small (80 points, a budget of 8 training steps): what is checked holds for any weights.
+The animation is checked against the model itself: its first frame shows training inputs and
+its last frame shows where ``model.flow`` sends exactly those inputs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+import torch
+from app_harness import APP, TIMEOUT, navigation_only, texts  # noqa: F401
+from streamlit.testing.v1 import AppTest
+
+PAGE = "pages/trajectories.py"
+TABS = ("Paths over the vector field", "3-D views", "Divergence and volume")
+CHART_KEYS = (
+    "traj_animation",
+    "traj_paths",
+    "traj_coords",
+    "traj_paths3d",
+    "traj_features",
+    "traj_volume",
+)
+WEBGL = {"scattergl", "scatter3d", "heatmapgl", "surface", "mesh3d", "cone", "streamtube"}
+MAX_JSON_BYTES = 2_000_000
+MAX_WEBGL_CHARTS = 4
+DTYPES = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i4": np.int32, "u1": np.uint8}
+
+
+def _open(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in {"n": "80", "budget": "8", **query}.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def _charts(at: AppTest) -> tuple[dict[str, dict], int]:
+    """Figure dicts of the page's charts by widget key, and their total JSON size in bytes."""
+    charts, size = {}, 0
+    for element in at.get("plotly_chart"):
+        key = next((k for k in CHART_KEYS if element.proto.id.endswith(k)), element.proto.id)
+        charts[key] = json.loads(element.proto.spec)
+        size += len(element.proto.spec.encode())
+    return charts, size
+
+
+def _ok(at: AppTest, expected: set[str]) -> dict[str, dict]:
+    """Assert a clean run with exactly the expected charts, within the budgets; return them."""
+    assert not at.exception, [e.message for e in at.exception]
+    assert texts(at.error) == ""
+    charts, size = _charts(at)
+    assert set(charts) == expected
+    assert size <= MAX_JSON_BYTES
+    webgl = [k for k, fig in charts.items() if WEBGL & {tr.get("type") for tr in fig["data"]}]
+    assert len(webgl) <= MAX_WEBGL_CHARTS
+    return charts
+
+
+def _array(value) -> np.ndarray:
+    """A Plotly array: a plain list or a base64 typed array {"dtype", "bdata"}."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=DTYPES[value["dtype"]])
+    return np.asarray(value, dtype=np.float64)
+
+
+def _points(traces: list[dict]) -> list[np.ndarray]:
+    """(n_k, 2) points of each class trace (every marker trace after the grid)."""
+    return [np.stack([_array(tr["x"]), _array(tr["y"])], axis=1) for tr in traces[1:]]
+
+
+def _tab(at: AppTest, name: str) -> AppTest:
+    at.session_state["traj_tab"] = name
+    return at.run()
+
+
+def _check_animation(at: AppTest, fig: dict) -> None:
+    session = at.session_state["deqnet"]
+    model, data = session.model, session.data
+    frames = fig["frames"]
+    steps = fig["layout"]["sliders"][0]["steps"]
+    assert len(frames) == len(steps) >= 2
+    assert {tr["type"] for frame in frames for tr in frame["data"]} == {"scatter"}
+    if model.config.discrete:
+        assert len(frames) == model.config.layers + 1  # one frame per layer state
+        assert steps[-1]["label"].startswith(f"layer {model.config.layers}")
+    first, last = _points(frames[0]["data"]), _points(frames[-1]["data"])
+    train = data.x_train.astype(np.float32)
+    for k, (start, end) in enumerate(zip(first, last, strict=True)):
+        assert len(start) > 0
+        # Frame 0 shows training inputs of class k (exact float32 copies).
+        rows = [int(np.flatnonzero((train == p).all(axis=1))[0]) for p in start]
+        assert np.all(data.y_train[rows] == k)
+        # The last frame shows where the model sends exactly those inputs.
+        with torch.no_grad():
+            x_t = model.flow(model.lift(torch.as_tensor(data.x_train[rows])))[:, :2].numpy()
+        np.testing.assert_allclose(end, x_t, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"family": "node", "mode": "time"},
+        {"family": "ruseckas"},
+        {"family": "resnet"},
+        {"family": "feedforward", "layers": "6"},
+        {"family": "node", "augment": "1", "dataset": "concentric"},
+    ],
+    ids=["node", "ruseckas", "resnet", "feedforward", "node-augment"],
+)
+def test_every_family_draws_its_flow_within_the_budgets(query: dict[str, str]) -> None:
+    at = _open(**query)
+    charts = _ok(at, {"traj_animation", "traj_paths", "traj_coords"})
+    _check_animation(at, charts["traj_animation"])
+    assert "quiver" in {tr["type"] for tr in charts["traj_paths"]["data"]}
+    augment = at.session_state["deqnet"].run.model.augment
+    assert augment == int(query.get("augment", 0))
+
+    charts = _ok(_tab(at, TABS[1]), {"traj_paths3d"} | ({"traj_features"} if augment else set()))
+    assert {tr["type"] for tr in charts["traj_paths3d"]["data"]} == {"scatter3d"}
+    if augment:
+        assert {tr["type"] for tr in charts["traj_features"]["data"]} == {"scatter3d"}
+    else:
+        assert at.button(key="traj_augment")
+
+    volume = _ok(_tab(at, TABS[2]), {"traj_volume"})["traj_volume"]
+    t, exact = (_array(volume["data"][1][axis]) for axis in ("x", "y"))
+    assert t[0] == 0 and t[-1] == pytest.approx(at.session_state["deqnet"].run.model.T)
+    assert exact[0] == 0  # log-volume change is measured from t = 0
+
+
+def test_the_field_snapshot_follows_the_time_slider_and_the_button_adds_a_dimension() -> None:
+    at = _open(family="node", mode="time")
+    slider = at.select_slider(key="traj_time")
+    assert slider.value == 0.0
+    slider.set_value(at.session_state["deqnet"].run.model.T).run()
+    paths = _ok(at, {"traj_animation", "traj_paths", "traj_coords"})["traj_paths"]
+    traces = {tr.get("name"): tr for tr in paths["data"]}
+    now = next(tr for name, tr in traces.items() if name and name.startswith("x(t) at t = 1.00"))
+    end = traces["end (t = T)"]
+    # At t = T the marked states are the end points of the paths.
+    for axis in ("x", "y"):
+        np.testing.assert_array_equal(_array(now[axis]), _array(end[axis]))
+
+    _tab(at, TABS[1]).button(key="traj_augment").click().run()
+    session = at.session_state["deqnet"]
+    assert session.run.model.augment == 1 and session.model.config.augment == 1
+    assert session.steps_done > 0  # quick-trained again after the rebuild
+    charts = _ok(at, {"traj_paths3d", "traj_features"})
+    assert {tr["type"] for tr in charts["traj_features"]["data"]} == {"scatter3d"}
