@@ -36,7 +36,8 @@ def run(quick: bool) -> Table:
         "Default config (node, width 16, rk4 with 10 steps; resnet with 10 layers) on moons "
         "(n=512, 70 % train) unless varied; one full-batch Adam step including the test "
         "accuracy of each step. Exponent 1 = linear growth; below 1 means fixed per-operation "
-        "overhead still dominates at the small end. Median CPU time of 3 interleaved repeats of 2 steps.",
+        "overhead still dominates at the small end. Median CPU time of 3 interleaved repeats "
+        "of 2 steps.",
     ]
     return table
 

@@ -37,6 +37,13 @@ def run(quick: bool) -> Table:
         "the last good weights and checks loss, gradients and weights for NaN: the "
         '"plain + test eval" column adds the test forward pass to the plain loop.',
         "Timings: median CPU time over 7 interleaved repeats of 5 steps each.",
+        "Where the Trainer's time goes (cProfile and timers around each phase of one step, node, "
+        "measured 2026-11-26): forward 39 %, backward 32 %, test evaluation 28 %, the "
+        "bookkeeping (weight snapshot, NaN checks, clipping, Adam) about 1.5 %. The gap beyond "
+        "the test evaluation is the model's forward: StackedMLP issues about 12 tensor ops per "
+        "field evaluation (index, slice, transpose, matmul and bias add for each layer) where "
+        "nn.Linear issues one addmm; F.linear there cut the forward by about 10 % in a patched "
+        "run.",
     ]
     return table
 

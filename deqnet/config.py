@@ -255,3 +255,49 @@ class RunConfig:
             model=ModelConfig.from_dict(values.get("model", {})),
             train=TrainConfig.from_dict(values.get("train", {})),
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Server budget for one training step
+# --------------------------------------------------------------------------------------------
+
+# LIMITS bound each value alone, but their product can still ask for tens of GB: 9,500 training
+# points x 1000 rk4 steps x width 64 keeps a ~28 GB autograd tape for ONE step, enough to kill a
+# shared server. The app therefore also caps the memory of one training step (README "Hosting").
+STEP_MEMORY_LIMIT = 256 * 2**20  # bytes
+_STAGES = {"euler": 1, "midpoint": 2, "rk4": 4}
+_MLP_FAMILIES = ("node", "resnet")
+
+
+def evaluations_per_pass(model: ModelConfig) -> int | None:
+    """Evaluations of F (or of a layer) in one forward pass; None for an adaptive solver
+    (its step count depends on the weights)."""
+    if model.discrete:
+        return model.layers
+    if model.adaptive:
+        return None
+    k = model.n_segments
+    return _STAGES[model.solver] * k * math.ceil(model.steps / k)
+
+
+def step_memory(run: RunConfig, n_train: int, evaluations: int | None = None) -> int | None:
+    """Estimated bytes the autograd tape of one training step holds; None if unknown.
+
+    Backprop keeps every evaluation's activations: about 4 bytes x (3 width + 6 D + 16) per
+    point per evaluation for the MLP families (node, resnet) and 4 x (4 D + 16) for the others
+    (measured with VmHWM, torch 2.13 CPU, float32; a slight over-estimate). The adjoint method
+    keeps only the segment boundaries. ``evaluations`` overrides :func:`evaluations_per_pass`
+    (pass a measured NFE for an adaptive solver).
+    """
+    model, train = run.model, run.train
+    evaluations = evaluations_per_pass(model) if evaluations is None else evaluations
+    if evaluations is None:
+        return None
+    if model.continuous and train.grad_mode == "adjoint":
+        evaluations = min(evaluations, model.n_segments + 1)
+    points = train.batch_size if 0 < train.batch_size < n_train else n_train
+    if model.family in _MLP_FAMILIES:
+        per_eval = 3 * model.width + 6 * model.dim + 16
+    else:
+        per_eval = 4 * model.dim + 16
+    return 4 * points * evaluations * per_eval

@@ -330,25 +330,31 @@ class Lesson:
 
 _LATEX_BLOCK = re.compile(r"^```latex[ \t]*\n(.*?)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
 _TAG = re.compile(r"\\tag\{([^}]*)\}")
+# How a label is drawn: KaTeX right-aligns \tag against the full page width, which makes it
+# overlap the equation inside Streamlit's content-width latex element; a trailing "(M1)" is clear.
+_LABEL = r"\\qquad\\text{(\1)}"  # a re.sub template: backslashes doubled
 
 
 def parse_lesson(name: str, text: str) -> Lesson:
     """Split lesson markdown into blocks: ```latex fences become equations, the rest markdown.
 
-    The first line must be ``# <title>``.
+    The first line must be ``# <title>``. Each ``\\tag{X}`` in an equation labels the lesson with
+    X and is drawn as a trailing "(X)".
     """
     head, _, body = text.partition("\n")
     if not head.startswith("# "):
         raise ValueError(f"lesson {name!r} must start with a '# ' title line")
     blocks: list[tuple[str, str]] = []
+    labels = {name}
     position = 0
     for match in _LATEX_BLOCK.finditer(body):
+        equation = match.group(1).strip()
+        labels.update(_TAG.findall(equation))
         blocks.append(("markdown", body[position : match.start()]))
-        blocks.append(("latex", match.group(1).strip()))
+        blocks.append(("latex", _TAG.sub(_LABEL, equation)))
         position = match.end()
     blocks.append(("markdown", body[position:]))
     kept = tuple((kind, part.strip()) for kind, part in blocks if part.strip())
-    labels = {name, *(tag for kind, eq in kept if kind == "latex" for tag in _TAG.findall(eq))}
     return Lesson(name, head[2:].strip(), kept, frozenset(labels))
 
 

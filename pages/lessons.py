@@ -37,40 +37,39 @@ def show_me(preset: Preset) -> None:
 
 def preset_card(preset: Preset) -> None:
     page = PAGE_TITLES[preset.page]
-    with st.container(border=True):
+    with st.container(border=True, height="stretch"):
         st.markdown(f"**{preset.title}**")
         st.markdown(preset.explanation)
         st.caption(f"**Look at:** {preset.what_to_look_at}")
-        left, right = st.columns([1, 1], vertical_alignment="center")
-        if left.button(
-            f"Show me on {page}",
-            key=f"lessons_show_{preset.name}",
-            type="primary",
-            icon=":material/play_arrow:",
-            help="Loads this data, model and training setup (your current settings are replaced) "
-            f"and opens the {page} page.",
-            width="stretch",
-        ):
-            show_me(preset)
-        with right.popover("Share link", icon=":material/link:", width="stretch"):
-            st.caption(
-                f"Opens this setup on the {page} page. Copy it with the button on the right:"
-            )
-            st.code(share_link(preset), language=None, wrap_lines=True)
+        with st.container(horizontal=True, vertical_alignment="center"):
+            if st.button(
+                "Show me",
+                key=f"lessons_show_{preset.name}",
+                type="primary",
+                icon=":material/play_arrow:",
+                help="Loads this data, model and training setup (replacing your current "
+                f"settings) and opens the {page} page.",
+            ):
+                show_me(preset)
+            with st.popover("Share", icon=":material/link:"):
+                st.caption(
+                    f"Opens this setup on the {page} page. Copy it with the button on the right:"
+                )
+                st.code(share_link(preset), language=None, wrap_lines=True)
+            st.caption(f"Opens **{page}**")
 
 
 def lesson_section(lesson: Lesson) -> None:
     with st.container(border=True):
         st.subheader(lesson.title, anchor=lesson.name)
-        text, presets = st.columns([3, 2], gap="large")
-        with text:
-            for kind, block in lesson.blocks:
-                if kind == "latex":
-                    st.latex(block)
-                else:
-                    st.markdown(block)
-        with presets:
-            for preset in lesson_presets(lesson):
+        for kind, block in lesson.blocks:
+            if kind == "latex":
+                st.latex(block)
+            else:
+                st.markdown(block)
+        presets = lesson_presets(lesson)
+        for column, preset in zip(st.columns(max(len(presets), 2)), presets, strict=False):
+            with column:
                 preset_card(preset)
 
 
@@ -81,6 +80,8 @@ st.markdown(
     "networks*, each explained in plain words — press **Show me** to load a prepared setup and "
     "open the page that demonstrates it."
 )
-st.markdown(" · ".join(f"[{lesson.title}](#{lesson.name})" for lesson in lessons))
+contents = st.columns(3)
+for i, lesson in enumerate(lessons):
+    contents[i % 3].markdown(f"[{lesson.title}](#{lesson.name})")
 for lesson in lessons:
     lesson_section(lesson)

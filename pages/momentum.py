@@ -36,11 +36,11 @@ FIELD_POINTS = 1000  # training points in the adjoint field (a fixed sample if t
 SAMPLE_SEED = 0
 PICK_HEIGHT = 460
 CHECKS_KEY = "mom_checks"
-# Which presets show each behaviour of H, by the model's time mode.
+# Which preset shows each behaviour of H, by the model's time mode, and its button label.
 ENERGY_PRESETS = {
-    "autonomous": "backprop-hamiltonian",
-    "piecewise": "time-breaks-energy",
-    "time": "time-input-drift",
+    "autonomous": ("backprop-hamiltonian", "Flat H: tied weights"),
+    "piecewise": ("time-breaks-energy", "Stepwise H: piecewise weights"),
+    "time": ("time-input-drift", "Drifting H: F depends on t"),
 }
 ICONS = {"pass": ":green[✓]", "fail": ":red[✗]", "expected drift": ":orange[↗]"}
 
@@ -184,17 +184,21 @@ def _energy_chart(session: Session, mom: Momentum, labels: np.ndarray, numbers) 
 
 
 def _preset_buttons(session: Session) -> None:
-    """One-click presets showing the other behaviours of H (and the exact ODE case)."""
+    """One-click presets showing the other behaviours of H (discrete: the exact ODE case)."""
     run = session.run.model
-    current = None if run.discrete else ENERGY_PRESETS.get(run.time_mode)
-    names = [name for name in ENERGY_PRESETS.values() if name != current]
-    st.markdown("Compare:" if current else "See the exact (continuous) case:")
-    for name in names if current else names[:1]:
+    if run.discrete:
+        st.markdown("See the exact continuous case:")
+        shown = [ENERGY_PRESETS["autonomous"]]
+    else:
+        st.markdown("Compare with:")
+        shown = [v for mode, v in ENERGY_PRESETS.items() if mode != run.time_mode]
+    for name, label in shown:
         preset = PRESETS[name]
         st.button(
-            preset.title,
+            label,
             key=f"mom_preset_{name}",
             icon=":material/school:",
+            help=f"Loads the lesson preset “{preset.title}” (rebuilds and trains the model).",
             on_click=apply_run,
             args=(preset.run,),
             kwargs={"note": f"Lesson preset “{preset.title}”: {preset.what_to_look_at}"},
@@ -218,7 +222,8 @@ def _phase_and_energy(session: Session, mom: Momentum, labels: np.ndarray, numbe
     with right:
         _energy_chart(session, mom, labels, numbers)
         st.caption(
-            "H = a·F per point, with the model's own solver. Flat for weights tied in depth, "
+            "H = a·F per point, at the model's own solver steps. Relative change: peak-to-peak "
+            "of H along a path ÷ its mean |H|, worst point. Flat for weights tied in depth, "
             "stepwise for piecewise weights (dotted lines: the switches), drifting when F "
             "depends on t."
         )
@@ -297,7 +302,7 @@ def _adjoint_field(session: Session, extent) -> None:
             return f"t = {mom.t[k]:.2f}"
 
     if st.session_state.get("mom_time") not in options:
-        st.session_state["mom_time"] = options[-1]
+        st.session_state["mom_time"] = options[0]  # the input plane: a(0) is dℓ/d(input)
     st.markdown("#### The adjoint field")
     left, right = st.columns([3, 2])
     with right:

@@ -159,5 +159,5 @@ st.markdown(
     "the hidden-state paths, the backprop momentum and layers ↔ time."
 )
 _buttons(session, hidden)
-live_fragment(_panel, what="the live training panel")
+live_fragment(_panel, key="playground", what="the live training panel")
 export_panel(session, hidden)

@@ -67,11 +67,11 @@ def test_energy_variation_ignores_paths_without_energy() -> None:
 @pytest.mark.parametrize(
     ("mode", "discrete", "segments", "word"),
     [
-        ("autonomous", False, 1, "Flat"),
-        ("piecewise", False, 4, "Stepwise"),
-        ("time", False, 1, "drifts"),
+        ("autonomous", False, 1, "H is flat"),
+        ("piecewise", False, 4, "H is stepwise"),
+        ("time", False, 1, "H drifts"),
         ("autonomous", True, 1, "O(Δt)"),
-        ("piecewise", True, 10, "Stepwise"),
+        ("piecewise", True, 10, "jumps"),
     ],
 )
 def test_energy_summary_names_the_behaviour_and_the_numbers(mode, discrete, segments, word):

@@ -104,7 +104,7 @@ def test_parse_lesson_splits_latex_fences_and_collects_tags() -> None:
     assert lesson.title == "Title"
     assert lesson.blocks == (
         ("markdown", "Intro text."),
-        ("latex", "a = b \\tag{X1}"),
+        ("latex", "a = b \\qquad\\text{(X1)}"),
         ("markdown", "Middle."),
         ("latex", "c = d"),
         ("markdown", "**What you'll see:** end."),

@@ -176,7 +176,6 @@ def test_solver_failure_of_one_cell_is_blamed_on_it(data) -> None:
         family="ruseckas", solver="dopri5", max_steps=10, gamma=1.0, rtol=1e-4, atol=1e-5
     )
     grid = {"T": [0.5, 8.0]}
-    grid = {"T": [0.5, 2.0]}
     result = deqnet.sweep(
         data, model_config, deqnet.TrainConfig(), grid, steps=4, dtype=torch.float64
     )

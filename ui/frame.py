@@ -30,11 +30,13 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-# Less empty space above the page so the Playground's main chart fits a 900-px-high screen, and
-# metric values small enough for three side by side next to it.
+# Less empty space above the page so the Playground's main chart fits a 900-px-high screen;
+# metric values small enough for three side by side next to it; and no "stale" fading inside
+# live panels (ui.live), where every tick redraws the same elements.
 _STYLE = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; padding-bottom: 2rem; }
 [data-testid="stMetricValue"] { font-size: 1.6rem; }
+[class*="st-key-live_"] [data-stale="true"] { opacity: 1 !important; transition: none !important; }
 </style>"""
 
 

@@ -29,11 +29,13 @@ def toggle_training(session: Session) -> None:
         session.running = True
 
 
-def live_fragment(render: Callable[[Session], None], *, what: str) -> None:
+def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> None:
     """Draw ``render(session)`` in a fragment that trains one chunk before drawing while running.
 
     When the step budget is reached or training diverges, it stops and reruns the whole page so
-    the Train/Pause button and the rest of the page show the final state.
+    the Train/Pause button and the rest of the page show the final state. ``key`` names the
+    container (class ``st-key-live_<key>``): the frame's CSS keeps its elements from fading
+    while a tick recomputes them, so live charts do not flicker.
     """
     session = get_session()
 
@@ -45,7 +47,7 @@ def live_fragment(render: Callable[[Session], None], *, what: str) -> None:
             if current.budget_reached or current.diverged:
                 current.running = False
                 st.rerun()
-        with guarded(what):
+        with st.container(key=f"live_{key}"), guarded(what):
             render(current)
 
     _panel()

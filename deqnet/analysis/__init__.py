@@ -1,7 +1,8 @@
 """Analysis of a trained model: arrays out, no plotting, no Streamlit.
 
 paths (trajectories, per-point loss), grids (decision and vector-field grids, the deformed grid) and
-volume (divergence, x-space volume change); adjoint, liouville and checks add the phase-space side.
+volume (divergence, x-space volume change); adjoint, liouville and checks add the phase-space side;
+layers sets a network's layers against its ODE (convergence, ‖W_l − I‖, h(y), folds).
 """
 
 from deqnet.analysis.adjoint import (
@@ -22,6 +23,32 @@ from deqnet.analysis.grids import (
     plot_extent,
     vector_field_grid,
 )
+from deqnet.analysis.layers import (
+    ActivationCurve,
+    Convergence,
+    Crossings,
+    DepthAccuracy,
+    FoldGrid,
+    LayerPaths,
+    LayerWeights,
+    accuracy_versus_layers,
+    activation_curve,
+    convergence_layers,
+    convergence_study,
+    detect_crossings,
+    disk_and_ring_grid,
+    fit_power_law,
+    flipped_cells,
+    fold_grid,
+    layer_determinants,
+    layer_paths,
+    layer_weights,
+    linear_boundary,
+    monotonicity_limit,
+    network_of,
+    reference_ode,
+    valid_layers,
+)
 from deqnet.analysis.liouville import joint_flow_determinant, x_flow_determinant
 from deqnet.analysis.paths import Trajectory, default_times, per_sample_loss, trajectory
 from deqnet.analysis.volume import (
@@ -34,31 +61,55 @@ from deqnet.analysis.volume import (
 
 __all__ = [
     "STATUSES",
+    "ActivationCurve",
     "Check",
+    "Convergence",
+    "Crossings",
     "DecisionGrid",
+    "DepthAccuracy",
+    "FoldGrid",
     "GridFlow",
+    "LayerPaths",
+    "LayerWeights",
     "Momentum",
     "Trajectory",
     "VectorField",
+    "accuracy_versus_layers",
+    "activation_curve",
     "adjoint_parameter_gradients",
     "autograd_input_gradient",
     "autograd_parameter_gradients",
     "check_points",
     "cloud_log_volume",
+    "convergence_layers",
+    "convergence_study",
     "decision_grid",
     "default_times",
     "deformed_grid",
     "depth_sensitivity",
+    "detect_crossings",
+    "disk_and_ring_grid",
     "divergence",
+    "fit_power_law",
+    "flipped_cells",
+    "fold_grid",
     "jacobian_logdet",
     "joint_flow_determinant",
+    "layer_determinants",
+    "layer_paths",
+    "layer_weights",
+    "linear_boundary",
     "log_volume_change",
     "mean_divergence",
     "momentum",
+    "monotonicity_limit",
+    "network_of",
     "per_sample_loss",
     "plot_extent",
+    "reference_ode",
     "run_checks",
     "trajectory",
+    "valid_layers",
     "vector_field_grid",
     "x_flow_determinant",
 ]

@@ -35,11 +35,11 @@ if TYPE_CHECKING:
 
 T_TITLE = "t (depth)"
 # The longest momentum arrow along the chosen paths, as a fraction of the plot's larger side.
-PATH_ARROW_FRACTION = 0.14
+PATH_ARROW_FRACTION = 0.12
 # Adjoint field of many points: the 99th percentile of |a| over all times gets this length.
 FIELD_ARROW_FRACTION = 0.07
 FIELD_QUANTILE = 0.99
-ARROWS_PER_PATH = 9
+ARROWS_PER_PATH = 6
 MAX_BOUNDARY_LINES = 24
 MARKED_SAMPLES = 60  # H curves with at most this many samples show them as dots
 # Mean |H| below this is "no energy at all" (a point the model is certain about); relative
@@ -111,33 +111,29 @@ def _num(value: float) -> str:
 def energy_summary(
     variation: EnergyVariation, *, time_mode: str, discrete: bool, n_segments: int
 ) -> str:
-    """One sentence on H for the chart: flat, stepwise or drifting, with the measured numbers.
+    """Two short lines on H for the chart (joined by "<br>"): flat, stepwise or drifting, with
+    the measured relative change (peak-to-peak along a path / its mean |H|, worst point).
 
     ``time_mode`` is the model's ("autonomous", "piecewise", "time"); discrete networks use the
     discrete H, which tied weights conserve only up to O(Δt).
     """
     if time_mode == "time":
-        return (
-            f"H drifts: it changes by up to {_num(variation.overall)} × its size along a path "
-            "(F depends on t, so dH/dt = ∂H/∂t)"
-        )
-    if time_mode == "piecewise" and n_segments > 1:
-        inside = (
-            f"inside each of the {n_segments} weight segments H changes by at most "
-            f"{_num(variation.within)} × its size"
-        )
+        head = f"H drifts: relative change up to {_num(variation.overall)}"
+        detail = "F depends on t, so dH/dt = ∂H/∂t ≠ 0"
+    elif time_mode == "piecewise" and n_segments > 1:
+        jumps = f"jumps up to {_num(variation.jump)} where the weights switch"
         if discrete and variation.within == 0.0:
-            inside = "every layer has its own weights, so H may change at every layer"
-        return f"Stepwise: {inside}; it jumps by up to {_num(variation.jump)} × at the switches"
-    if discrete:
-        return (
-            f"Tied weights, discrete steps: H changes by {_num(variation.overall)} × its size "
-            "(conserved only up to O(Δt))"
-        )
-    return (
-        f"Flat: H changes by at most {_num(variation.overall)} × its size along a path "
-        "(only the solver's step and rounding error)"
-    )
+            head = "Discrete H: every layer has its own weights"
+        else:
+            head = f"H is stepwise: within a segment ≤ {_num(variation.within)}"
+        detail = jumps
+    elif discrete:
+        head = f"Discrete H: relative change {_num(variation.overall)}"
+        detail = "tied weights conserve it only up to O(Δt)"
+    else:
+        head = f"H is flat: relative change ≤ {_num(variation.overall)}"
+        detail = "only the solver's step and rounding error"
+    return f"{head}<br>{detail}"
 
 
 def _arrow_traces(
@@ -465,7 +461,7 @@ def energy_figure(
     fig.add_hline(y=0, line={"color": LIGHT_GREY, "width": 1})
     base_layout(fig, big=big)
     top = fig.layout.margin.t
-    fig.update_layout(margin={"t": top + round(2.2 * fonts(big)["base"])})
+    fig.update_layout(margin={"t": top + round(3.2 * fonts(big)["base"])})
     fig.add_annotation(
         text=summary,
         xref="paper",

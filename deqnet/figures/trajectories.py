@@ -86,19 +86,30 @@ def add_time_slice(
     """
     x = np.asarray(x_t)[:, :2]
     colors = [class_color(k) for k in np.asarray(labels).astype(np.int64)]
+    name = f"x(t) at t = {t:.2f}"
+    marker = {"size": 10 if big else 8, "symbol": "diamond", "line": {"color": INK, "width": 1}}
     fig.add_trace(
         go.Scattergl(
             x=f32(x[:, 0]),
             y=f32(x[:, 1]),
             mode="markers",
-            name=f"x(t) at t = {t:.2f}",
-            marker={
-                "color": colors,
-                "size": 10 if big else 8,
-                "symbol": "diamond",
-                "line": {"color": INK, "width": 1},
-            },
+            name=name,
+            legendgroup=name,
+            showlegend=False,
+            marker={**marker, "color": colors},
             hovertemplate=f"x(t = {t:.2f}) = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+        )
+    )
+    # The diamonds carry every class's colour; the legend key shows only their shape.
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name=name,
+            legendgroup=name,
+            marker={**marker, "color": "white"},
+            hoverinfo="skip",
         )
     )
     fig.update_traces(visible="legendonly", selector={"name": "start (t = 0)"})

@@ -90,6 +90,7 @@ class GroupTrainer:
         self.messages = [""] * len(models)
         self.active = list(range(len(models)))
         self._good = [[p.detach().clone() for p in params] for params in self.params]
+        self._good_steps = [0] * len(models)  # completed steps each snapshot in _good holds
 
     def _param_groups(self) -> list[dict]:
         groups: dict[tuple[float, float], list[nn.Parameter]] = {}
@@ -149,11 +150,14 @@ class GroupTrainer:
             self._diverge(active[j], f"the loss became {loss_values[j]}")
         if not keep:
             return []
-        # The weights this step starts from gave a finite loss: they are the new last good ones.
+        # The weights this step starts from gave a finite loss: they are the new last good ones
+        # (one foreach copy for all models instead of a copy per tensor).
         torch._foreach_copy_(
             [g for j in keep for g in self._good[active[j]]],
             [p.detach() for j in keep for p in self.params[active[j]]],
         )
+        for j in keep:
+            self._good_steps[active[j]] = len(self.history[active[j]])
         total = losses[keep].sum() if len(keep) < len(active) else losses.sum()
         tensors = list(params.tensors.values())
         grads = _shared("backward", lambda: torch.autograd.grad(total, tensors))
@@ -259,9 +263,9 @@ class GroupTrainer:
             for p, good in zip(self.params[i], self._good[i], strict=True):
                 p.copy_(good)
                 p.grad = None
-        done = len(self.history[i])
+        step, good = len(self.history[i]) + 1, self._good_steps[i]
         self.status[i] = "diverged"
-        self.messages[i] = DIVERGED.format(step=done + 1, reason=reason, good=done)
+        self.messages[i] = DIVERGED.format(step=step, reason=reason, good=good)
         self.active.remove(i)
 
     def _blame(self, failure: _SharedFailure, batches: dict[int, torch.Tensor] | None) -> None:

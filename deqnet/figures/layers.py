@@ -1,0 +1,662 @@
+"""Figures of the Layers ↔ Time page: a network's layers against the ODE it discretizes.
+
+The layer states drawn as numbered dots on the ODE paths, the errors against L on log-log axes
+with their fitted slopes, accuracy against L, ‖W_l − I‖ and the entries of W_l − I, the activation
+h(y) against the identity, and the topology lesson's picture of where a model sends the plane.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from deqnet.figures.paths import class_groups, nan_join, subsample
+from deqnet.figures.style import (
+    GREY,
+    INK,
+    LIGHT_GREY,
+    SPLIT_STYLE,
+    Extent,
+    base_layout,
+    class_color,
+    f32,
+    fonts,
+    plane_axes,
+    rgba,
+    view_extent,
+)
+
+if TYPE_CHECKING:
+    from deqnet.analysis.layers import (
+        ActivationCurve,
+        Convergence,
+        DepthAccuracy,
+        FoldGrid,
+        LayerPaths,
+        LayerWeights,
+    )
+
+ADJOINT_COLOR = "#CC79A7"  # reddish purple: not a class colour in two-class problems
+FOLD_COLOR = "#D62728"  # red: where a layer map turns the plane over
+NUMBER_LABELS = 11  # at most this many layer numbers written along a highlighted path
+T_TITLE = "t (depth)"
+
+
+def _sub(digits: str) -> str:
+    """Digits as Unicode subscripts (Plotly's <sub> is small on a projector)."""
+    return digits.translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def _legend_key(fig: go.Figure, name: str, marker: dict, *, row=None, col=None) -> None:
+    """A legend entry drawn in ink for markers that carry every class's colour."""
+    fig.add_trace(
+        go.Scatter(
+            x=[None], y=[None], mode="markers", name=name, marker={**marker, "color": INK},
+            hoverinfo="skip",
+        ),
+        row=row,
+        col=col,
+    )
+
+
+def number_stride(layers: int, labels: int = NUMBER_LABELS) -> int:
+    """Write every k-th layer number so that at most about ``labels`` numbers fit on a path."""
+    return max(1, math.ceil(layers / max(1, labels - 1)))
+
+
+def layers_on_path_figure(
+    paths: LayerPaths,
+    labels: np.ndarray,
+    *,
+    numbered: Sequence[int] = (),
+    extent: Extent | None = None,
+    big: bool = True,
+) -> go.Figure:
+    """ODE paths x(t) as class-coloured lines, the network's layer states x_l as dots on them.
+
+    Args:
+        paths: ``layer_paths`` of N inputs (first two components drawn).
+        labels: (N,) classes.
+        numbered: indices of paths whose dots are enlarged and numbered 0 … L (every k-th
+            number, at most ``NUMBER_LABELS``), as in the paper's figure.
+        extent: the box to show at least (x0, x1, y0, y1); widened (bounded) to the paths.
+    """
+    path = np.asarray(paths.path)[..., :2]
+    states = np.asarray(paths.layers)[..., :2]
+    labels = np.asarray(labels).astype(np.int64)
+    n_layers = len(paths.layer_t) - 1
+    every = np.arange(path.shape[1])
+    fig = go.Figure()
+    for k, idx in class_groups(labels, every):
+        line = nan_join(path[:, idx].transpose(1, 0, 2))
+        fig.add_trace(
+            go.Scattergl(
+                x=line[:, 0],
+                y=line[:, 1],
+                mode="lines",
+                name=f"class {k}: ODE path x(t)",
+                legendgroup=f"class {k}",
+                line={"color": class_color(k), "width": 2.5 if big else 1.5},
+                opacity=0.45,
+                hoverinfo="skip",
+            )
+        )
+    layer_index = np.broadcast_to(np.arange(n_layers + 1)[:, None], states.shape[:2])
+    dot = {"size": 8 if big else 6, "line": {"color": "white", "width": 1}}
+    for k, idx in class_groups(labels, every):
+        fig.add_trace(
+            go.Scattergl(
+                x=f32(states[:, idx, 0].ravel()),
+                y=f32(states[:, idx, 1].ravel()),
+                customdata=layer_index[:, idx].ravel(),
+                mode="markers",
+                name=f"layers, class {k}",
+                legendgroup=f"class {k}",
+                showlegend=False,
+                marker={**dot, "color": class_color(k)},
+                hovertemplate="layer %{customdata}: (%{x:.2f}, %{y:.2f})<extra></extra>",
+            )
+        )
+    _legend_key(fig, "layer states xₗ", dot)
+    ring = {"symbol": "circle-open", "size": 14 if big else 11, "line": {"width": 2}}
+    fig.add_trace(
+        go.Scattergl(
+            x=f32(path[-1, :, 0]),
+            y=f32(path[-1, :, 1]),
+            mode="markers",
+            name="x(T), end of the ODE path",
+            marker={**ring, "color": INK},
+            hovertemplate="x(T) = (%{x:.2f}, %{y:.2f})<extra></extra>",
+        )
+    )
+    _add_numbers(fig, states, labels, numbered, n_layers, big)
+    base_layout(fig, big=big)
+    box = extent if extent is not None else _box(path)
+    plane_axes(fig, view_extent(np.concatenate([path, states]), box))
+    return fig
+
+
+def _box(points: np.ndarray) -> Extent:
+    finite = points[np.isfinite(points).all(axis=-1)]
+    if not len(finite):
+        return (-1.5, 1.5, -1.5, 1.5)
+    low, high = finite.min(axis=0), finite.max(axis=0)
+    return (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+
+
+def _add_numbers(
+    fig: go.Figure,
+    states: np.ndarray,
+    labels: np.ndarray,
+    numbered: Sequence[int],
+    n_layers: int,
+    big: bool,
+) -> None:
+    """Enlarged dots with layer numbers along the chosen paths (SVG, for crisp text)."""
+    stride = number_stride(n_layers)
+    written = sorted({*range(0, n_layers + 1, stride), n_layers})
+    if n_layers - written[-2:][0] < stride / 2 and len(written) > 2:
+        written.pop(-2)  # keep the last number, drop the one crowding it
+    for shown, i in enumerate(numbered):
+        colour = class_color(labels[i])
+        fig.add_trace(
+            go.Scatter(
+                x=f32(states[:, i, 0]),
+                y=f32(states[:, i, 1]),
+                mode="markers",
+                name="numbered path" if shown == 0 else f"numbered path {shown + 1}",
+                legendgroup="numbered",
+                showlegend=shown == 0,
+                marker={
+                    "size": 12 if big else 9,
+                    "color": colour,
+                    "line": {"color": INK, "width": 1.5},
+                },
+                customdata=np.arange(n_layers + 1),
+                hovertemplate="layer %{customdata}: (%{x:.2f}, %{y:.2f})<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=f32(states[written, i, 0]),
+                y=f32(states[written, i, 1]),
+                mode="text",
+                text=[str(n) for n in written],
+                textposition="top center",
+                textfont={"size": fonts(big)["base"], "color": INK},
+                legendgroup="numbered",
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+
+
+def layer_time_figure(
+    paths: LayerPaths, labels: np.ndarray, *, numbered: Sequence[int] = (), big: bool = True
+) -> go.Figure:
+    """x₁(t) of the ODE (lines) with the layers x₁,ₗ at t_l = l·Δt (dots), above the distance
+    ‖x_l − x(t_l)‖ of each layer from its path (mean and largest over the points).
+
+    ``numbered`` paths are drawn darker, as in :func:`layers_on_path_figure`.
+    """
+    t = np.asarray(paths.t, dtype=np.float64)
+    layer_t = np.asarray(paths.layer_t, dtype=np.float64)
+    labels = np.asarray(labels).astype(np.int64)
+    x1, dots = np.asarray(paths.path)[..., 0], np.asarray(paths.layers)[..., 0]
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.62, 0.38]
+    )
+    every = np.arange(x1.shape[1])
+    for k, idx in class_groups(labels, every):
+        tx = np.stack([np.broadcast_to(t[:, None], (len(t), len(idx))), x1[:, idx]], 2)
+        line = nan_join(tx.transpose(1, 0, 2))
+        fig.add_trace(
+            go.Scattergl(
+                x=line[:, 0],
+                y=line[:, 1],
+                mode="lines",
+                name=f"class {k}",
+                legendgroup=f"class {k}",
+                line={"color": class_color(k), "width": 1.5},
+                opacity=0.4,
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scattergl(
+                x=f32(np.repeat(layer_t, len(idx))),
+                y=f32(dots[:, idx].ravel()),
+                mode="markers",
+                name=f"layers, class {k}",
+                legendgroup=f"class {k}",
+                showlegend=False,
+                marker={"size": 6, "color": class_color(k), "line": {"color": "white", "width": 1}},
+                hovertemplate="t = %{x:.3f}: x₁ = %{y:.2f}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    for i in numbered:
+        fig.add_trace(
+            go.Scatter(
+                x=f32(layer_t),
+                y=f32(dots[:, i]),
+                mode="markers",
+                showlegend=False,
+                marker={"size": 9, "color": class_color(labels[i]), "line": {"color": INK, "width": 1.5}},
+                customdata=np.arange(len(layer_t)),
+                hovertemplate="layer %{customdata} at t = %{x:.3f}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    gap = np.asarray(paths.gap, dtype=np.float64)
+    for name, values, dash in (("mean", gap.mean(axis=1), "solid"), ("largest", gap.max(axis=1), "dash")):
+        fig.add_trace(
+            go.Scatter(
+                x=f32(layer_t),
+                y=f32(values),
+                mode="lines+markers",
+                name=f"‖xₗ − x(tₗ)‖, {name} over the points",
+                line={"color": INK, "width": 2, "dash": dash},
+                marker={"size": 5},
+                customdata=np.arange(len(layer_t)),
+                hovertemplate=f"layer %{{customdata}}: {name} %{{y:.3g}}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    base_layout(fig, big=big)
+    fig.update_xaxes(range=[float(t[0]), float(t[-1])])
+    fig.update_xaxes(title_text=T_TITLE, row=2, col=1)
+    fig.update_yaxes(title_text="x₁", row=1, col=1)
+    fig.update_yaxes(title_text="distance", rangemode="tozero", row=2, col=1)
+    return fig
+
+
+def _slope_text(slope: float) -> str:
+    return "n/a" if not math.isfinite(slope) else f"{slope:.2f}".replace("-", "−")
+
+
+def convergence_figure(
+    conv: Convergence, *, chosen: int | None = None, big: bool = True
+) -> go.Figure:
+    """Mean ‖x_L − x(T)‖ and ‖a₀ − a(0)‖ against L on log-log axes, with the fitted power laws
+    (dashed) and their slopes written on the chart; a dotted line marks the ``chosen`` L."""
+    n = np.asarray(conv.layers, dtype=np.float64)
+    fig = go.Figure()
+    series = (
+        ("states ‖x_L − x(T)‖", conv.state_error, conv.state_fit, INK, "circle"),
+        ("adjoint ‖a₀ − a(0)‖", conv.adjoint_error, conv.adjoint_fit, ADJOINT_COLOR, "square"),
+    )
+    span = np.geomspace(n.min(), n.max(), 20) if len(n) else n
+    for name, errors, (slope, coef), colour, symbol in series:
+        fig.add_trace(
+            go.Scatter(
+                x=f32(n),
+                y=f32(errors),
+                mode="markers",
+                name=f"{name}: slope {_slope_text(slope)}",
+                legendgroup=name,
+                marker={"size": 12 if big else 9, "color": colour, "symbol": symbol},
+                hovertemplate=f"L = %{{x:.0f}}: {name} = %{{y:.3g}}<extra></extra>",
+            )
+        )
+        if math.isfinite(slope):
+            fig.add_trace(
+                go.Scatter(
+                    x=f32(span),
+                    y=f32(coef * span**slope),
+                    mode="lines",
+                    name=f"fit {name}",
+                    legendgroup=name,
+                    showlegend=False,
+                    line={"color": colour, "width": 2, "dash": "dash"},
+                    hoverinfo="skip",
+                )
+            )
+    if chosen is not None:
+        fig.add_vline(x=float(chosen), line={"color": GREY, "width": 1.5, "dash": "dot"})
+    state, adjoint = _slope_text(conv.state_fit[0]), _slope_text(conv.adjoint_fit[0])
+    base_layout(fig, big=big)
+    _note(fig, f"fitted slopes {state} (states), {adjoint} (adjoint); first order means −1", big)
+    fig.update_xaxes(type="log", title_text="layers L  (Δt = T/L)")
+    fig.update_yaxes(type="log", title_text="mean error", exponentformat="power")
+    return fig
+
+
+def _note(fig: go.Figure, text: str, big: bool) -> None:
+    """A sentence written above the legend, with room made for it."""
+    size = fonts(big)["base"]
+    fig.update_layout(margin={"t": fig.layout.margin.t + round(1.8 * size)})
+    fig.add_annotation(
+        text=text,
+        xref="paper",
+        yref="paper",
+        x=0.0,
+        y=1.0,
+        xanchor="left",
+        yanchor="bottom",
+        yshift=round(1.6 * size),
+        showarrow=False,
+        align="left",
+        font={"size": size, "color": INK},
+    )
+
+
+def depth_accuracy_figure(
+    acc: DepthAccuracy, *, chosen: int | None = None, big: bool = True
+) -> go.Figure:
+    """Train and test accuracy (%) of the L-layer network against L (log axis), with the ODE's
+    accuracies as horizontal lines; a dotted line marks the ``chosen`` L."""
+    n = np.asarray(acc.layers, dtype=np.float64)
+    fig = go.Figure()
+    for split, values, ode in (("train", acc.train, acc.ode_train), ("test", acc.test, acc.ode_test)):
+        style = SPLIT_STYLE[split]
+        fig.add_trace(
+            go.Scatter(
+                x=f32(n),
+                y=f32(100 * np.asarray(values)),
+                mode="lines+markers",
+                name=f"network, {split}",
+                line={"color": style["color"], "dash": style["dash"], "width": 2.5},
+                marker={"size": 9},
+                hovertemplate=f"L = %{{x:.0f}}: {split} %{{y:.1f}} %<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=f32([n.min(), n.max()]) if len(n) else [],
+                y=f32([100 * ode, 100 * ode]),
+                mode="lines",
+                name=f"ODE, {split}",
+                line={"color": ADJOINT_COLOR, "dash": style["dash"], "width": 2},
+                hovertemplate=f"ODE {split}: %{{y:.1f}} %<extra></extra>",
+            )
+        )
+    if chosen is not None:
+        fig.add_vline(x=float(chosen), line={"color": GREY, "width": 1.5, "dash": "dot"})
+    base_layout(fig, big=big)
+    low = min(np.min(acc.train), np.min(acc.test), acc.ode_train, acc.ode_test) if len(n) else 0.5
+    fig.update_xaxes(type="log", title_text="layers L")
+    fig.update_yaxes(title_text="accuracy (%)", range=[max(0.0, 100 * low - 5), 101])
+    return fig
+
+
+def _entry_names(dim: int) -> list[str]:
+    return [f"({i + 1},{j + 1})" for i in range(dim) for j in range(dim)]
+
+
+def layer_weights_figure(weights: LayerWeights, *, big: bool = True) -> go.Figure:
+    """‖W_l − I‖ per layer (top) and every entry of W_l − I as a heatmap over the layers (bottom).
+
+    For a ResNet (``weights.kind == "jacobian"``) W_l is the layer map's Jacobian ∂x_{l+1}/∂x_l,
+    averaged over the data; the axis titles say so.
+    """
+    dev = np.asarray(weights.deviation, dtype=np.float64)
+    n_layers, dim = dev.shape[0], dev.shape[1]
+    layer = np.arange(n_layers)
+    jac = weights.kind == "jacobian"
+    symbol = "Jₗ − I" if jac else "Wₗ − I"
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.45, 0.55]
+    )
+    fig.add_trace(
+        go.Bar(
+            x=layer,
+            y=f32(weights.norm),
+            marker={"color": INK},
+            name=f"‖{symbol}‖",
+            customdata=f32(weights.t),
+            hovertemplate=f"layer %{{x}} (t = %{{customdata:.2f}}): ‖{symbol}‖ = %{{y:.3g}}"
+            "<extra></extra>",
+            showlegend=False,
+        ),
+        row=1,
+        col=1,
+    )
+    z = dev.reshape(n_layers, dim * dim).T
+    bound = float(np.nanmax(np.abs(z))) if z.size and np.isfinite(z).any() else 1.0
+    fig.add_trace(
+        go.Heatmap(
+            x=layer,
+            y=_entry_names(dim),
+            z=f32(z),
+            zmid=0.0,
+            zmin=-bound,
+            zmax=bound,
+            colorscale="RdBu_r",
+            colorbar={"title": {"text": symbol}, "len": 0.5, "y": 0.0, "yanchor": "bottom"},
+            hovertemplate=f"layer %{{x}}, entry %{{y}}: {symbol} = %{{z:.3g}}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    base_layout(fig, big=big, legend=False)
+    norm_title = "mean ‖Jₗ − I‖" if jac else "‖Wₗ − I‖"
+    fig.update_yaxes(title_text=norm_title, rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="entry (i,j)", autorange="reversed", row=2, col=1)
+    fig.update_xaxes(title_text="layer l", row=2, col=1)
+    fig.update_xaxes(showgrid=False, row=2, col=1)
+    what = (
+        "Jₗ = ∂xₗ₊₁/∂xₗ of each ResNet block, averaged over the data"
+        if jac
+        else "Wₗ = I + Δt·wₗ of each plain layer"
+    )
+    _note(fig, f"{what}; Δt = {weights.dt:.3g}, spectral norm", big)
+    return fig
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) indices of the runs of True in a 1-D mask."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
+
+
+def activation_figure(curve: ActivationCurve, *, big: bool = True) -> go.Figure:
+    """h(y) against the identity: red bands where h decreases (h' < 0, the layer can fold the
+    plane), dotted lines at ±limit (h' = 0), and a grey band over the pre-activations W_l x_l + B_l
+    the data reach."""
+    y, h = np.asarray(curve.y), np.asarray(curve.h)
+    fig = go.Figure()
+    lo, hi = (float(v) for v in curve.preactivation)
+    if math.isfinite(lo) and math.isfinite(hi):
+        fig.add_vrect(x0=lo, x1=hi, fillcolor=rgba(GREY, 0.15), line_width=0, layer="below")
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name="range the data reach",
+                marker={"symbol": "square", "size": 14, "color": rgba(GREY, 0.3)},
+            )
+        )
+    falling = _runs(np.asarray(curve.dh) < 0)
+    for first, last in falling:
+        fig.add_vrect(
+            x0=float(y[first]), x1=float(y[last]), fillcolor=rgba(FOLD_COLOR, 0.12), line_width=0,
+            layer="below",
+        )
+    if falling:
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name="h decreasing: the layer can fold",
+                marker={"symbol": "square", "size": 14, "color": rgba(FOLD_COLOR, 0.3)},
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=f32(y), y=f32(y), mode="lines", name="identity",
+            line={"color": GREY, "width": 2, "dash": "dash"}, hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=f32(y), y=f32(h), mode="lines", name="h(y)", line={"color": INK, "width": 3.5},
+            hovertemplate="h(%{x:.2f}) = %{y:.3f}<extra></extra>",
+        )
+    )
+    base_layout(fig, big=big)
+    limit = curve.limit
+    if math.isfinite(limit) and limit <= y[-1]:
+        for sign in (-1, 1):
+            fig.add_vline(x=sign * limit, line={"color": FOLD_COLOR, "width": 2, "dash": "dot"})
+    g = "γΔt y³" if curve.nonlinearity == "cubic" else "γΔt sin y"
+    where = (
+        f"h′ = 0 at ±1/√(3γΔt) = ±{limit:.3g}"
+        if curve.nonlinearity == "cubic" and math.isfinite(limit)
+        else (f"h′ = 0 at ±{limit:.3g}" if math.isfinite(limit) else "monotone everywhere")
+    )
+    _note(fig, f"h(y) = y − {g},  γΔt = {curve.gamma_dt:.3g}:  {where}", big)
+    span = float(y[-1])
+    visible = h[np.abs(y) <= span]
+    top = max(span, float(np.nanmax(np.abs(visible)))) if visible.size else span
+    fig.update_xaxes(title_text="y = Wₗxₗ + Bₗ", range=[-span, span])
+    fig.update_yaxes(title_text="h(y)", range=[-min(top, 3 * span), min(top, 3 * span)])
+    return fig
+
+
+def plane_image_figure(
+    grid: FoldGrid,
+    x_final: np.ndarray,
+    labels: np.ndarray,
+    *,
+    boundary: tuple[np.ndarray, float] | None = None,
+    paths: np.ndarray | None = None,
+    crossed: np.ndarray | None = None,
+    extent: Extent | None = None,
+    max_paths: int = 150,
+    big: bool = True,
+) -> go.Figure:
+    """Where a model sends the plane: the image of a square grid (grey), cells it turned over
+    (red), the data's final states by class and the classifier's straight line (dashed).
+
+    Args:
+        grid: ``fold_grid``; its last time is drawn.
+        x_final: (N, D) final states of the data (first two components drawn).
+        labels: (N,) classes.
+        boundary: (u, c) of ``linear_boundary``; the line u·x + c = 0 is drawn.
+        paths: (K, N, D) layer (or time) states: the paths of ``crossed`` points are drawn red.
+        crossed: (N,) True for points whose path passes a fold (``detect_crossings``).
+        extent: the box to show at least; widened (bounded) to the image.
+    """
+    image = np.asarray(grid.images[-1])
+    x = np.asarray(x_final)[:, :2]
+    labels = np.asarray(labels).astype(np.int64)
+    fig = go.Figure()
+    flipped = np.asarray(grid.flipped[-1])
+    if flipped.any():
+        i, j = np.nonzero(flipped)
+        quads = np.stack([image[i, j], image[i, j + 1], image[i + 1, j + 1], image[i + 1, j], image[i, j]], 1)
+        outline = nan_join(quads)
+        fig.add_trace(
+            go.Scatter(
+                x=outline[:, 0],
+                y=outline[:, 1],
+                mode="lines",
+                fill="toself",
+                fillcolor=rgba(FOLD_COLOR, 0.35),
+                line={"width": 0, "color": FOLD_COLOR},
+                name="grid cells turned over (fold)",
+                hoverinfo="skip",
+            )
+        )
+    lines = nan_join(np.concatenate([image, image.transpose(1, 0, 2)]))
+    fig.add_trace(
+        go.Scattergl(
+            x=lines[:, 0],
+            y=lines[:, 1],
+            mode="lines",
+            name="image of a square grid",
+            line={"color": rgba(GREY, 0.55), "width": 1},
+            hoverinfo="skip",
+        )
+    )
+    if paths is not None and crossed is not None and np.any(crossed):
+        idx = np.flatnonzero(crossed)
+        idx = idx[subsample(len(idx), max_paths)]
+        line = nan_join(np.asarray(paths)[:, idx, :2].transpose(1, 0, 2))
+        fig.add_trace(
+            go.Scattergl(
+                x=line[:, 0],
+                y=line[:, 1],
+                mode="lines",
+                name="paths that cross (through a fold)",
+                line={"color": FOLD_COLOR, "width": 1.5},
+                opacity=0.6,
+                hoverinfo="skip",
+            )
+        )
+    for k, idx in class_groups(labels, np.arange(len(labels))):
+        ring = crossed is not None and np.any(np.asarray(crossed)[idx])
+        fig.add_trace(
+            go.Scattergl(
+                x=f32(x[idx, 0]),
+                y=f32(x[idx, 1]),
+                mode="markers",
+                name=f"class {k}",
+                marker={
+                    "size": 7 if big else 5,
+                    "color": class_color(k),
+                    "line": {
+                        "color": [FOLD_COLOR if c else "white" for c in np.asarray(crossed)[idx]]
+                        if ring
+                        else "white",
+                        "width": 1,
+                    },
+                },
+                hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>",
+            )
+        )
+    base_layout(fig, big=big)
+    box = view_extent(
+        np.concatenate([image.reshape(-1, 2), x]),
+        extent if extent is not None else _box(x),
+        cap=2.5,
+    )
+    if boundary is not None:
+        _add_boundary(fig, boundary, box)
+    plane_axes(fig, box, titles=("x₁ (final)", "x₂ (final)"))
+    return fig
+
+
+def _add_boundary(fig: go.Figure, boundary: tuple[np.ndarray, float], box: Extent) -> None:
+    """The line u·x + c = 0 across ``box`` (first two components of u), dashed ink."""
+    u, c = np.asarray(boundary[0], dtype=np.float64)[:2], float(boundary[1])
+    x0, x1, y0, y1 = box
+    if abs(u[1]) >= abs(u[0]) and u[1] != 0:
+        xs = np.array([x0, x1])
+        ys = -(c + u[0] * xs) / u[1]
+    elif u[0] != 0:
+        ys = np.array([y0, y1])
+        xs = -(c + u[1] * ys) / u[0]
+    else:
+        return
+    fig.add_trace(
+        go.Scatter(
+            x=f32(xs),
+            y=f32(ys),
+            mode="lines",
+            name="the classifier's line",
+            line={"color": INK, "width": 3, "dash": "dash"},
+            hoverinfo="skip",
+        )
+    )
+
+
+__all__ = [
+    "ADJOINT_COLOR",
+    "FOLD_COLOR",
+    "activation_figure",
+    "convergence_figure",
+    "depth_accuracy_figure",
+    "layer_time_figure",
+    "layer_weights_figure",
+    "layers_on_path_figure",
+    "number_stride",
+    "plane_image_figure",
+]
