@@ -1,3 +1,497 @@
+"""Layers ↔ Time: a network's layers land on the ODE's paths and converge to them as L grows."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
 import streamlit as st
 
-st.info("This page is being built")
+from deqnet import (
+    PRESETS,
+    ModelConfig,
+    RunConfig,
+    SolverFailure,
+    Trainer,
+    accuracy_versus_layers,
+    activation_curve,
+    build_model,
+    convergence_layers,
+    convergence_study,
+    detect_crossings,
+    disk_and_ring_grid,
+    fold_grid,
+    layer_paths,
+    layer_weights,
+    linear_boundary,
+    network_of,
+    plot_extent,
+    reference_ode,
+    trajectory,
+    valid_layers,
+)
+from deqnet.analysis.layers import ACCURACY_LAYERS, accuracy
+from deqnet.figures import features_3d_figure
+from deqnet.figures.layers import (
+    activation_figure,
+    convergence_figure,
+    depth_accuracy_figure,
+    layer_time_figure,
+    layer_weights_figure,
+    layers_on_path_figure,
+    paths_to_number,
+    plane_image_figure,
+)
+from ui.guard import training_slot
+from ui.show import chart, error, notice
+from ui.state import Session, apply_run, ensure_trained, memo
+
+LAYER_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 160, 200)
+PATH_POINTS = 40  # paths drawn on the overlay (a fixed, class-balanced sample of training points)
+STUDY_POINTS = 64  # points of the convergence study
+SAMPLE_SEED = 0
+TABS = (
+    "Layers on the path",
+    "Convergence as L grows",
+    "Weights near the identity",
+    "Topology: disk and ring",
+)
+TOPOLOGY = ("rings-2d", "rings-coarse-fold", "rings-augmented")
+TOPOLOGY_SECONDS = 45.0  # time box for training the three topology models on one page run
+TOPOLOGY_CHUNK = 0.5  # seconds per training chunk: the page stays interruptible in between
+GRID_LINES = 31  # lines of the square grid carried through the topology models
+REGION_GRID = 121  # dense grid of the disk and the ring on which accuracy is judged
+FAMILY_WORDS = {
+    "node": "neural ODE",
+    "ruseckas": "ODE of the paper's form (P1)",
+    "resnet": "ResNet",
+    "feedforward": "plain feed-forward network",
+}
+REVERSE_PRESET = "feedforward-near-identity"
+
+
+def _intro(session: Session) -> None:
+    st.markdown("## Layers ↔ Time")
+    run = session.run.model
+    st.markdown(
+        "Layer l of an L-layer network sits at time **tₗ = l·Δt**, with **Δt = T/L**. A ResNet "
+        "layer xₗ₊₁ = xₗ + Δt·F(xₗ) is one Euler step of the ODE dx/dt = F(x); a plain layer "
+        "h(Wₗxₗ + Bₗ) with Wₗ = I + Δt·wₗ and h(y) = y − γΔt·y³ is one step of the paper's "
+        "equation dx/dt = w x + b − γx³. As L grows the steps shrink and the layers land on the "
+        "ODE's paths."
+    )
+    if run.discrete:
+        read = (
+            "w = (W − I)/Δt and b = B/Δt"
+            if run.family == "feedforward"
+            else "its blocks as the velocity field"
+        )
+        st.info(
+            f"**The reverse direction.** Your model is a trained {FAMILY_WORDS[run.family]} "
+            f"with {run.layers} layers. Read as an ODE (deqnet.continuize: {read}), it defines "
+            "continuous paths, solved here accurately. At L = "
+            f"{run.layers} the dots are your network's own layers; other L cut the same ODE "
+            "into more or fewer layers.",
+            icon=":material/swap_horiz:",
+        )
+    else:
+        target = "ResNet" if run.family == "node" else "plain feed-forward"
+        st.caption(
+            f"Your model is a {FAMILY_WORDS[run.family]}; deqnet.discretize cuts it into L "
+            f"{target} layers with exactly the same parameters. The paths are the ODE solved "
+            "accurately (float64, dopri5 at 1e-10)."
+        )
+    trainer = session.trainer
+    last = trainer.history[-1] if trainer.history else None
+    accuracy_text = f", train accuracy {100 * last.train_acc:.0f} %" if last else ""
+    st.caption(
+        f"Model after {trainer.steps_done} of {session.run.train.train_steps} training steps"
+        f"{accuracy_text}. Train further in the Playground; this page follows the latest weights."
+    )
+    if session.diverged:
+        notice(trainer.message)
+
+
+def _layer_options(session: Session) -> list[int]:
+    run = session.run.model
+    options = {*LAYER_CHOICES, run.n_segments}
+    if run.discrete:
+        options.add(run.layers)
+    return sorted(valid_layers(session.model, options))
+
+
+def _default_layers(run: ModelConfig, options: list[int]) -> int:
+    if run.discrete:
+        return run.layers
+    return next(n for n in options if n >= max(10, run.n_segments))
+
+
+def _choose_layers(session: Session) -> int:
+    run = session.run.model
+    options = _layer_options(session)
+    # A new model (not new weights) starts at its own L, or 10 for an ODE.
+    if st.session_state.get("layers_for") != run or st.session_state.get("layers_L") not in options:
+        st.session_state["layers_L"] = _default_layers(run, options)
+        st.session_state["layers_for"] = run
+
+    def label(n: int) -> str:
+        return f"{n} (your network)" if run.discrete and n == run.layers else str(n)
+
+    return st.select_slider(
+        "Layers L",
+        options,
+        format_func=label,
+        key="layers_L",
+        help="Cut the ODE into this many layers (Δt = T/L). Charts follow at once.",
+    )
+
+
+def _sample(session: Session, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed, class-balanced sample of at most n training points: x (n, 2), labels (n,)."""
+    data = session.data
+    rng = np.random.default_rng(SAMPLE_SEED)
+    per_class = [rng.permutation(np.flatnonzero(data.y_train == c)) for c in range(data.n_classes)]
+    order = [idx[i] for i in range(max(map(len, per_class))) for idx in per_class if i < len(idx)]
+    rows = np.array(order[:n], dtype=np.int64)
+    return data.x_train[rows], data.y_train[rows]
+
+
+def _per_layers(session: Session, name: str, layers: int, compute):
+    """``compute()`` memoised per model version and L."""
+    table = memo(session, name, dict)
+    if layers not in table:
+        table[layers] = compute()
+    return table[layers]
+
+
+def _headline(session: Session, layers: int, paths) -> None:
+    run = session.run.model
+    data = session.data
+    ode_acc = memo(
+        session,
+        "layers_ode_acc",
+        lambda: accuracy(reference_ode(session.model), data.x_train, data.y_train),
+    )
+    net_acc = _per_layers(
+        session,
+        "layers_net_acc",
+        layers,
+        lambda: accuracy(network_of(session.model, layers), data.x_train, data.y_train),
+    )
+    cols = st.columns(3)
+    cols[0].metric("Step Δt = T/L", f"{run.T / layers:.3g}")
+    cols[1].metric(
+        "Gap ‖x_L − x(T)‖",
+        f"{float(paths.gap[-1].mean()):.2g}",
+        help="Distance between the last layer and the end of the ODE path, mean over the "
+        "drawn points.",
+    )
+    cols[2].metric(
+        "Train accuracy: network | ODE",
+        f"{100 * net_acc:.1f} % | {100 * ode_acc:.1f} %",
+    )
+
+
+def _paths_tab(session: Session, layers: int, paths, labels: np.ndarray, extent) -> None:
+    numbered = paths_to_number(paths, labels)
+    overlay = layers_on_path_figure(paths, labels, numbered=numbered, extent=extent)
+    timeline = layer_time_figure(paths, labels, numbered=numbered)
+    left, right = st.columns([3, 2])
+    with left:
+        chart(overlay, key="layers_overlay", height=620)
+    with right:
+        chart(timeline, key="layers_timeline", height=620)
+    st.caption(
+        f"{len(labels)} training points. Lines: the ODE paths x(t); dots: the layer states xₗ "
+        f"of the {layers}-layer network, numbered along {len(numbered)} paths (the paper's "
+        "figure); rings: x(T). Right: the first coordinate against depth, each layer at its "
+        "time tₗ = l·Δt, and how far each layer is from its path. Move L and watch the dots "
+        "close in."
+    )
+
+
+def _convergence_tab(session: Session, layers: int) -> None:
+    model = session.model
+    data = session.data
+    counts = convergence_layers(model)
+    acc_counts = sorted({*valid_layers(model, ACCURACY_LAYERS), layers})
+    with st.spinner("Solving the ODE to 1e-10 and cutting it into 10 … 160 layers…"):
+        x, y = _sample(session, STUDY_POINTS)
+        study = memo(
+            session,
+            "layers_convergence",
+            lambda: convergence_study(model, x, y, counts, loss=session.run.train.loss),
+        )
+        depth = memo(
+            session, "layers_accuracy", lambda: accuracy_versus_layers(model, data, acc_counts)
+        )
+    left, right = st.columns(2)
+    with left:
+        st.markdown("#### Errors shrink like 1/L")
+        chart(convergence_figure(study, chosen=layers), key="layers_convergence", height=520)
+        st.caption(
+            f"Mean over {len(y)} training points, against an ODE solve accurate to ~1e-9. "
+            "States: last layer against x(T). Adjoint: back-propagation's a₀ = ∂ℓ/∂x₀ through "
+            "the layers against the adjoint ODE's a(0). Slope −1 on log-log axes: twice the "
+            "layers, half the error (Euler is first order)."
+        )
+    with right:
+        st.markdown("#### Accuracy against L")
+        chart(depth_accuracy_figure(depth, chosen=layers), key="layers_accuracy", height=520)
+        st.caption(
+            "The same weights cut into L layers. Coarse nets (few, big steps) can behave quite "
+            "differently from the ODE; fine ones classify like it."
+        )
+
+
+def _weights_tab(session: Session, layers: int, x: np.ndarray) -> None:
+    run = session.run.model
+    net = _per_layers(session, "layers_net", layers, lambda: network_of(session.model, layers))
+    weights = _per_layers(session, "layers_weights", layers, lambda: layer_weights(net, x))
+    left, right = st.columns(2)
+    with left:
+        st.markdown("#### How far each layer is from the identity")
+        chart(layer_weights_figure(weights), key="layers_weights", height=560)
+        if weights.kind == "jacobian":
+            st.caption(
+                "A ResNet block has no single weight matrix, so this is the layer map's "
+                "Jacobian ∂xₗ₊₁/∂xₗ = I + Δt·∂F/∂x, averaged over the data. It is close to I "
+                "because Δt is small: double L and it halves."
+            )
+        else:
+            st.caption(
+                "Wₗ − I = Δt·wₗ: a plain layer is a small step away from the identity, and the "
+                "weights w = (W − I)/Δt are the ODE's. Double L and every bar halves."
+            )
+    with right:
+        st.markdown("#### The activation h(y) against the identity")
+        if run.family in ("ruseckas", "feedforward"):
+            curve = _per_layers(session, "layers_curve", layers, lambda: activation_curve(net, x))
+            chart(activation_figure(curve), key="layers_activation", height=560)
+            st.caption(
+                "h(y) = y − γΔt·y³ is monotone only for |y| < 1/√(3γΔt). Inside it the layer "
+                "is invertible, like an ODE step; beyond it (red) h turns back, and the layer "
+                "can fold the plane (see the topology tab). Fewer layers: bigger Δt, the limit "
+                "moves in."
+            )
+        else:
+            st.info(
+                "A ResNet layer has no activation close to the identity: its nonlinearity sits "
+                "inside the block, and the layer is near I only because of the small factor Δt. "
+                "The paper's point is that even a *plain* net x → h(Wx + B), without a skip "
+                "connection, is an ODE step when W ≈ I and h ≈ id.",
+                icon=":material/info:",
+            )
+            _preset_button(REVERSE_PRESET, "weights")
+
+
+def _preset_button(name: str, where: str) -> None:
+    preset = PRESETS[name]
+    st.button(
+        f"Show me: {preset.title}",
+        key=f"layers_{where}_{name}",
+        icon=":material/school:",
+        on_click=apply_run,
+        args=(preset.run,),
+        kwargs={"note": f"Lesson preset “{preset.title}”: {preset.what_to_look_at}"},
+    )
+
+
+@dataclass(eq=False)
+class TopologyModel:
+    """One of the topology lesson's models, trained on demand and kept for the session."""
+
+    run: RunConfig
+    trainer: Trainer
+    views: dict = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        trainer = self.trainer
+        return trainer.status != "ok" or trainer.steps_done >= self.run.train.train_steps
+
+
+def _topology_models() -> dict[str, TopologyModel]:
+    """The three lesson models, rebuilt only if a preset's configuration changed."""
+    store = st.session_state.setdefault("layers_topology", {})
+    for name in TOPOLOGY:
+        run = PRESETS[name].run
+        if name not in store or store[name].run != run:
+            data = run.data.make()
+            model = build_model(run.model, data.n_classes, seed=run.train.seed)
+            store[name] = TopologyModel(run, Trainer(model, data, run.train))
+    return store
+
+
+def _train_topology(models: dict[str, TopologyModel]) -> None:
+    """Train the unfinished models in short chunks, time-boxed, with a progress bar."""
+    waiting = [m for m in models.values() if not m.done]
+    if not waiting:
+        return
+    total = sum(m.run.train.train_steps for m in models.values())
+    bar = st.progress(0.0, text="Training the three lesson models…")
+    deadline = time.monotonic() + TOPOLOGY_SECONDS
+    while waiting and time.monotonic() < deadline:
+        for item in waiting:
+            with training_slot() as granted:
+                if granted:
+                    left = item.run.train.train_steps - item.trainer.steps_done
+                    item.trainer.step(left, max_seconds=TOPOLOGY_CHUNK)
+        done = sum(min(m.trainer.steps_done, m.run.train.train_steps) for m in models.values())
+        bar.progress(done / total, text=f"Training the three lesson models… {done}/{total} steps")
+        waiting = [m for m in waiting if not m.done]
+    bar.empty()
+
+
+def _topology_view(item: TopologyModel, name: str) -> dict:
+    """Pictures and numbers of one lesson model, memoised per number of steps trained."""
+    key = item.trainer.steps_done
+    if item.views.get("steps") == key:
+        return item.views
+    model = item.trainer.model
+    data = item.trainer.data
+    extent = plot_extent(data)
+    x, labels = data.x_train, data.y_train
+    region_x, region_y = disk_and_ring_grid(REGION_GRID)
+    view: dict = {
+        "steps": key,
+        "sample": accuracy(model, x, labels),
+        "region": accuracy(model, region_x, region_y),
+    }
+    if model.config.augment:
+        final = trajectory(model, x, np.array([0.0, model.config.T])).x[-1]
+        view["figure"] = features_3d_figure(final, labels, big=True)
+    else:
+        grid = fold_grid(model, extent, n=GRID_LINES)
+        traj = trajectory(model, x)
+        crossed = detect_crossings(model, x).crossed if model.config.discrete else None
+        view["crossed"] = None if crossed is None else float(np.mean(crossed))
+        view["flipped"] = float(np.mean(grid.flipped[-1]))
+        view["figure"] = plane_image_figure(
+            grid,
+            traj.x[-1],
+            labels,
+            boundary=linear_boundary(model),
+            paths=traj.x,
+            crossed=crossed,
+            extent=extent,
+        )
+    item.views = view
+    return view
+
+
+def _topology_caption(name: str, item: TopologyModel, view: dict) -> str:
+    trainer = item.trainer
+    steps = f"{trainer.steps_done}/{item.run.train.train_steps} steps"
+    scores = (
+        f"accuracy {100 * view['sample']:.0f} % on the training points, "
+        f"**{100 * view['region']:.1f} %** on a dense grid of the whole disk and ring"
+    )
+    if name == "rings-2d":
+        return (
+            f"{steps}; {scores}. No grid cell is turned over ({100 * view['flipped']:.0f} %): a "
+            "flow only stretches the plane, so the disk can leave the ring only through a thin "
+            "channel, and the straight line cannot separate the whole region."
+        )
+    if name == "rings-coarse-fold":
+        return (
+            f"{steps}; {scores}. With γΔt = 1, {100 * view['crossed']:.0f} % of the paths pass a "
+            f"fold (det ∂xₗ₊₁/∂xₗ ≤ 0 at some layer, ringed red) and "
+            f"{100 * view['flipped']:.0f} % of the grid cells end up turned over (red): the "
+            "layers fold the plane, which no ODE can."
+        )
+    return (
+        f"{steps}; {scores}. Final features in 3-D: one extra dimension lets a gentle flow lift "
+        "the disk off the ring, and a plane separates them."
+    )
+
+
+def _topology_tab() -> None:
+    st.markdown(
+        "**Why a 2-D ODE cannot separate a disk from the ring around it.** An ODE flow is a "
+        "homeomorphism: it stretches and bends the plane but never tears or folds it, and the "
+        "classifier at the end is a straight line. Three ways the lesson presets meet this: a "
+        "2-D flow (squeezes the disk out through a gap), a coarse plain network with big steps "
+        "(folds the plane: paths cross), and one extra dimension (lifts the disk out)."
+    )
+    models = _topology_models()
+    _train_topology(models)
+    titles = {name: PRESETS[name].title for name in TOPOLOGY}
+    top = st.columns(2)
+    bottom = st.columns(2)
+    for column, name in zip((top[0], top[1], bottom[0]), TOPOLOGY, strict=True):
+        item = models[name]
+        with column:
+            st.markdown(f"#### {titles[name]}")
+            if item.trainer.steps_done == 0:
+                st.caption("Not trained yet (the server was busy); open this tab again.")
+                continue
+            try:
+                view = _topology_view(item, name)
+            except SolverFailure:
+                error("The solver failed on this model; open the tab again to retrain it.")
+                continue
+            chart(view["figure"], key=f"layers_topo_{name}", height=520)
+            st.caption(_topology_caption(name, item, view))
+    with bottom[1]:
+        st.markdown("#### What to take away")
+        st.markdown(
+            "- The grid lines are the image of a square grid of the input plane; the dashed line "
+            "is the classifier.\n"
+            "- A flow's grid never overlaps itself. A coarse network's does: red cells are turned "
+            "over, and red-ringed points travel through such a fold.\n"
+            "- Judge on the **dense grid**: a 2-D flow can score well on a finite sample by "
+            "threading gaps between points, never on the whole region.\n"
+            "- h(y) = y − γΔt·y³ is monotone only for |y| < 1/√(3γΔt) — see the weights tab "
+            "with a feed-forward model."
+        )
+        pending = [name for name in TOPOLOGY if not models[name].done]
+        if pending:
+            st.button("Continue training", key="layers_topo_more", icon=":material/play_arrow:")
+
+
+def _page() -> None:
+    session = ensure_trained()
+    _intro(session)
+    extent = memo(session, "layers_extent", lambda: plot_extent(session.data), per_version=False)
+    layers = _choose_layers(session)
+    x, labels = _sample(session, PATH_POINTS)
+    try:
+        paths = _per_layers(
+            session, "layers_paths", layers, lambda: layer_paths(session.model, x, layers)
+        )
+    except SolverFailure:
+        error(
+            "The accurate ODE solve fails for the current weights, so the layers cannot be "
+            "compared with it. Press Reset in the Playground or train less aggressively."
+        )
+        return
+    _headline(session, layers, paths)
+    if session.run.model.continuous:
+        with st.expander("The reverse direction: a trained plain network read as an ODE"):
+            st.markdown(
+                "Here an ODE is cut into layers. The paper also goes the other way: a trained "
+                "feed-forward net whose weights stay near I is the discretisation of an ODE "
+                "with w = (W − I)/Δt. Load such a net and this page reads it as an ODE."
+            )
+            _preset_button(REVERSE_PRESET, "reverse")
+    tabs = st.tabs(TABS, key="layers_tab", on_change="rerun")
+    for name, container in zip(TABS, tabs, strict=True):
+        if not container.open:
+            continue
+        with container:
+            try:
+                if name == TABS[0]:
+                    _paths_tab(session, layers, paths, labels, extent)
+                elif name == TABS[1]:
+                    _convergence_tab(session, layers)
+                elif name == TABS[2]:
+                    _weights_tab(session, layers, x)
+                else:
+                    _topology_tab()
+            except SolverFailure:
+                error("The ODE solver failed for these weights, so this view cannot be drawn.")
+
+
+_page()

@@ -68,9 +68,11 @@ def lesson_section(lesson: Lesson) -> None:
             else:
                 st.markdown(block)
         presets = lesson_presets(lesson)
-        for column, preset in zip(st.columns(max(len(presets), 2)), presets, strict=False):
-            with column:
-                preset_card(preset)
+        # Two cards per row: three side by side get too narrow on a 1024-pixel projector.
+        for row in range(0, len(presets), 2):
+            for column, preset in zip(st.columns(2), presets[row : row + 2], strict=False):
+                with column:
+                    preset_card(preset)
 
 
 lessons = [load_lesson(name) for name in LESSONS]

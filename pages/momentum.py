@@ -58,11 +58,11 @@ def _intro(session: Session) -> None:
     if run.discrete:
         st.info(
             f"This is a discrete {run.family} network ({run.layers} layers, Δt = T/L = "
-            f"{run.T / run.layers:.3g}). Here a_l = ∂ℓ/∂x_l is exactly what back-propagation "
+            f"{run.T / run.layers:.3g}). Here aₗ = ∂ℓ/∂xₗ is exactly what back-propagation "
             "computes layer by layer (the discrete adjoint), and the energy is the discrete "
-            "H_l = a_{l+1}·(x_{l+1} − x_l)/Δt: the momentum after a layer times the layer's "
-            "velocity. With tied weights it is conserved only up to O(Δt). The checks at the "
-            "bottom test the exact identities on the ODE this network discretizes.",
+            "Hₗ = aₗ₊₁·(xₗ₊₁ − xₗ)/Δt: the momentum after a layer times the layer's "
+            "velocity. With tied weights it is conserved only up to O(Δt). The checks below "
+            "test the exact identities on the ODE this network discretizes.",
             icon=":material/stacks:",
         )
     trainer = session.trainer
@@ -317,9 +317,9 @@ def _adjoint_field(session: Session, extent) -> None:
         )
         st.markdown(
             f"−a(t) at x(t) for {sample} training points: where each hidden state would have to "
-            "move to lower its own loss. All times share one arrow scale, so you see the "
-            "gradient grow or fade with depth; points the model is sure about carry almost no "
-            "momentum."
+            "move to lower its own loss. Points the model is sure about carry almost no "
+            "momentum. The arrows are rescaled at each time; the key arrow in the corner gives "
+            "their size, so you can read how the gradient grows or fades with depth."
         )
     with left:
         fig = adjoint_field_figure(mom, labels, k, extent=box, time_label=label(k), big=True)

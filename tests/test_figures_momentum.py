@@ -37,7 +37,14 @@ def _momentum(k: int = 11, n: int = 4, d: int = 2, seed: int = 0) -> Momentum:
 
 
 def _by_type(fig, kind: str) -> list:
-    return [trace for trace in fig.data if trace.type == kind]
+    return [trace for trace in fig.data if trace.type == kind and trace.name != "arrow key"]
+
+
+def _key(fig) -> tuple[float, float, str]:
+    """(drawn length, magnitude, label) of the figure's key arrow."""
+    key = next(trace for trace in fig.data if trace.name == "arrow key")
+    label = next(a.text for a in fig.layout.annotations if a.text.startswith("|a| ="))
+    return key.lengthfactor * key.u[0], key.u[0], label
 
 
 def test_energy_variation_is_relative_peak_to_peak_of_each_path() -> None:
@@ -122,6 +129,9 @@ def test_momentum_arrows_are_minus_a_at_the_path_states_on_one_scale() -> None:
     y0, y1 = fig.layout.yaxis.range
     longest = q0.lengthfactor * norms.max()
     assert longest == pytest.approx(PATH_ARROW_FRACTION * max(x1 - x0, y1 - y0), rel=1e-5)
+    length, magnitude, label = _key(fig)  # the key is the longest arrow, labelled with its |a|
+    assert length == pytest.approx(longest, rel=1e-6)
+    assert magnitude == pytest.approx(norms.max()) and label == f"|a| = {norms.max():.2g}"
     lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
     assert len(lines) == 3  # one path per point
     start = next(t for t in fig.data if t.name == "start x(0)")
@@ -172,22 +182,24 @@ def test_discrete_energy_is_a_staircase_over_the_layers() -> None:
     assert {t.mode for t in fig.data} == {"lines+markers"}
 
 
-def test_adjoint_field_shares_its_scale_and_box_across_times() -> None:
+def test_adjoint_field_keeps_its_box_and_keys_the_scale_of_each_time() -> None:
     mom = _momentum(k=6, n=40, d=3)
     labels = np.arange(40) % 2
     box = field_extent(mom, EXTENT)
-    figs = [adjoint_field_figure(mom, labels, k, extent=box, time_label="t") for k in (0, 5)]
-    factors = {q.lengthfactor for fig in figs for q in _by_type(fig, "quiver")}
-    assert len(factors) == 1
-    for k, fig in zip((0, 5), figs, strict=True):
+    side = max(box[1] - box[0], box[3] - box[2])
+    for k in (0, 5):
+        fig = adjoint_field_figure(mom, labels, k, extent=box, time_label="t")
         assert tuple(fig.layout.xaxis.range) == pytest.approx(box[:2])
-        q1 = _by_type(fig, "quiver")[1]  # class 1: odd rows
+        quivers = _by_type(fig, "quiver")
+        assert len({q.lengthfactor for q in quivers}) == 1
+        q1 = quivers[1]  # class 1: odd rows
         np.testing.assert_allclose(q1.v, -mom.a[k, 1::2, 1], atol=1e-5)
         np.testing.assert_allclose(q1.y, mom.x[k, 1::2, 1], atol=1e-6)
-    norms = np.hypot(mom.a[..., 0], mom.a[..., 1])
-    side = max(box[1] - box[0], box[3] - box[2])
-    reference = factors.pop() * np.quantile(norms, 0.99)
-    assert reference == pytest.approx(FIELD_ARROW_FRACTION * side, rel=1e-5)
+        reference = np.quantile(np.hypot(mom.a[k, :, 0], mom.a[k, :, 1]), 0.99)
+        length, magnitude, _ = _key(fig)
+        assert magnitude == pytest.approx(reference)
+        assert length == pytest.approx(FIELD_ARROW_FRACTION * side, rel=1e-5)
+        assert q1.lengthfactor * reference == pytest.approx(length, rel=1e-6)
 
 
 def test_page_figures_stay_small() -> None:

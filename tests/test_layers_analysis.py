@@ -147,7 +147,7 @@ def test_feedforward_weights_are_the_identity_plus_dt_times_the_ode_weights() ->
     for layers in (8, 20):
         weights = layer_weights(discretize(ode, layers))
         dt = ode.config.T / layers
-        k = [min(l * 4 // layers, 3) for l in range(layers)]
+        k = [min(layer * 4 // layers, 3) for layer in range(layers)]
         w = ode.linear.w.detach().numpy()[k]
         assert weights.kind == "weights" and weights.dt == pytest.approx(dt)
         np.testing.assert_allclose(weights.deviation, dt * w, rtol=0, atol=1e-14)
@@ -194,7 +194,9 @@ def test_paper_numbers_for_gamma_dt_one_and_the_sine_limit() -> None:
     limit = monotonicity_limit(2.0, 1.0, "sine")
     assert limit == pytest.approx(math.acos(0.5))
     assert abs(activation(sine, 1.0, np.array([limit]))[1][0]) < 1e-12
-    assert math.isinf(monotonicity_limit(0.0, 1.0)) and math.isinf(monotonicity_limit(1, 0.5, "sine"))
+    assert math.isinf(monotonicity_limit(0.0, 1.0)) and math.isinf(
+        monotonicity_limit(1, 0.5, "sine")
+    )
 
 
 def test_activation_curve_of_a_coarse_net_covers_the_data_and_the_limit() -> None:

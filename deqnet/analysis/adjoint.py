@@ -124,7 +124,7 @@ def hamiltonian_solve(
         grid = torch.tensor([start, *(times[j] for j in inside), end], dtype=state[0].dtype)
         func = HamiltonianField(model, k, params=params, create_graph=create_graph)
         try:
-            sol = odeint(func, state, grid, **model._solver_kwargs())
+            sol = odeint(func, state, grid, **model.solver_kwargs())
         except AssertionError as err:  # torchdiffeq signals failure with assert
             raise SolverFailure(str(err)) from err
         out.update({j: tuple(c[1 + i] for c in sol) for i, j in enumerate(inside)})

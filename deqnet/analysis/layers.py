@@ -36,7 +36,7 @@ from deqnet.models.layers import small_nonlinearity
 CONVERGENCE_LAYERS = (10, 20, 40, 80, 160)
 # Layer counts of the accuracy curve: the coarse end is where a network stops resembling its ODE.
 ACCURACY_LAYERS = (1, 2, 3, 4, 6, 10, 20, 40, 80, 160)
-# Concentric data (deqnet.datasets): class 0 on the disk r <= 0.5, class 1 on the ring 1 <= r <= 1.5.
+# Concentric data (deqnet.datasets): class 0 on the disk r <= 0.5, class 1 on the ring 1..1.5.
 DISK_RADIUS = 0.5
 RING_RADII = (1.0, 1.5)
 
@@ -66,7 +66,9 @@ def valid_layers(model: DeqModel, counts: Sequence[int]) -> tuple[int, ...]:
     return tuple(int(n) for n in counts if low <= int(n) <= high)
 
 
-def convergence_layers(model: DeqModel, counts: Sequence[int] = CONVERGENCE_LAYERS) -> tuple[int, ...]:
+def convergence_layers(
+    model: DeqModel, counts: Sequence[int] = CONVERGENCE_LAYERS
+) -> tuple[int, ...]:
     """Layer counts for the convergence study: ``counts`` that are valid for ``model``, or, when
     fewer than three are (many weight segments K), K, 2K, 4K, ... up to the largest allowed L."""
     valid = valid_layers(model, counts)
@@ -262,7 +264,9 @@ def layer_weights(net: DiscreteModel, x: np.ndarray | torch.Tensor | None = None
     t = np.arange(net.layers) * net.dt
     if isinstance(net, FeedForward):
         with torch.no_grad():
-            weights = torch.stack([net.linear.w[net.segment_of_layer(k)] for k in range(net.layers)])
+            weights = torch.stack(
+                [net.linear.w[net.segment_of_layer(k)] for k in range(net.layers)]
+            )
             dev = (weights - torch.eye(net.config.dim, dtype=weights.dtype)).double()
             norm = torch.linalg.matrix_norm(dev, ord=2)
         return LayerWeights(t, dev.numpy(), norm.numpy(), "weights", net.dt)
@@ -277,7 +281,9 @@ def layer_weights(net: DiscreteModel, x: np.ndarray | torch.Tensor | None = None
             jac = batch_jacobian(lambda s, k=k: net.step(k, s), states[k]).double() - eye
             devs.append(jac.mean(dim=0))
             norms.append(torch.linalg.matrix_norm(jac, ord=2).mean())
-    return LayerWeights(t, torch.stack(devs).numpy(), torch.stack(norms).numpy(), "jacobian", net.dt)
+    return LayerWeights(
+        t, torch.stack(devs).numpy(), torch.stack(norms).numpy(), "jacobian", net.dt
+    )
 
 
 def monotonicity_limit(gamma: float, dt: float, nonlinearity: str = "cubic") -> float:

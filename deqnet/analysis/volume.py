@@ -98,7 +98,7 @@ class _VolumeField(nn.Module):
 def _solve_volume(model: ContinuousModel, x0: torch.Tensor, times: np.ndarray) -> torch.Tensor:
     """log v (K, N) at ``times``, integrated segment by segment like ``ContinuousModel.solve``.
 
-    The same solver and options as the model (``_solver_kwargs``), so fixed-step solvers take the
+    The same solver and options as the model (``solver_kwargs``), so fixed-step solvers take the
     same grid; adaptive ones control the error of log v too.
     """
     times_t = torch.from_numpy(times)
@@ -110,7 +110,7 @@ def _solve_volume(model: ContinuousModel, x0: torch.Tensor, times: np.ndarray) -
         grid = torch.cat([bounds[k : k + 1], times_t[mask], bounds[k + 1 : k + 2]])
         try:
             sol = odeint(
-                _VolumeField(model, k), at_bound[-1], grid.to(x0.dtype), **model._solver_kwargs()
+                _VolumeField(model, k), at_bound[-1], grid.to(x0.dtype), **model.solver_kwargs()
             )
         except AssertionError as err:  # torchdiffeq signals failure with assert
             raise SolverFailure(str(err)) from err

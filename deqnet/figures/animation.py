@@ -3,10 +3,6 @@
 Everything ships in one figure (Plotly frames + slider + Play/Pause), so scrubbing never asks the
 server for anything. Frames only move SVG scatter traces, which Plotly can animate without a full
 redraw; that is why the points are ``go.Scatter`` (subsampled to stay light), not WebGL.
-
-Coordinates travel as plain JSON numbers rounded to COORD_DECIMALS, not as base64 typed arrays:
-with typed arrays, plotly.js 4.1 sometimes draws the wrong frame on the first ``animate`` without
-redraw (seen in Chromium: the first slider move showed another frame's points).
 """
 
 from __future__ import annotations
@@ -23,6 +19,7 @@ from deqnet.figures.style import (
     Extent,
     base_layout,
     class_color,
+    f32,
     fonts,
     plane_axes,
     view_extent,
@@ -35,8 +32,6 @@ if TYPE_CHECKING:
 MAX_FRAMES = 41
 MAX_POINTS = 1000
 FRAME_MS = 90
-# 1e-3 data units is far below a pixel on any extent the app draws.
-COORD_DECIMALS = 3
 
 
 def frame_indices(t: np.ndarray, limit: int = MAX_FRAMES) -> np.ndarray:
@@ -47,12 +42,6 @@ def frame_indices(t: np.ndarray, limit: int = MAX_FRAMES) -> np.ndarray:
         return np.arange(len(t))
     targets = np.linspace(t[0], t[-1], limit)
     return np.unique(np.abs(t[None, :] - targets[:, None]).argmin(axis=1))
-
-
-def coords(a: np.ndarray) -> list[float | None]:
-    """1-D coordinates as a list of rounded floats; non-finite values become gaps (null)."""
-    a = np.asarray(a, dtype=np.float64).round(COORD_DECIMALS)
-    return [float(v) if np.isfinite(v) else None for v in a]
 
 
 def _nearest(t: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -94,8 +83,8 @@ def flow_animation_figure(
     def frame_data(j: int) -> list[go.Scatter]:
         k = frames_at[j]
         mesh = nan_join(lines[j])
-        data = [go.Scatter(x=coords(mesh[:, 0]), y=coords(mesh[:, 1]))]
-        data += [go.Scatter(x=coords(x[k, idx, 0]), y=coords(x[k, idx, 1])) for _, idx in groups]
+        data = [go.Scatter(x=f32(mesh[:, 0]), y=f32(mesh[:, 1]))]
+        data += [go.Scatter(x=f32(x[k, idx, 0]), y=f32(x[k, idx, 1])) for _, idx in groups]
         return data
 
     first = frame_data(0)
@@ -162,8 +151,10 @@ def _add_controls(fig: go.Figure, times: np.ndarray, big: bool) -> None:
                 "y": 0,
                 "yanchor": "top",
                 "pad": {"t": 2 * size["base"], "b": 0},
+                # At the right end: at the left it would collide with big Play/Pause buttons.
                 "currentvalue": {
                     "prefix": "t = ",
+                    "xanchor": "right",
                     "font": {"size": size["axis_title"], "color": INK},
                 },
                 # Tick labels of 41 steps would overlap; the current value says where we are.

@@ -19,7 +19,6 @@ from deqnet.figures.paths import class_groups, nan_join, subsample
 from deqnet.figures.style import (
     GREY,
     INK,
-    LIGHT_GREY,
     SPLIT_STYLE,
     Extent,
     base_layout,
@@ -56,7 +55,11 @@ def _legend_key(fig: go.Figure, name: str, marker: dict, *, row=None, col=None) 
     """A legend entry drawn in ink for markers that carry every class's colour."""
     fig.add_trace(
         go.Scatter(
-            x=[None], y=[None], mode="markers", name=name, marker={**marker, "color": INK},
+            x=[None],
+            y=[None],
+            mode="markers",
+            name=name,
+            marker={**marker, "color": INK},
             hoverinfo="skip",
         ),
         row=row,
@@ -67,6 +70,19 @@ def _legend_key(fig: go.Figure, name: str, marker: dict, *, row=None, col=None) 
 def number_stride(layers: int, labels: int = NUMBER_LABELS) -> int:
     """Write every k-th layer number so that at most about ``labels`` numbers fit on a path."""
     return max(1, math.ceil(layers / max(1, labels - 1)))
+
+
+def paths_to_number(paths: LayerPaths, labels: np.ndarray, *, per_class: int = 1) -> list[int]:
+    """Which paths to number: in each class (at most three classes) the one whose layers travel
+    furthest in the plane, so that its numbers spread out and stay readable."""
+    states = np.asarray(paths.layers)[..., :2]
+    travel = np.nansum(np.linalg.norm(np.diff(states, axis=0), axis=-1), axis=0)
+    labels = np.asarray(labels).astype(np.int64)
+    chosen: list[int] = []
+    for k in np.unique(labels)[:3]:
+        idx = np.flatnonzero(labels == k)
+        chosen.extend(int(i) for i in idx[np.argsort(-travel[idx], kind="stable")[:per_class]])
+    return chosen
 
 
 def layers_on_path_figure(
@@ -160,7 +176,7 @@ def _add_numbers(
     """Enlarged dots with layer numbers along the chosen paths (SVG, for crisp text)."""
     stride = number_stride(n_layers)
     written = sorted({*range(0, n_layers + 1, stride), n_layers})
-    if n_layers - written[-2:][0] < stride / 2 and len(written) > 2:
+    if len(written) > 2 and n_layers - written[-2] < stride / 2:
         written.pop(-2)  # keep the last number, drop the one crowding it
     for shown, i in enumerate(numbered):
         colour = class_color(labels[i])
@@ -250,7 +266,11 @@ def layer_time_figure(
                 y=f32(dots[:, i]),
                 mode="markers",
                 showlegend=False,
-                marker={"size": 9, "color": class_color(labels[i]), "line": {"color": INK, "width": 1.5}},
+                marker={
+                    "size": 9,
+                    "color": class_color(labels[i]),
+                    "line": {"color": INK, "width": 1.5},
+                },
                 customdata=np.arange(len(layer_t)),
                 hovertemplate="layer %{customdata} at t = %{x:.3f}<extra></extra>",
             ),
@@ -258,7 +278,10 @@ def layer_time_figure(
             col=1,
         )
     gap = np.asarray(paths.gap, dtype=np.float64)
-    for name, values, dash in (("mean", gap.mean(axis=1), "solid"), ("largest", gap.max(axis=1), "dash")):
+    for name, values, dash in (
+        ("mean", gap.mean(axis=1), "solid"),
+        ("largest", gap.max(axis=1), "dash"),
+    ):
         fig.add_trace(
             go.Scatter(
                 x=f32(layer_t),
@@ -358,7 +381,10 @@ def depth_accuracy_figure(
     accuracies as horizontal lines; a dotted line marks the ``chosen`` L."""
     n = np.asarray(acc.layers, dtype=np.float64)
     fig = go.Figure()
-    for split, values, ode in (("train", acc.train, acc.ode_train), ("test", acc.test, acc.ode_test)):
+    for split, values, ode in (
+        ("train", acc.train, acc.ode_train),
+        ("test", acc.test, acc.ode_test),
+    ):
         style = SPLIT_STYLE[split]
         fig.add_trace(
             go.Scatter(
@@ -471,32 +497,49 @@ def activation_figure(curve: ActivationCurve, *, big: bool = True) -> go.Figure:
         fig.add_vrect(x0=lo, x1=hi, fillcolor=rgba(GREY, 0.15), line_width=0, layer="below")
         fig.add_trace(
             go.Scatter(
-                x=[None], y=[None], mode="markers", name="range the data reach",
+                x=[None],
+                y=[None],
+                mode="markers",
+                name="range the data reach",
                 marker={"symbol": "square", "size": 14, "color": rgba(GREY, 0.3)},
             )
         )
     falling = _runs(np.asarray(curve.dh) < 0)
     for first, last in falling:
         fig.add_vrect(
-            x0=float(y[first]), x1=float(y[last]), fillcolor=rgba(FOLD_COLOR, 0.12), line_width=0,
+            x0=float(y[first]),
+            x1=float(y[last]),
+            fillcolor=rgba(FOLD_COLOR, 0.12),
+            line_width=0,
             layer="below",
         )
     if falling:
         fig.add_trace(
             go.Scatter(
-                x=[None], y=[None], mode="markers", name="h decreasing: the layer can fold",
+                x=[None],
+                y=[None],
+                mode="markers",
+                name="h decreasing: the layer can fold",
                 marker={"symbol": "square", "size": 14, "color": rgba(FOLD_COLOR, 0.3)},
             )
         )
     fig.add_trace(
         go.Scatter(
-            x=f32(y), y=f32(y), mode="lines", name="identity",
-            line={"color": GREY, "width": 2, "dash": "dash"}, hoverinfo="skip",
+            x=f32(y),
+            y=f32(y),
+            mode="lines",
+            name="identity",
+            line={"color": GREY, "width": 2, "dash": "dash"},
+            hoverinfo="skip",
         )
     )
     fig.add_trace(
         go.Scatter(
-            x=f32(y), y=f32(h), mode="lines", name="h(y)", line={"color": INK, "width": 3.5},
+            x=f32(y),
+            y=f32(h),
+            mode="lines",
+            name="h(y)",
+            line={"color": INK, "width": 3.5},
             hovertemplate="h(%{x:.2f}) = %{y:.3f}<extra></extra>",
         )
     )
@@ -551,7 +594,9 @@ def plane_image_figure(
     flipped = np.asarray(grid.flipped[-1])
     if flipped.any():
         i, j = np.nonzero(flipped)
-        quads = np.stack([image[i, j], image[i, j + 1], image[i + 1, j + 1], image[i + 1, j], image[i, j]], 1)
+        quads = np.stack(
+            [image[i, j], image[i, j + 1], image[i + 1, j + 1], image[i + 1, j], image[i, j]], 1
+        )
         outline = nan_join(quads)
         fig.add_trace(
             go.Scatter(
@@ -658,5 +703,6 @@ __all__ = [
     "layer_weights_figure",
     "layers_on_path_figure",
     "number_stride",
+    "paths_to_number",
     "plane_image_figure",
 ]

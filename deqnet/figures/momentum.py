@@ -4,8 +4,9 @@ The momentum a(t) = dℓ/dx(t) points *uphill* in the loss. Arrows in the plane 
 the direction in which nudging the hidden state would lower that point's loss fastest. Phase
 portraits plot a itself, so (x_k, a_k) is the canonical phase plane of Hamilton's equations.
 
-Every arrow of one figure shares one length scale (never normalised per arrow), so a short arrow
-really is a small gradient: well-classified points carry almost no momentum.
+Every arrow of one figure shares one length scale (never normalised per arrow), shown by a key
+arrow in the corner, so a short arrow really is a small gradient: well-classified points carry
+almost no momentum.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 T_TITLE = "t (depth)"
 # The longest momentum arrow along the chosen paths, as a fraction of the plot's larger side.
 PATH_ARROW_FRACTION = 0.12
-# Adjoint field of many points: the 99th percentile of |a| over all times gets this length.
+# Adjoint field of many points: the 99th percentile of |a| at the time shown gets this length.
 FIELD_ARROW_FRACTION = 0.07
 FIELD_QUANTILE = 0.99
 ARROWS_PER_PATH = 6
@@ -178,13 +179,50 @@ def _arrow_traces(
     return traces
 
 
-def _arrow_scale(vectors: np.ndarray, length: float, *, quantile: float = 1.0) -> float:
-    """Data units per unit of |vector| that draws the given quantile of the norms ``length``
-    long (1 if all are zero or non-finite)."""
+def _arrow_scale(
+    vectors: np.ndarray, length: float, *, quantile: float = 1.0
+) -> tuple[float, float]:
+    """(data units per unit of |vector|, reference |vector|): the ``quantile`` of the norms of
+    ``vectors`` (..., 2) is drawn ``length`` long. (1, 0) if all are zero or non-finite."""
     norms = np.hypot(vectors[..., 0], vectors[..., 1]).ravel()
     norms = norms[np.isfinite(norms)]
     reference = float(np.quantile(norms, quantile)) if norms.size else 0.0
-    return length / reference if reference > 0 else 1.0
+    return (length / reference, reference) if reference > 0 else (1.0, 0.0)
+
+
+def _quiver_key(fig: go.Figure, box: Extent, scale: float, magnitude: float, big: bool) -> None:
+    """A reference arrow of size ``magnitude`` in the top-right corner, labelled with it: the
+    key that makes a common arrow scale readable (the figure's arrows use ``scale``)."""
+    if magnitude <= 0:
+        return
+    x0, x1, y0, y1 = box
+    tip_x, y = x1 - 0.04 * (x1 - x0), y1 - 0.05 * (y1 - y0)
+    tail_x = tip_x - magnitude * scale
+    fig.add_trace(
+        go.Quiver(
+            x=[tail_x],
+            y=[y],
+            u=[magnitude],
+            v=[0.0],
+            anchor="tail",
+            arrowref="data",
+            lengthmode="raw",
+            lengthfactor=float(scale),
+            marker={"color": INK, "line": {"width": 2.5}, "arrowsize": 1.2},
+            name="arrow key",
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.add_annotation(
+        x=tail_x,
+        y=y,
+        xanchor="right",
+        text=f"|a| = {magnitude:.2g}",
+        showarrow=False,
+        font={"size": fonts(big)["base"], "color": INK},
+        bgcolor="rgba(255,255,255,0.8)",
+    )
 
 
 def _side(extent: Extent) -> float:
@@ -288,7 +326,7 @@ def momentum_paths_figure(
     tails = x[when].reshape(-1, 2)
     arrows = -a[when].reshape(-1, 2)
     arrow_labels = np.tile(labels, len(when))
-    scale = _arrow_scale(arrows, PATH_ARROW_FRACTION * _side(box))
+    scale, longest = _arrow_scale(arrows, PATH_ARROW_FRACTION * _side(box))
     for trace in _arrow_traces(
         tails,
         arrows,
@@ -325,6 +363,7 @@ def momentum_paths_figure(
             hovertemplate="x(T) = (%{x:.2f}, %{y:.2f})<extra></extra>",
         )
     )
+    _quiver_key(fig, box, scale, longest, big)
     base_layout(fig, big=big)
     plane_axes(fig, box)
     return fig
@@ -505,12 +544,16 @@ def adjoint_field_figure(
         extent: fixed axis box (use :func:`field_extent`, so scrubbing t does not move the axes).
         time_label: e.g. "t = 0.50" or "layer 3 (t = 0.30)", written in the legend.
 
-    The arrow scale is shared by all times (the FIELD_QUANTILE quantile of |a| over every point
-    and time is FIELD_ARROW_FRACTION of the plot), so arrows grow and shrink as t moves.
+    The arrows are scaled at each time so that the FIELD_QUANTILE quantile of |a(t_k)| is
+    FIELD_ARROW_FRACTION of the plot, and a key arrow in the corner gives that |a|: a(t) can
+    shrink by orders of magnitude through a contracting flow, and one scale for all times would
+    leave most times without visible arrows.
     """
     x, a = np.asarray(mom.x)[..., :2], np.asarray(mom.a)[..., :2]
     labels = np.asarray(labels).astype(np.int64)
-    scale = _arrow_scale(a, FIELD_ARROW_FRACTION * _side(extent), quantile=FIELD_QUANTILE)
+    scale, reference = _arrow_scale(
+        a[k], FIELD_ARROW_FRACTION * _side(extent), quantile=FIELD_QUANTILE
+    )
     fig = go.Figure()
     for c, idx in class_groups(labels, np.arange(len(labels))):
         fig.add_trace(
@@ -534,6 +577,7 @@ def adjoint_field_figure(
         arrowsize=0.8,
     ):
         fig.add_trace(trace)
+    _quiver_key(fig, extent, scale, reference, big)
     base_layout(fig, big=big)
     plane_axes(fig, extent)
     return fig

@@ -196,11 +196,17 @@ def scene_axes(big: bool, titles: tuple[str, str, str]) -> dict[str, Any]:
             "backgroundcolor": "white",
             "gridcolor": "#DDDDDD",
             "showbackground": True,
+            # Fewer ticks: labels of neighbouring axes collide at the scene's corners.
+            "nticks": 5,
         }
     return {
         **axes,
         "aspectmode": "cube",
-        "camera": {"eye": {"x": 1.35, "y": -1.35, "z": 0.8}, "up": {"x": 0, "y": 0, "z": 1}},
+        "camera": {
+            "eye": {"x": 1.45, "y": -1.45, "z": 0.75},
+            "center": {"x": 0, "y": 0, "z": -0.1},
+            "up": {"x": 0, "y": 0, "z": 1},
+        },
     }
 
 
@@ -229,29 +235,29 @@ def plane_axes(
     return fig
 
 
-def view_extent(points: np.ndarray, extent: Extent, *, cap: float = 4.0, q: float = 0.01) -> Extent:
+def view_extent(
+    points: np.ndarray, extent: Extent, *, cap: float = 4.0, q: float = 0.005
+) -> Extent:
     """A box (x0, x1, y0, y1) that covers ``extent`` and the bulk of ``points``.
 
     ``points`` are paths (K, N, 2) (K times of N paths) or single points (N, 2). The box grows
-    to the q and 1 - q quantiles of the paths' own extremes (so a path counts by its furthest
-    excursion, however short), and never beyond ``cap`` times the extent's half-widths around its
-    centre: one exploding path does not shrink everything else to a dot. Non-finite values are
-    ignored.
+    to the q-quantile of the paths' minima and the (1 - q)-quantile of their maxima (a path
+    counts by its furthest excursion), and never beyond ``cap`` times the extent's half-widths
+    around its centre: one exploding path does not shrink everything else to a dot. Non-finite
+    values are ignored.
     """
     x0, x1, y0, y1 = (float(e) for e in extent)
     low, high = np.array([x0, y0]), np.array([x1, y1])
     pts = np.asarray(points, dtype=np.float64)
-    if pts.ndim == 3:
-        finite = np.isfinite(pts)
-        pts = np.concatenate(
-            [np.where(finite, pts, np.inf).min(axis=0), np.where(finite, pts, -np.inf).max(axis=0)]
-        )
-    pts = pts.reshape(-1, 2)
-    pts = pts[np.isfinite(pts).all(axis=1)]
-    if len(pts):
+    pts = pts.reshape(-1, *pts.shape[-2:]) if pts.ndim >= 3 else pts.reshape(1, -1, 2)
+    finite = np.isfinite(pts).all(axis=-1, keepdims=True)
+    lows = np.where(finite, pts, np.inf).min(axis=0)
+    highs = np.where(finite, pts, -np.inf).max(axis=0)
+    seen = np.isfinite(lows).all(axis=1)
+    if seen.any():
         centre, half = (low + high) / 2, (high - low) / 2
-        seen_low = np.maximum(np.quantile(pts, q, axis=0), centre - cap * half)
-        seen_high = np.minimum(np.quantile(pts, 1 - q, axis=0), centre + cap * half)
+        seen_low = np.maximum(np.quantile(lows[seen], q, axis=0), centre - cap * half)
+        seen_high = np.minimum(np.quantile(highs[seen], 1 - q, axis=0), centre + cap * half)
         margin = 0.04 * (high - low)
         low = np.where(seen_low < low, seen_low - margin, low)
         high = np.where(seen_high > high, seen_high + margin, high)

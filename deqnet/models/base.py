@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import torch
 from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
 from deqnet.config import ModelConfig
+
+# F(t, x) of one weight segment: (t, (N, D)) -> (N, D).
+Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class SolverFailure(RuntimeError):
@@ -66,15 +70,23 @@ class DeqModel(nn.Module, ABC):
 
 
 class _SegmentField(nn.Module):
-    """torchdiffeq's ``func`` for one weight segment; counts evaluations on the model."""
+    """torchdiffeq's ``func`` for one weight segment; counts evaluations on the model.
 
-    def __init__(self, model: ContinuousModel, segment: int) -> None:
+    With ``bind`` the segment's weights are sliced once (fast path for back-propagation).
+    odeint_adjoint runs its forward pass without a graph and differentiates ``func`` itself, so
+    there the weights must be sliced inside every call to stay connected to the parameters.
+    """
+
+    def __init__(self, model: ContinuousModel, segment: int, *, bind: bool) -> None:
         super().__init__()
         self.model = model
         self.segment = segment
+        self.bound = model.segment_function(segment) if bind else None
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         self.model.nfe += 1
+        if self.bound is not None:
+            return self.bound(t, x)
         return self.model.segment_field(self.segment, t, x)
 
 
@@ -82,8 +94,12 @@ class ContinuousModel(DeqModel):
     """A model whose flow is the ODE dx/dt = F(x, t) on [0, T], solved with torchdiffeq."""
 
     @abstractmethod
+    def segment_function(self, segment: int) -> Field:
+        """F(·, ·) of weight set ``segment`` as a function (t, x (N, D)) -> (N, D)."""
+
     def segment_field(self, segment: int, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """F(x, t) (N, D) using weight set ``segment``."""
+        return self.segment_function(segment)(t, x)
 
     def segment_of(self, t: float) -> int:
         """Index of the weight segment that holds time t; t = T belongs to the last one."""
@@ -99,7 +115,7 @@ class ContinuousModel(DeqModel):
         """Segment boundaries (K + 1,) from 0 to T, in float64."""
         return torch.linspace(0.0, self.config.T, self.config.n_segments + 1, dtype=torch.float64)
 
-    def _solver_kwargs(self) -> dict:
+    def solver_kwargs(self) -> dict:
         cfg = self.config
         if cfg.adaptive:
             return {
@@ -135,8 +151,8 @@ class ContinuousModel(DeqModel):
             lo, hi = float(bounds[k]), float(bounds[k + 1])
             mask = (times > lo) & (times < hi)
             grid = torch.cat([bounds[k : k + 1], times[mask], bounds[k + 1 : k + 2]])
-            kwargs = self._solver_kwargs()
-            func = _SegmentField(self, k)
+            kwargs = self.solver_kwargs()
+            func = _SegmentField(self, k, bind=not adjoint)
             try:
                 if adjoint:
                     sol = odeint_adjoint(

@@ -19,5 +19,5 @@ class NeuralODE(ContinuousModel):
         super().__init__(config, n_classes, generator)
         self.mlp = StackedMLP(config, config.n_segments, generator)
 
-    def segment_field(self, segment: int, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.mlp(segment, t, x)
+    def segment_function(self, segment: int):
+        return self.mlp.bind(segment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch.nn import functional as F
 
 from deqnet.config import ModelConfig
 from deqnet.models.base import ContinuousModel
@@ -26,5 +27,6 @@ class RuseckasODE(ContinuousModel):
             config.dim, config.n_segments, generator, weight_std=WEIGHT_STD, bias_std=BIAS_STD
         )
 
-    def segment_field(self, segment: int, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(segment, x) + small_nonlinearity(self.config, x)
+    def segment_function(self, segment: int):
+        w, b, config = self.linear.w[segment], self.linear.b[segment], self.config
+        return lambda t, x: F.linear(x, w, b) + small_nonlinearity(config, x)
