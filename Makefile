@@ -32,7 +32,10 @@ venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || { echo "==> creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -r requirements-dev.txt
+	@# requirements.txt names PyTorch's CPU index for Community Cloud; offline it is unreachable
+	@# (pip would retry it for every package), and torch is installed already: use a copy without it.
+	grep -v '^--extra-index-url' requirements.txt > $(VENV)/requirements-offline.txt
+	$(PY) -m pip install -q -r $(VENV)/requirements-offline.txt -r requirements-dev.txt
 	@touch $@
 
 run: venv

@@ -9,7 +9,8 @@ import torch
 # Tiny models are dominated by per-op overhead; one thread is faster and fair to other sessions.
 torch.set_num_threads(1)
 
-from deqnet import sharing  # noqa: E402  (a module: deqnet.sharing.run_from_query, ...)
+# Modules: deqnet.figures.boundary_figure, ..., deqnet.sharing.run_from_query, ...
+from deqnet import figures, sharing  # noqa: E402
 from deqnet.analysis import (  # noqa: E402
     ActivationCurve,
     Check,
@@ -130,6 +131,7 @@ __all__ = [
     "disk_and_ring_grid",
     "divergence",
     "evaluate",
+    "figures",
     "fit_power_law",
     "flipped_cells",
     "fold_grid",

@@ -145,7 +145,7 @@ def _panel(session: Session) -> None:
         chart(boundary, key="pg_boundary", height=540)
     with right:
         _metrics(session)
-        chart(curves, key="pg_curves", height=250)
+        chart(curves, key="pg_curves", height=300)
         chart(preview, key="pg_paths", height=230)
 
 

@@ -34,9 +34,11 @@ from deqnet.figures.trajectories import (
     fill_plane,
     label_layer_frames,
     mark_layers,
+    step_back,
     value_label_right,
     volume_cloud_figure,
 )
+from deqnet.presets import PRESETS
 from ui.show import chart, error, notice
 from ui.state import Session, apply_run, ensure_trained, memo
 
@@ -44,6 +46,7 @@ DRAWN_PATHS = 300  # paths drawn in every chart (the animation, the plane, 3-D, 
 STAT_POINTS = 1000  # training points behind the volume statistics and the final features
 FIELD_TIMES = 21  # positions of the vector-field time slider for continuous models
 SAMPLE_SEED = 0  # which training points are drawn: fixed, so reruns show the same paths
+AUGMENT_PRESET = "rings-augmented"  # the lesson that shows augmented final features
 FAMILY_NAMES = {"resnet": "ResNet", "feedforward": "near-identity feed-forward network"}
 TABS = ("Paths over the vector field", "3-D views", "Divergence and volume")
 
@@ -194,10 +197,15 @@ def _paths_tab(session: Session, flow: Flow, extent) -> None:
     )
     field = vector_field_grid(session.model, t, extent)
     paths = paths_figure(
-        flow.drawn_traj, flow.drawn_labels, field=field, max_paths=DRAWN_PATHS, extent=extent
+        flow.drawn_traj,
+        flow.drawn_labels,
+        field=field,
+        max_paths=DRAWN_PATHS,
+        extent=extent,
+        big=True,
     )
     k = int(np.abs(flow.traj.t - t).argmin())
-    add_time_slice(paths, flow.traj.x[k, : flow.drawn], flow.drawn_labels, t=t)
+    add_time_slice(paths, flow.traj.x[k, : flow.drawn], flow.drawn_labels, t=t, big=True)
     fill_plane(paths)
     if discrete:
         mark_layers(paths)
@@ -210,12 +218,14 @@ def _paths_tab(session: Session, flow: Flow, extent) -> None:
 
 
 def _coordinates_figure(session: Session, flow: Flow) -> go.Figure:
-    fig = coordinates_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS)
+    fig = coordinates_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS, big=True)
     return mark_layers(fig) if session.run.model.discrete else fig
 
 
 def _paths_3d_figure(session: Session, flow: Flow) -> go.Figure:
-    fig = paths_3d_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS)
+    fig = step_back(
+        paths_3d_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS, big=True)
+    )
     return mark_layers(fig, size=3) if session.run.model.discrete else fig
 
 
@@ -227,13 +237,25 @@ def _offer_augment(session: Session) -> None:
         "above the other — the paper's way around a disk inside a ring.",
         icon=":material/view_in_ar:",
     )
-    st.button(
+    left, right = st.columns(2)
+    left.button(
         "Add one extra dimension",
         key="traj_augment",
         icon=":material/add:",
         on_click=apply_run,
         args=(replace(run, model=run.model.replace(augment=1)),),
         kwargs={"note": "Added one extra dimension (augment = 1); the model was rebuilt."},
+        help="The same data and model with augment = 1, retrained from scratch.",
+    )
+    preset = PRESETS[AUGMENT_PRESET]
+    right.button(
+        f"Lesson: {preset.title}",
+        key="traj_preset",
+        icon=":material/school:",
+        on_click=apply_run,
+        args=(preset.run,),
+        kwargs={"note": f"Loaded the lesson “{preset.title}”. {preset.what_to_look_at}"},
+        help=preset.explanation,
     )
 
 
@@ -247,7 +269,9 @@ def _views_tab(session: Session, flow: Flow) -> None:
         st.markdown("**Final features x(T)** of the augmented state")
         if session.run.model.augment >= 1:
             features = memo(
-                session, "traj_features", lambda: features_3d_figure(flow.traj.x[-1], flow.labels)
+                session,
+                "traj_features",
+                lambda: step_back(features_3d_figure(flow.traj.x[-1], flow.labels, big=True)),
             )
             chart(features, key="traj_features", height=560)
         else:
@@ -265,6 +289,7 @@ def _volume_tab(session: Session, flow: Flow) -> None:
             flow.log_volume,
             flow.cloud,
             discrete=discrete,
+            big=True,
         ),
     )
     left, right = st.columns([3, 2])
@@ -274,17 +299,20 @@ def _volume_tab(session: Session, flow: Flow) -> None:
         st.markdown(
             "The divergence Tr ∂F/∂x is the rate at which the flow changes volume near a point. "
             "Integrated along a path it gives log|det ∂x(t)/∂x(0)| exactly; its mean over the "
-            "points is the change of the cloud's entropy. The dashed curve estimates the same "
-            "thing from the cloud's covariance alone, which is exact only for a Gaussian cloud: "
-            "a flow can squeeze every neighbourhood while pulling the classes apart, which "
-            "widens the cloud as a whole."
+            "points is the change of the cloud's entropy."
         )
         if discrete:
             st.markdown("For a discrete net the rate is log|det ∂xₗ₊₁/∂xₗ| / Δt of each layer.")
-        if session.run.model.augment:
+        if np.isfinite(flow.cloud[0]):
             st.markdown(
-                "An augmented cloud starts flat (zero volume in the extra dimensions), so its "
-                "covariance estimate is left out."
+                "The dashed curve estimates the same change from the cloud's covariance alone, "
+                "which is exact only for a Gaussian cloud: a flow can squeeze every neighbourhood "
+                "while pulling the classes apart, which widens the cloud as a whole."
+            )
+        else:
+            st.markdown(
+                "An augmented cloud starts flat (zero volume in the extra dimensions), so there "
+                "is no covariance estimate of its change to compare with."
             )
 
 

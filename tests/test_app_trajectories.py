@@ -129,7 +129,7 @@ def test_every_family_draws_its_flow_within_the_budgets(query: dict[str, str]) -
     if augment:
         assert {tr["type"] for tr in charts["traj_features"]["data"]} == {"scatter3d"}
     else:
-        assert at.button(key="traj_augment")
+        assert at.button(key="traj_augment") and at.button(key="traj_preset")
 
     volume = _ok(_tab(at, TABS[2]), {"traj_volume"})["traj_volume"]
     t, exact = (_array(volume["data"][1][axis]) for axis in ("x", "y"))

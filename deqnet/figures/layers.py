@@ -108,6 +108,7 @@ def layers_on_path_figure(
     n_layers = len(paths.layer_t) - 1
     every = np.arange(path.shape[1])
     fig = go.Figure()
+    width = 2.5 if big else 1.5
     for k, idx in class_groups(labels, every):
         line = nan_join(path[:, idx].transpose(1, 0, 2))
         fig.add_trace(
@@ -115,10 +116,10 @@ def layers_on_path_figure(
                 x=line[:, 0],
                 y=line[:, 1],
                 mode="lines",
-                name=f"class {k}: ODE path x(t)",
-                legendgroup=f"class {k}",
-                line={"color": class_color(k), "width": 2.5 if big else 1.5},
-                opacity=0.45,
+                name=f"ODE paths, class {k}",
+                showlegend=False,
+                line={"color": class_color(k), "width": width},
+                opacity=0.4,
                 hoverinfo="skip",
             )
         )
@@ -132,28 +133,32 @@ def layers_on_path_figure(
                 customdata=layer_index[:, idx].ravel(),
                 mode="markers",
                 name=f"layers, class {k}",
-                legendgroup=f"class {k}",
                 showlegend=False,
                 marker={**dot, "color": class_color(k)},
                 hovertemplate="layer %{customdata}: (%{x:.2f}, %{y:.2f})<extra></extra>",
             )
         )
-    _legend_key(fig, "layer states xₗ", dot)
-    ring = {"symbol": "circle-open", "size": 14 if big else 11, "line": {"width": 2}}
+    # Legend keys in ink: the colours only say the class, the marks say what is drawn.
     fig.add_trace(
-        go.Scattergl(
-            x=f32(path[-1, :, 0]),
-            y=f32(path[-1, :, 1]),
-            mode="markers",
-            name="x(T), end of the ODE path",
-            marker={**ring, "color": INK},
-            hovertemplate="x(T) = (%{x:.2f}, %{y:.2f})<extra></extra>",
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            name="ODE path x(t)",
+            line={"color": INK, "width": width},
+            opacity=0.5,
         )
     )
-    _add_numbers(fig, states, labels, numbered, n_layers, big)
-    base_layout(fig, big=big)
-    box = extent if extent is not None else _box(path)
-    plane_axes(fig, view_extent(np.concatenate([path, states]), box))
+    _legend_key(fig, "layer xₗ", dot)
+    base_layout(fig, big=big)  # before the number tags: it restyles every annotation
+    box = view_extent(np.concatenate([path, states]), extent if extent is not None else _box(path))
+    # Numbers closer than this (4 % of the wider side) would overlap on screen.
+    min_gap = 0.04 * max(box[1] - box[0], box[3] - box[2])
+    _add_numbered(fig, path, states, labels, numbered, n_layers, min_gap, big)
+    plane_axes(fig, box)
+    # Keep one unit equally long on both axes but let the plane fill its column.
+    fig.update_xaxes(constrain="range")
+    fig.update_yaxes(constrain="range")
     return fig
 
 
@@ -165,29 +170,60 @@ def _box(points: np.ndarray) -> Extent:
     return (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
 
 
-def _add_numbers(
+def written_layers(states: np.ndarray, min_gap: float, labels: int = NUMBER_LABELS) -> list[int]:
+    """Layer numbers to write along one path of layer states (L + 1, 2): every k-th layer (at
+    most about ``labels``), skipping a number closer than ``min_gap`` to the last one written,
+    and always 0 and L (L replaces a crowding predecessor)."""
+    n_layers = len(states) - 1
+    stride = number_stride(n_layers, labels)
+    written = [0]
+    for n in [*range(stride, n_layers, stride), n_layers]:
+        if not np.all(np.isfinite(states[n])):
+            continue
+        if np.linalg.norm(states[n] - states[written[-1]]) >= min_gap:
+            written.append(n)
+        elif n == n_layers and len(written) > 1:
+            written[-1] = n
+    return written
+
+
+def _add_numbered(
     fig: go.Figure,
+    path: np.ndarray,
     states: np.ndarray,
     labels: np.ndarray,
     numbered: Sequence[int],
     n_layers: int,
+    min_gap: float,
     big: bool,
 ) -> None:
-    """Enlarged dots with layer numbers along the chosen paths (SVG, for crisp text)."""
-    stride = number_stride(n_layers)
-    written = sorted({*range(0, n_layers + 1, stride), n_layers})
-    if len(written) > 2 and n_layers - written[-2] < stride / 2:
-        written.pop(-2)  # keep the last number, drop the one crowding it
+    """The chosen paths drawn dark with enlarged layer dots, layer numbers on white tags and a
+    ring at x(T), where the path ends (SVG traces: few points, crisp text)."""
+    size = fonts(big)["base"]
     for shown, i in enumerate(numbered):
+        written = written_layers(states[:, i], min_gap)
         colour = class_color(labels[i])
+        first = shown == 0
+        fig.add_trace(
+            go.Scatter(
+                x=f32(path[:, i, 0]),
+                y=f32(path[:, i, 1]),
+                mode="lines",
+                name="numbered path",
+                legendgroup="numbered",
+                showlegend=False,
+                line={"color": colour, "width": 3.5 if big else 2.5},
+                hoverinfo="skip",
+            )
+        )
         fig.add_trace(
             go.Scatter(
                 x=f32(states[:, i, 0]),
                 y=f32(states[:, i, 1]),
                 mode="markers",
-                name="numbered path" if shown == 0 else f"numbered path {shown + 1}",
+                name="numbered layers 0 … L",
                 legendgroup="numbered",
-                showlegend=shown == 0,
+                showlegend=first,
                 marker={
                     "size": 12 if big else 9,
                     "color": colour,
@@ -199,17 +235,34 @@ def _add_numbers(
         )
         fig.add_trace(
             go.Scatter(
-                x=f32(states[written, i, 0]),
-                y=f32(states[written, i, 1]),
-                mode="text",
-                text=[str(n) for n in written],
-                textposition="top center",
-                textfont={"size": fonts(big)["base"], "color": INK},
-                legendgroup="numbered",
-                showlegend=False,
-                hoverinfo="skip",
+                x=f32(path[-1:, i, 0]),
+                y=f32(path[-1:, i, 1]),
+                mode="markers",
+                name="x(T), where the path ends",
+                legendgroup="end",
+                showlegend=first,
+                marker={
+                    "symbol": "circle-open",
+                    "size": 22 if big else 16,
+                    "color": INK,
+                    "line": {"width": 2.5},
+                },
+                hovertemplate="x(T) = (%{x:.2f}, %{y:.2f})<extra></extra>",
             )
         )
+        for n in written:
+            if not np.all(np.isfinite(states[n, i])):
+                continue
+            fig.add_annotation(
+                x=float(states[n, i, 0]),
+                y=float(states[n, i, 1]),
+                text=str(n),
+                showarrow=False,
+                yshift=round(1.1 * size),
+                bgcolor="rgba(255,255,255,0.8)",
+                borderpad=1,
+                font={"size": size, "color": INK},
+            )
 
 
 def layer_time_figure(
@@ -326,7 +379,7 @@ def convergence_figure(
                 x=f32(n),
                 y=f32(errors),
                 mode="markers",
-                name=f"{name}: slope {_slope_text(slope)}",
+                name=f"{name}   slope {_slope_text(slope)}",
                 legendgroup=name,
                 marker={"size": 12 if big else 9, "color": colour, "symbol": symbol},
                 hovertemplate=f"L = %{{x:.0f}}: {name} = %{{y:.3g}}<extra></extra>",
@@ -347,12 +400,47 @@ def convergence_figure(
             )
     if chosen is not None:
         fig.add_vline(x=float(chosen), line={"color": GREY, "width": 1.5, "dash": "dot"})
-    state, adjoint = _slope_text(conv.state_fit[0]), _slope_text(conv.adjoint_fit[0])
     base_layout(fig, big=big)
-    _note(fig, f"fitted slopes {state} (states), {adjoint} (adjoint); first order means −1", big)
-    fig.update_xaxes(type="log", title_text="layers L  (Δt = T/L)")
-    fig.update_yaxes(type="log", title_text="mean error", exponentformat="power")
+    fig.add_annotation(
+        text="slope −1: twice the layers,<br>half the error (first order)",
+        xref="paper",
+        yref="paper",
+        x=1.0,
+        y=1.0,
+        xanchor="right",
+        yanchor="top",
+        showarrow=False,
+        align="right",
+        font={"size": fonts(big)["base"], "color": GREY},
+    )
+    fig.update_xaxes(
+        type="log",
+        title_text="layers L  (Δt = T/L)",
+        tickvals=[float(v) for v in n],
+        ticktext=[str(int(v)) for v in n],
+        minor={"showgrid": False},
+    )
+    ticks = log_ticks(np.concatenate([conv.state_error, conv.adjoint_error]))
+    fig.update_yaxes(
+        type="log",
+        title_text="mean error",
+        tickvals=ticks,
+        ticktext=[f"{v:.3g}" for v in ticks],
+    )
     return fig
+
+
+def log_ticks(values: np.ndarray) -> list[float]:
+    """1, 2, 5 × 10^k ticks covering the finite positive ``values`` (plain numbers read better
+    than powers on a projector)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return []
+    low, high = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
+    ticks = [m * 10.0**k for k in range(low, high + 1) for m in (1, 2, 5)]
+    inside = [t for t in ticks if v.min() / 1.5 <= t <= v.max() * 1.5]
+    return inside if len(inside) >= 2 else ticks
 
 
 def _note(fig: go.Figure, text: str, big: bool) -> None:
@@ -411,7 +499,12 @@ def depth_accuracy_figure(
         fig.add_vline(x=float(chosen), line={"color": GREY, "width": 1.5, "dash": "dot"})
     base_layout(fig, big=big)
     low = min(np.min(acc.train), np.min(acc.test), acc.ode_train, acc.ode_test) if len(n) else 0.5
-    fig.update_xaxes(type="log", title_text="layers L")
+    fig.update_xaxes(
+        type="log",
+        title_text="layers L",
+        tickvals=[float(v) for v in n],
+        ticktext=[str(int(v)) for v in n],
+    )
     fig.update_yaxes(title_text="accuracy (%)", range=[max(0.0, 100 * low - 5), 101])
     return fig
 
@@ -471,12 +564,8 @@ def layer_weights_figure(weights: LayerWeights, *, big: bool = True) -> go.Figur
     fig.update_yaxes(title_text="entry (i,j)", autorange="reversed", row=2, col=1)
     fig.update_xaxes(title_text="layer l", row=2, col=1)
     fig.update_xaxes(showgrid=False, row=2, col=1)
-    what = (
-        "Jₗ = ∂xₗ₊₁/∂xₗ of each ResNet block, averaged over the data"
-        if jac
-        else "Wₗ = I + Δt·wₗ of each plain layer"
-    )
-    _note(fig, f"{what}; Δt = {weights.dt:.3g}, spectral norm", big)
+    if n_layers <= 20:
+        fig.update_xaxes(dtick=1)
     return fig
 
 
@@ -555,6 +644,8 @@ def activation_figure(curve: ActivationCurve, *, big: bool = True) -> go.Figure:
         else (f"h′ = 0 at ±{limit:.3g}" if math.isfinite(limit) else "monotone everywhere")
     )
     _note(fig, f"h(y) = y − {g},  γΔt = {curve.gamma_dt:.3g}:  {where}", big)
+    # The formula takes the space above the plot; the legend goes below it.
+    fig.update_layout(legend={"y": -0.16, "yanchor": "top"})
     span = float(y[-1])
     visible = h[np.abs(y) <= span]
     top = max(span, float(np.nanmax(np.abs(visible)))) if visible.size else span
@@ -702,7 +793,9 @@ __all__ = [
     "layer_time_figure",
     "layer_weights_figure",
     "layers_on_path_figure",
+    "log_ticks",
     "number_stride",
     "paths_to_number",
+    "written_layers",
     "plane_image_figure",
 ]

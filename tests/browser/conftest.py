@@ -123,8 +123,10 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def wait_for_app(page: Page, timeout: float = 60_000) -> None:
+def wait_for_app(page: Page, timeout: float = 180_000) -> None:
     """Wait until the app is connected, its script run has finished and nothing is loading.
+
+    The generous default covers a fresh server's first run (importing torch) on a busy machine.
 
     Do not use this while live training runs (the script state flips on every tick); wait for
     a specific text with ``expect(...).to_have_text(...)`` instead.

@@ -44,8 +44,15 @@ def test_momentum_page_follows_picked_points_and_passes_its_checks(
     assert defaults == 6
 
     # Click one training point that is not a default: it is followed too.
-    point = by_key(page, "mom_pick").locator(".scatterlayer .trace").first.locator(".point")
-    point.nth(point.count() // 2).click()
+    points = by_key(page, "mom_pick").locator(".scatterlayer .trace").first.locator(".point")
+    point = points.nth(points.count() // 2)
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    # Plotly's drag layer lies over the markers and finds the point under the mouse itself.
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
     wait_for_app(page, timeout=LOAD_TIMEOUT_MS)
     page.wait_for_function(
         f"""() => {{

@@ -1,0 +1,312 @@
+"""Figures of the Sweep page: small multiples of decision boundaries and per-cell heatmaps.
+
+A sweep is a grid of R x C cells (row-major: the row axis is the first swept setting, the column
+axis the second). Both figures lay the cells out the same way, row 0 at the top, so a panel of the
+small multiples and a square of a heatmap with the same position are the same cell.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from deqnet.figures.paths import subsample
+from deqnet.figures.style import (
+    INK,
+    Extent,
+    base_layout,
+    class_color,
+    class_colorscale,
+    f32,
+    fonts,
+    probability_image,
+)
+
+if TYPE_CHECKING:
+    from deqnet.analysis.grids import DecisionGrid
+    from deqnet.datasets import Dataset
+
+# Training points drawn per panel: enough to see the data's shape, light enough for 25 panels.
+PANEL_POINTS = 120
+# Above this many points in the whole figure, markers go to WebGL (one context for all panels).
+SVG_POINT_LIMIT = 1000
+PICK_MARKER_SIZE = 36  # invisible click targets at the cell centres of the heatmaps (px)
+HIGHLIGHT = "#D55E00"  # outline of the chosen cell (vermillion: stands out on viridis)
+
+
+def _percent(v: float) -> str:
+    return f"{100 * v:.1f} %"
+
+
+def _loss(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def _count(v: float) -> str:
+    """12 -> "12", 12345 -> "12.3k", 2.5e6 -> "2.5M"."""
+    if abs(v) < 1e3:
+        return f"{v:.0f}"
+    if abs(v) < 1e6:
+        return f"{v / 1e3:.3g}k"
+    return f"{v / 1e6:.3g}M"
+
+
+def _seconds(v: float) -> str:
+    return f"{v:.2g} s" if v < 10 else f"{v:.0f} s"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One heatmap: which cell value, its title, how a value is printed, which end is good."""
+
+    key: str
+    title: str
+    fmt: Callable[[float], str]
+    higher_is_better: bool
+
+
+# Keys are SweepResult.metric names.
+METRICS: tuple[Metric, ...] = (
+    Metric("test_acc", "Test accuracy", _percent, True),
+    Metric("train_loss", "Final training loss", _loss, False),
+    Metric("nfe", "NFE (all steps)", _count, False),
+    Metric("seconds", "Seconds per cell", _seconds, False),
+)
+
+
+def _panel_points(data: Dataset, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """An even subsample of the training points (n, 2) and their labels (n,)."""
+    keep = subsample(len(data.y_train), limit)
+    return np.asarray(data.x_train)[keep], np.asarray(data.y_train)[keep]
+
+
+def _boundary_traces(grid: DecisionGrid) -> list[go.BaseTraceType]:
+    """Shading of one panel: P(class 1) with its 0.5 contour (2 classes), else the most likely
+    class fading to white where the model is unsure (as in ``boundary_figure``)."""
+    xs, ys, probs = np.asarray(grid.xs), np.asarray(grid.ys), np.asarray(grid.probs)
+    if probs.shape[-1] != 2:
+        return [
+            go.Image(
+                z=probability_image(probs),
+                colormodel="rgb",
+                x0=float(xs[0]),
+                dx=float(xs[1] - xs[0]),
+                y0=float(ys[0]),
+                dy=float(ys[1] - ys[0]),
+                hoverinfo="skip",
+            )
+        ]
+    p1 = f32(probs[..., 1])
+    return [
+        go.Heatmap(
+            x=f32(xs),
+            y=f32(ys),
+            z=p1,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=class_colorscale(0, 1),
+            zsmooth="best",
+            showscale=False,
+            hovertemplate="(%{x:.2f}, %{y:.2f})<br>P(class 1) = %{z:.2f}<extra></extra>",
+        ),
+        go.Contour(
+            x=f32(xs),
+            y=f32(ys),
+            z=p1,
+            contours={"start": 0.5, "end": 0.5, "size": 1.0, "coloring": "none"},
+            line={"color": INK, "width": 1.5},
+            showscale=False,
+            hoverinfo="skip",
+        ),
+    ]
+
+
+def sweep_boundaries_figure(
+    grids: Sequence[DecisionGrid | None],
+    datasets: Sequence[Dataset],
+    shape: tuple[int, int],
+    titles: Sequence[str],
+    extent: Extent,
+    *,
+    selected: int | None = None,
+    panel_points: int = PANEL_POINTS,
+    big: bool = False,
+) -> go.Figure:
+    """The decision boundary of every cell as small multiples in ONE figure with shared axes.
+
+    Args:
+        grids: R * C decision grids in row-major cell order (``.xs`` (n,), ``.ys`` (n,),
+            ``.probs`` (n, n, C)); None draws an empty panel (a model that cannot be drawn).
+        datasets: each cell's data (the same object repeated when the data is shared); an even
+            subsample of ``panel_points`` training points is drawn over each panel.
+        shape: (R, C) rows and columns of the grid.
+        titles: one title per cell, shown above its panel.
+        extent: (x0, x1, y0, y1), the same fixed ranges for every panel (zooming one panel
+            zooms all: the axes are matched).
+        selected: row-major index of a cell to outline.
+    """
+    rows, cols = shape
+    cells = rows * cols
+    if not len(grids) == len(datasets) == len(titles) == cells:
+        raise ValueError(f"need {cells} grids, datasets and titles for a {rows} x {cols} grid")
+    size = fonts(big)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_xaxes="all",
+        shared_yaxes="all",
+        subplot_titles=list(titles),
+        horizontal_spacing=0.012 if cols > 1 else 0.0,
+        vertical_spacing=min(0.3 / rows, 0.08) if rows > 1 else 0.0,
+    )
+    points = [_panel_points(d, panel_points) for d in datasets]
+    scatter = go.Scatter if sum(len(y) for _, y in points) <= SVG_POINT_LIMIT else go.Scattergl
+    for i, (grid, (x, y)) in enumerate(zip(grids, points, strict=True)):
+        row, col = divmod(i, cols)
+        for trace in _boundary_traces(grid) if grid is not None else []:
+            fig.add_trace(trace, row=row + 1, col=col + 1)
+        fig.add_trace(
+            scatter(
+                x=f32(x[:, 0]),
+                y=f32(x[:, 1]),
+                mode="markers",
+                marker={
+                    "color": [class_color(k) for k in y],
+                    "size": 4,
+                    "line": {"color": "white", "width": 0.5},
+                },
+                hoverinfo="skip",
+            ),
+            row=row + 1,
+            col=col + 1,
+        )
+    base_layout(fig, big=big, legend=False)
+    x0, x1, y0, y1 = (float(e) for e in extent)
+    fig.update_xaxes(range=[x0, x1], constrain="domain", showgrid=False, nticks=4)
+    fig.update_yaxes(range=[y0, y1], constrain="domain", showgrid=False, nticks=4)
+    # One unit equally long on both axes: the first panel is scaled, the others match it.
+    fig.update_yaxes(scaleanchor="x", scaleratio=1, row=1, col=1)
+    fig.update_annotations(font_size=size["base"])
+    if selected is not None:
+        fig.add_shape(
+            type="rect",
+            xref="x domain",
+            yref="y domain",
+            x0=0,
+            x1=1,
+            y0=0,
+            y1=1,
+            line={"color": HIGHLIGHT, "width": 3},
+            row=selected // cols + 1,
+            col=selected % cols + 1,
+        )
+    return fig
+
+
+def _heat_text(metric: Metric, z: np.ndarray, diverged: np.ndarray) -> np.ndarray:
+    """The printed value of every cell (R, C): blank where missing (NaN), and a second line
+    "diverged" where training stopped (the value is that of the restored weights)."""
+    text = [[metric.fmt(v) if math.isfinite(v) else "" for v in row] for row in z]
+    for i, j in zip(*np.nonzero(diverged), strict=True):
+        text[i][j] = f"{text[i][j]}<br>diverged".removeprefix("<br>")
+    return np.array(text, dtype=object)
+
+
+def sweep_heatmaps_figure(
+    values: Mapping[str, np.ndarray],
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    *,
+    row_title: str,
+    col_title: str,
+    diverged: np.ndarray | None = None,
+    selected: tuple[int, int] | None = None,
+    big: bool = False,
+) -> go.Figure:
+    """One heatmap per metric of ``METRICS`` side by side, every cell annotated with its value.
+
+    Args:
+        values: metric key -> (R, C) array (``SweepResult.metric``); NaN for a missing value.
+        row_labels, col_labels: the R row and C column values as text (categorical axes, row 0
+            at the top as in the small multiples).
+        row_title, col_title: the swept settings' names.
+        diverged: (R, C) bool, cells whose training diverged (annotated "diverged").
+        selected: (row, col) of a cell to outline.
+
+    Colours run from dark (worse) to bright (better) in every panel, so the best settings always
+    glow. Each panel also carries one invisible marker per cell (``customdata`` = row-major cell
+    index) so a click selects the cell in Streamlit (heatmaps themselves are not selectable).
+    """
+    rows, cols = len(row_labels), len(col_labels)
+    flagged = np.zeros((rows, cols), bool) if diverged is None else np.asarray(diverged, bool)
+    fig = make_subplots(
+        rows=1,
+        cols=len(METRICS),
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        subplot_titles=[m.title for m in METRICS],
+    )
+    gx, gy = np.meshgrid(np.arange(cols), np.arange(rows))  # gx[i, j] = j, gy[i, j] = i
+    names = [[f"{row_title} {r} · {col_title} {c}" for c in col_labels] for r in row_labels]
+    for p, metric in enumerate(METRICS, start=1):
+        z = np.asarray(values[metric.key], dtype=np.float64).reshape(rows, cols)
+        text = _heat_text(metric, z, flagged)
+        fig.add_trace(
+            go.Heatmap(
+                x=list(col_labels),
+                y=list(row_labels),
+                z=f32(z),
+                text=text,
+                texttemplate="%{text}",
+                colorscale="Viridis",
+                reversescale=not metric.higher_is_better,
+                showscale=False,
+                xgap=2,
+                ygap=2,
+                hovertemplate=f"{row_title} %{{y}} · {col_title} %{{x}}<br>{metric.title}: "
+                "%{text}<extra></extra>",
+            ),
+            row=1,
+            col=p,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[col_labels[j] for j in gx.ravel()],
+                y=[row_labels[i] for i in gy.ravel()],
+                mode="markers",
+                marker={"size": PICK_MARKER_SIZE, "color": "rgba(0,0,0,0)", "symbol": "square"},
+                selected={"marker": {"opacity": 0}},
+                unselected={"marker": {"opacity": 0}},
+                customdata=np.arange(rows * cols),
+                hovertext=[name for row in names for name in row],
+                hovertemplate="%{hovertext}<br>click to pick this cell<extra></extra>",
+                showlegend=False,
+            ),
+            row=1,
+            col=p,
+        )
+        if selected is not None:
+            i, j = selected
+            fig.add_shape(
+                type="rect",
+                x0=j - 0.5,
+                x1=j + 0.5,
+                y0=i - 0.5,
+                y1=i + 0.5,
+                line={"color": HIGHLIGHT, "width": 3},
+                row=1,
+                col=p,
+            )
+    base_layout(fig, big=big, legend=False)
+    fig.update_xaxes(type="category", title_text=col_title, showgrid=False, showline=False)
+    fig.update_yaxes(type="category", autorange="reversed", showgrid=False, showline=False)
+    fig.update_yaxes(title_text=row_title, row=1, col=1)
+    fig.update_annotations(font_size=fonts(big)["base"])
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return fig
