@@ -10,6 +10,7 @@ import streamlit as st
 
 from deqnet import (
     PRESETS,
+    GridFlow,
     ModelConfig,
     RunConfig,
     SolverFailure,
@@ -19,9 +20,9 @@ from deqnet import (
     build_model,
     convergence_layers,
     convergence_study,
+    deformed_grid,
     detect_crossings,
     disk_and_ring_grid,
-    fold_grid,
     layer_paths,
     layer_weights,
     linear_boundary,
@@ -29,6 +30,7 @@ from deqnet import (
     plot_extent,
     reference_ode,
     trajectory,
+    turned_over,
     valid_layers,
 )
 from deqnet.analysis.layers import ACCURACY_LAYERS, accuracy
@@ -41,7 +43,7 @@ from deqnet.figures.layers import (
     layer_weights_figure,
     layers_on_path_figure,
     paths_to_number,
-    plane_image_figure,
+    plane_snapshots_figure,
 )
 from ui.guard import training_slot
 from ui.show import chart, error, notice
@@ -60,8 +62,11 @@ TABS = (
 TOPOLOGY = ("rings-2d", "rings-coarse-fold", "rings-augmented")
 TOPOLOGY_SECONDS = 45.0  # time box for training the three topology models on one page run
 TOPOLOGY_CHUNK = 0.5  # seconds per training chunk: the page stays interruptible in between
-GRID_LINES = 31  # lines of the square grid carried through the topology models
+GRID_LINES = 21  # lines of the square grid carried through the topology models
+REGION_POINTS = 41  # grid of the disk and the ring whose images are drawn (about 900 points)
 REGION_GRID = 121  # dense grid of the disk and the ring on which accuracy is judged
+SQUARE = (-1.5, 1.5, -1.5, 1.5)  # the square around the disk and the ring
+SNAPSHOTS = 5  # depths at which the topology models' planes are shown side by side
 FAMILY_WORDS = {
     "node": "neural ODE",
     "ruseckas": "ODE of the paper's form (P1)",
@@ -139,7 +144,7 @@ def _choose_layers(session: Session) -> int:
         return f"{n} (your network)" if run.discrete and n == run.layers else str(n)
 
     return st.select_slider(
-        "Layers L",
+        "Cut the ODE into L layers",
         options,
         format_func=label,
         key="layers_L",
@@ -344,62 +349,76 @@ def _train_topology(models: dict[str, TopologyModel]) -> None:
     bar.empty()
 
 
-def _topology_view(item: TopologyModel, name: str) -> dict:
+def _snapshot_times(model) -> tuple[np.ndarray, list[str]]:
+    """At most SNAPSHOTS depths from 0 to T (discrete: whole layers) and their panel titles."""
+    T = model.config.T
+    if model.config.discrete:
+        layers = np.unique(np.linspace(0, model.layers, min(SNAPSHOTS, model.layers + 1)).round())
+        return layers * model.dt, [f"layer {int(n)}" if n else "input" for n in layers]
+    times = np.linspace(0.0, T, SNAPSHOTS)
+    return times, [f"t = {t:.2g}" if t else "input (t = 0)" for t in times]
+
+
+def _topology_view(item: TopologyModel) -> dict:
     """Pictures and numbers of one lesson model, memoised per number of steps trained."""
     key = item.trainer.steps_done
     if item.views.get("steps") == key:
         return item.views
     model = item.trainer.model
     data = item.trainer.data
-    extent = plot_extent(data)
-    x, labels = data.x_train, data.y_train
-    region_x, region_y = disk_and_ring_grid(REGION_GRID)
+    dense_x, dense_y = disk_and_ring_grid(REGION_GRID)
     view: dict = {
         "steps": key,
-        "sample": accuracy(model, x, labels),
-        "region": accuracy(model, region_x, region_y),
+        "sample": accuracy(model, data.x_train, data.y_train),
+        "region": accuracy(model, dense_x, dense_y),
     }
     if model.config.augment:
-        final = trajectory(model, x, np.array([0.0, model.config.T])).x[-1]
-        view["figure"] = features_3d_figure(final, labels, big=True)
-    else:
-        grid = fold_grid(model, extent, n=GRID_LINES)
-        traj = trajectory(model, x)
-        crossed = detect_crossings(model, x).crossed if model.config.discrete else None
-        view["crossed"] = None if crossed is None else float(np.mean(crossed))
-        view["flipped"] = float(np.mean(grid.flipped[-1]))
-        view["figure"] = plane_image_figure(
-            grid,
-            traj.x[-1],
-            labels,
-            boundary=linear_boundary(model),
-            paths=traj.x,
-            crossed=crossed,
-            extent=extent,
-        )
+        final = trajectory(model, data.x_train, np.array([0.0, model.config.T])).x[-1]
+        view["figure"] = features_3d_figure(final, data.y_train, big=True)
+        item.views = view
+        return view
+    region_x, region_y = disk_and_ring_grid(REGION_POINTS)
+    times, titles = _snapshot_times(model)
+    traj = trajectory(model, region_x, times)
+    folds = turned_over(model, region_x, times)
+    grid = deformed_grid(model, SQUARE, n_lines=GRID_LINES, times=times)
+    # Discrete models give every layer; keep the snapshot layers.
+    rows = np.searchsorted(traj.t, times - 1e-9)
+    view["turned"] = float(folds.turned[-1].mean())
+    view["stretch"] = float(np.nanmax(np.abs(folds.det[-1])))
+    if model.config.discrete:
+        view["crossed"] = float(detect_crossings(model, region_x).crossed.mean())
+    view["figure"] = plane_snapshots_figure(
+        traj.x[rows],
+        region_y,
+        titles,
+        grid=GridFlow(t=grid.t[rows], lines=grid.lines[rows]),
+        turned=folds.turned[np.searchsorted(folds.t, times - 1e-9)],
+        boundary=linear_boundary(model),
+    )
     item.views = view
     return view
 
 
 def _topology_caption(name: str, item: TopologyModel, view: dict) -> str:
     trainer = item.trainer
-    steps = f"{trainer.steps_done}/{item.run.train.train_steps} steps"
+    steps = f"{trainer.steps_done}/{item.run.train.train_steps} training steps"
     scores = (
         f"accuracy {100 * view['sample']:.0f} % on the training points, "
         f"**{100 * view['region']:.1f} %** on a dense grid of the whole disk and ring"
     )
     if name == "rings-2d":
         return (
-            f"{steps}; {scores}. No grid cell is turned over ({100 * view['flipped']:.0f} %): a "
-            "flow only stretches the plane, so the disk can leave the ring only through a thin "
-            "channel, and the straight line cannot separate the whole region."
+            f"{steps}; {scores}. det ∂x(T)/∂x(0) > 0 everywhere: nothing is turned over. A "
+            f"flow only stretches (areas here grow up to {view['stretch']:.0f}×), so the disk "
+            "can leave the ring only through a thin channel."
         )
     if name == "rings-coarse-fold":
         return (
-            f"{steps}; {scores}. With γΔt = 1, {100 * view['crossed']:.0f} % of the paths pass a "
-            f"fold (det ∂xₗ₊₁/∂xₗ ≤ 0 at some layer, ringed red) and "
-            f"{100 * view['flipped']:.0f} % of the grid cells end up turned over (red): the "
-            "layers fold the plane, which no ODE can."
+            f"{steps}; {scores}. With γΔt = 1, {100 * view['turned']:.0f} % of the region ends "
+            "up turned over onto the rest (red rings; red lines: their paths, which cross their "
+            f"neighbours'), and {100 * view['crossed']:.0f} % of the paths pass a layer with "
+            "det ∂xₗ₊₁/∂xₗ ≤ 0 — no ODE can do either."
         )
     return (
         f"{steps}; {scores}. Final features in 3-D: one extra dimension lets a gentle flow lift "
@@ -418,31 +437,33 @@ def _topology_tab() -> None:
     models = _topology_models()
     _train_topology(models)
     titles = {name: PRESETS[name].title for name in TOPOLOGY}
-    top = st.columns(2)
+    flow, fold = st.container(), st.container()
     bottom = st.columns(2)
-    for column, name in zip((top[0], top[1], bottom[0]), TOPOLOGY, strict=True):
+    places = {TOPOLOGY[0]: flow, TOPOLOGY[1]: fold, TOPOLOGY[2]: bottom[0]}
+    for name, place in places.items():
         item = models[name]
-        with column:
+        with place:
             st.markdown(f"#### {titles[name]}")
             if item.trainer.steps_done == 0:
                 st.caption("Not trained yet (the server was busy); open this tab again.")
                 continue
             try:
-                view = _topology_view(item, name)
+                view = _topology_view(item)
             except SolverFailure:
                 error("The solver failed on this model; open the tab again to retrain it.")
                 continue
-            chart(view["figure"], key=f"layers_topo_{name}", height=520)
+            height = 520 if models[name].run.model.augment else 380
+            chart(view["figure"], key=f"layers_topo_{name}", height=height)
             st.caption(_topology_caption(name, item, view))
     with bottom[1]:
         st.markdown("#### What to take away")
         st.markdown(
-            "- The grid lines are the image of a square grid of the input plane; the dashed line "
-            "is the classifier.\n"
-            "- A flow's grid never overlaps itself. A coarse network's does: red cells are turned "
-            "over, and red-ringed points travel through such a fold.\n"
-            "- Judge on the **dense grid**: a 2-D flow can score well on a finite sample by "
-            "threading gaps between points, never on the whole region.\n"
+            "- Dots: where a dense grid of the whole disk and ring ends up; grey lines: the image "
+            "of the square around them; dashed: the classifier's straight line.\n"
+            "- A flow never overlaps the plane with itself. A coarse network can: the red part "
+            "lies folded over onto the rest, and its paths cross their neighbours'.\n"
+            "- Judge on the **whole region**: a 2-D flow can score well on a finite sample by "
+            "threading gaps between points, never on all of it.\n"
             "- h(y) = y − γΔt·y³ is monotone only for |y| < 1/√(3γΔt) — see the weights tab "
             "with a feed-forward model."
         )

@@ -113,8 +113,8 @@ def _pick_points(session: Session, extent, defaults: np.ndarray) -> list[int]:
     picked = _selected_rows(event, len(data.x_train))
     chosen = list(dict.fromkeys([*(defaults.tolist() if keep else []), *picked]))
     st.caption(
-        "Click a point, or drag a box (lasso in the toolbar) to add points; double-click to "
-        f"clear. At most {MAX_POINTS} are followed."
+        "Click a point (shift-click for more), or use the box or lasso tool of the chart's "
+        f"toolbar; double-click to clear. At most {MAX_POINTS} points are followed."
     )
     if len(chosen) > MAX_POINTS:
         st.caption(f"{len(chosen)} chosen: following the first {MAX_POINTS}.")

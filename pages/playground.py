@@ -4,6 +4,7 @@ import streamlit as st
 
 from deqnet import SolverFailure, decision_grid, plot_extent, trajectory
 from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
+from ui.guard import memory_problem
 from ui.live import live_fragment, toggle_training
 from ui.sharing_ui import export_panel, new_data_seed
 from ui.show import chart, error
@@ -17,6 +18,14 @@ def _regenerate(session: Session) -> None:
     seed = new_data_seed()
     session.wanted["data"]["seed"] = seed
     st.session_state["dseed"] = seed
+
+
+def _step(session: Session) -> None:
+    problem = memory_problem(session)
+    if problem:
+        session.notes.append(problem)
+    else:
+        step_once(session)
 
 
 def _view_toggle(session: Session, key: str, label: str, help_text: str) -> None:
@@ -45,7 +54,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         "Step",
         key="pg_step",
         icon=":material/skip_next:",
-        on_click=step_once,
+        on_click=_step,
         args=(session,),
         disabled=session.diverged,
         help="One optimiser step.",

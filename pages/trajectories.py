@@ -56,11 +56,14 @@ class Flow:
     """What the page draws, for one model version.
 
     Attributes:
-        traj: paths of the STAT_POINTS sample; the first ``drawn`` of them are drawn.
+        traj: t (K,), x (K, N, D): paths of a random sample of at most STAT_POINTS training
+            points; the first ``drawn`` (at most DRAWN_PATHS) of them are the ones drawn.
         labels: (N,) classes of the sample.
         grid: the deformed grid of the plot box at the trajectory's times.
-        mean_div: (K,) mean divergence over the sample; log_volume (K, N) exact per point;
-        cloud: (K,) Gaussian log-volume of the sample's cloud.
+        mean_div: (K,) mean divergence over the sample.
+        log_volume: (K, N) exact log|det dx(t)/dx(0)| of each sample path.
+        cloud: (K,) Gaussian log-volume of the sample's cloud (-inf while it is flat).
+        drawn: how many of the sample's paths the charts draw.
     """
 
     traj: Trajectory
@@ -81,6 +84,7 @@ class Flow:
 
 
 def _compute(session: Session, extent: tuple[float, float, float, float]) -> Flow:
+    """All analysis of the page for the session's current weights (memoised per version)."""
     data, model = session.data, session.model
     order = np.random.default_rng(SAMPLE_SEED).permutation(len(data.x_train))[:STAT_POINTS]
     x, labels = data.x_train[order], data.y_train[order]

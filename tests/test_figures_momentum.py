@@ -10,6 +10,7 @@ from deqnet import Momentum
 from deqnet.analysis.checks import check_points
 from deqnet.figures.momentum import (
     FIELD_ARROW_FRACTION,
+    KEY_ROOM,
     PATH_ARROW_FRACTION,
     adjoint_field_figure,
     energy_figure,
@@ -37,12 +38,12 @@ def _momentum(k: int = 11, n: int = 4, d: int = 2, seed: int = 0) -> Momentum:
 
 
 def _by_type(fig, kind: str) -> list:
-    return [trace for trace in fig.data if trace.type == kind and trace.name != "arrow key"]
+    return [trace for trace in fig.data if trace.type == kind and trace.meta != "arrow key"]
 
 
 def _key(fig) -> tuple[float, float, str]:
     """(drawn length, magnitude, label) of the figure's key arrow."""
-    key = next(trace for trace in fig.data if trace.name == "arrow key")
+    key = next(trace for trace in fig.data if trace.meta == "arrow key")
     label = next(a.text for a in fig.layout.annotations if a.text.startswith("|a| ="))
     return key.lengthfactor * key.u[0], key.u[0], label
 
@@ -109,7 +110,7 @@ def test_pick_figure_names_every_training_row_and_rings_the_defaults(tiny_moons)
             np.column_stack([trace.x, trace.y]), x[np.asarray(trace.customdata)], atol=1e-6
         )
     assert list(fig.data[2].customdata) == defaults.tolist()
-    assert fig.layout.dragmode == "select"
+    assert fig.layout.dragmode is None and fig.layout.clickmode is None  # Streamlit decides
     assert fig.layout.xaxis.title.text == "x₁" and fig.layout.yaxis.title.text == "x₂"
 
 
@@ -127,11 +128,15 @@ def test_momentum_arrows_are_minus_a_at_the_path_states_on_one_scale() -> None:
     norms = np.hypot(mom.a[..., 0], mom.a[..., 1])
     x0, x1 = fig.layout.xaxis.range
     y0, y1 = fig.layout.yaxis.range
+    y1 = y0 + (y1 - y0) / (1 + KEY_ROOM)  # the data box, below the key's headroom
     longest = q0.lengthfactor * norms.max()
     assert longest == pytest.approx(PATH_ARROW_FRACTION * max(x1 - x0, y1 - y0), rel=1e-5)
     length, magnitude, label = _key(fig)  # the key is the longest arrow, labelled with its |a|
     assert length == pytest.approx(longest, rel=1e-6)
     assert magnitude == pytest.approx(norms.max()) and label == f"|a| = {norms.max():.2g}"
+    key = next(trace for trace in fig.data if trace.meta == "arrow key")
+    assert key.y[0] > y1 >= mom.x[..., 1].max()  # the key never covers a path
+    assert key.showlegend is not False and all(q.showlegend is False for q in quivers)
     lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
     assert len(lines) == 3  # one path per point
     start = next(t for t in fig.data if t.name == "start x(0)")
@@ -190,6 +195,7 @@ def test_adjoint_field_keeps_its_box_and_keys_the_scale_of_each_time() -> None:
     for k in (0, 5):
         fig = adjoint_field_figure(mom, labels, k, extent=box, time_label="t")
         assert tuple(fig.layout.xaxis.range) == pytest.approx(box[:2])
+        assert fig.layout.yaxis.range[0] == pytest.approx(box[2])
         quivers = _by_type(fig, "quiver")
         assert len({q.lengthfactor for q in quivers}) == 1
         q1 = quivers[1]  # class 1: odd rows

@@ -74,10 +74,10 @@ def _as_url_values(query: dict) -> dict[str, str | list[str]]:
 
 def hostile_queries(seed: int, count: int) -> list[dict[str, str | list[str]]]:
     rng = random.Random(seed)
+    clean = [{"budget": "1"}, {"budget": "1", "family": "resnet", "showtest": "1"}]
     fixed = [{"lr": v} for v in NASTY_VALUES[:4]] + [{"dataset": "<script>alert(1)</script>"}]
-    fixed += [{"budget": "1"}, {"budget": "1", "family": "resnet", "showtest": "1"}]  # clean
-    queries = fixed + [_random_query(rng) for _ in range(count - len(fixed))]
-    return [_as_url_values(_cheap(q, rng)) for q in queries]
+    fixed += [_random_query(rng) for _ in range(count - len(fixed) - len(clean))]
+    return clean + [_as_url_values(_cheap(q, rng)) for q in fixed]
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@
 - a linear ODE's paths and its Euler layers have closed forms (matrix exponential and powers);
 - ‖W_l − I‖ = Δt ‖w_l‖ for a discretised (P1); a ResNet's layer Jacobian matches finite differences;
 - h(y) = y − γΔt y³ turns at 1/√(3γΔt) (γΔt = 1: h(1) = 0, h(1.5) = −1.875);
-- folds: a hand-built non-monotone layer turns cells over and makes paths cross; the identity and
-  ODE flows never do.
+- folds: a hand-built non-monotone layer turns part of the plane over and makes paths cross; the
+  identity, a mirror and ODE flows never fold (a mirror's det < 0 is still impossible for a flow).
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ import pytest
 import torch
 from scipy.linalg import expm
 
-from deqnet import ModelConfig, build_model, discretize, evaluate, make_dataset
+from deqnet import (
+    ModelConfig,
+    build_model,
+    discretize,
+    evaluate,
+    jacobian_logdet,
+    make_dataset,
+)
 from deqnet.analysis.layers import (
     accuracy,
     accuracy_versus_layers,
@@ -29,13 +36,12 @@ from deqnet.analysis.layers import (
     detect_crossings,
     disk_and_ring_grid,
     fit_power_law,
-    flipped_cells,
-    fold_grid,
     layer_paths,
     layer_weights,
     linear_boundary,
     monotonicity_limit,
     network_of,
+    turned_over,
     valid_layers,
 )
 from deqnet.models import FeedForward
@@ -231,33 +237,70 @@ def test_a_non_monotone_layer_is_detected_as_a_fold_and_the_identity_is_not() ->
     assert not identity.crossed.any() and np.all(identity.first_layer == -1)
 
 
-def test_flipped_cells_are_exactly_where_one_coordinate_is_past_the_limit() -> None:
-    extent = (-1.0, 1.0, -1.0, 1.0)
-    grid = fold_grid(_fold_layer(gamma=1.0), extent, n=21)
-    assert grid.images.shape == (2, 21, 21, 2) and not grid.flipped[0].any()
-    centres = (grid.xs[:-1] + grid.xs[1:]) / 2
-    limit = 1 / math.sqrt(3)
-    half = (grid.xs[1] - grid.xs[0]) / 2
-    outside = np.abs(centres) - half > limit  # the whole cell is past the limit
-    inside = np.abs(centres) + half < limit
-    one_out = outside[None, :] & inside[:, None] | outside[:, None] & inside[None, :]
-    both_in = inside[None, :] & inside[:, None]
-    assert grid.flipped[1][one_out].all() and not grid.flipped[1][both_in].any()
-    assert not fold_grid(_fold_layer(gamma=0.0), extent, n=21).flipped.any()
+def _square(half: float, n: int) -> np.ndarray:
+    s = np.linspace(-half, half, n)
+    gx, gy = np.meshgrid(s, s)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
-def test_an_ode_flow_never_turns_a_cell_over() -> None:
-    grid = fold_grid(_ode("node", T=2.0), (-2.0, 2.0, -2.0, 2.0), n=15)
-    assert len(grid.t) > 2 and not grid.flipped.any()
+def test_the_folded_part_is_exactly_where_one_coordinate_is_past_the_limit() -> None:
+    # On [-0.8, 0.8]², det = (1 − 3 x1²)(1 − 3 x2²) < 0 on 40 % of the square: that part is
+    # turned over onto the rest.
+    x = _square(0.8, 41)
+    folds = turned_over(_fold_layer(gamma=1.0), x)
+    past = np.abs(x) > 1 / math.sqrt(3)
+    np.testing.assert_allclose(folds.t, [0.0, 1.0])
+    np.testing.assert_allclose(folds.det[0], 1.0)
+    np.testing.assert_allclose(folds.det[1], np.prod(1 - 3 * x**2, axis=1), rtol=1e-12, atol=1e-15)
+    assert not folds.turned[0].any()
+    np.testing.assert_array_equal(folds.turned[1], past[:, 0] ^ past[:, 1])
+    assert not turned_over(_fold_layer(gamma=0.0), x).turned.any()
 
 
-def test_flipped_cells_by_hand() -> None:
-    square = np.array([[[0.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 1.0]]])
-    assert not flipped_cells(square).any()
-    assert flipped_cells(square[:, ::-1]).all()  # mirrored: orientation reversed
-    squashed = square.copy()
-    squashed[1, 1] = [2.0, 0.0]  # the lower triangle collapses onto the bottom edge
-    assert flipped_cells(squashed).all()
+def test_folds_compose_layer_by_layer() -> None:
+    # The composite det is the product of the layer dets (chain rule), checked against the
+    # Jacobian of the composed layers themselves.
+    net = discretize(_ode("ruseckas", "piecewise", gamma=3.0, T=2.0), 4)
+    x = _square(1.5, 9)
+    folds = turned_over(net, x)
+    layer_det = detect_crossings(net, x).det
+    np.testing.assert_allclose(folds.det[1:], np.cumprod(layer_det, axis=0), rtol=1e-12)
+    with torch.no_grad():
+        states = net.layer_states(net.lift(torch.as_tensor(x)))
+    for layer in (2, 4):
+        jac = torch.func.vmap(torch.func.jacrev(lambda s, n=layer: _flow_to(net, s, n)))(states[0])
+        np.testing.assert_allclose(
+            folds.det[layer], torch.linalg.det(jac).detach().numpy(), rtol=1e-9
+        )
+
+
+def _flow_to(net, state: torch.Tensor, layers: int) -> torch.Tensor:
+    out = state[None]
+    for layer in range(layers):
+        out = net.step(layer, out)
+    return out[0]
+
+
+def test_a_mirror_is_impossible_for_a_flow_but_folds_nothing_over() -> None:
+    mirror = _fold_layer(gamma=0.0)
+    with torch.no_grad():
+        mirror.linear.w.copy_(torch.diag(torch.tensor([1.0, -1.0], dtype=torch.float64))[None])
+    x = _square(1.0, 5)
+    assert detect_crossings(mirror, x).crossed.all()  # det = −1 ≤ 0: no ODE flow does this
+    folds = turned_over(mirror, x)
+    np.testing.assert_allclose(folds.det[-1], -1.0)
+    assert not folds.turned.any()
+
+
+def test_an_ode_flow_keeps_orientation_everywhere() -> None:
+    model = _ode("node", T=2.0)
+    x = _square(2.0, 9)
+    folds = turned_over(model, x, times=np.array([0.0, 1.0, 2.0]))
+    assert np.all(folds.det > 0) and not folds.turned.any()
+    np.testing.assert_allclose(folds.det[0], 1.0)
+    np.testing.assert_allclose(np.log(folds.det[-1]), jacobian_logdet(model, x), rtol=1e-10)
+    with pytest.raises(ValueError, match="extra dimensions"):
+        turned_over(_ode("node", augment=1), x)
 
 
 # ------------------------------------------------------------------------------ topology tools

@@ -55,10 +55,10 @@ def _fmt_number(v: Any) -> str:
 
 
 _FAMILY_LABELS = {
-    "node": "Neural ODE (node)",
-    "ruseckas": "Paper's ODE w(t)x + b(t) + g(x) (ruseckas)",
-    "resnet": "ResNet (resnet)",
-    "feedforward": "Near-identity feed-forward (feedforward)",
+    "node": "Neural ODE",
+    "ruseckas": "Paper's ODE (P1)",
+    "resnet": "ResNet",
+    "feedforward": "Feed-forward, near identity",
 }
 _MODE_LABELS_CONTINUOUS = {
     "autonomous": "autonomous: F(x)",
@@ -188,7 +188,8 @@ MODEL: tuple[Control, ...] = (
     Control(
         "family",
         "Model",
-        "Neural ODE, the paper's ODE, a ResNet or a near-identity feed-forward net.",
+        "Neural ODE (MLP field), the paper's ODE w(t)x + b(t) + g(x), a ResNet or a plain "
+        "feed-forward net whose layers stay close to the identity.",
         "select",
         _fixed(FAMILIES),
         fmt=lambda v: _FAMILY_LABELS.get(v, v),
@@ -394,6 +395,11 @@ EXTRA_LABELS: dict[str, str] = {
     "upload": "Upload",
     "export": "Downloads",
 }
+
+
+def hideable_in_sidebar_order(hideable: Sequence[str]) -> list[str]:
+    """The hideable control names in the order the page shows them (sidebar first)."""
+    return [key for key in (*CONTROLS, *EXTRA_LABELS) if key in hideable]
 
 
 def label_of(key: str) -> str:

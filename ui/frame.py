@@ -60,7 +60,7 @@ def _messages(session: Session) -> None:
         st.warning(f"**Some settings in the link were changed:**\n{items}", icon=":material/link:")
         session.url_notices = []
     for note in session.notes:
-        st.info(note, icon=":material/restart_alt:")
+        st.info(note, icon=":material/info:")
     session.notes = []
 
 

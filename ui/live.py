@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from ui.guard import train_tick
 from ui.show import guarded
-from ui.state import Session, get_session, train_chunk
+from ui.state import Session, get_session
 
 # A tick trains for about CHUNK_SECONDS, then draws (~0.1 s); ticks are requested every
 # TICK_SECONDS, so charts refresh about 2-3 times a second and training gets most of the time.
@@ -43,7 +44,8 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
     def _panel() -> None:
         current = get_session()
         if current.running:
-            train_chunk(current, CHUNK_SECONDS)
+            # Memory check, a server-wide training slot, then a time-boxed chunk (ui.guard).
+            train_tick(current, CHUNK_SECONDS)
             if current.budget_reached or current.diverged:
                 current.running = False
                 st.rerun()

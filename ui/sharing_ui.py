@@ -28,7 +28,7 @@ from deqnet.sharing import (
     run_to_query,
     safe_text,
 )
-from ui.controls import label_of
+from ui.controls import hideable_in_sidebar_order, label_of
 from ui.state import Session, coerce_run, load_trained, rebuild, use_custom_data
 
 MAX_UPLOAD_MB = max(1, MAX_CSV_BYTES // 1_000_000)
@@ -111,7 +111,7 @@ def classroom_panel(session: Session) -> None:
         )
         st.pills(
             "Controls to hide",
-            HIDEABLE,
+            hideable_in_sidebar_order(HIDEABLE),
             selection_mode="multi",
             format_func=label_of,
             key="cls_hide",

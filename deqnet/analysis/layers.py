@@ -8,8 +8,8 @@ so what is measured is the discretisation error, not the solver's.
 
 Also here: the near-identity structure of the layers (‖W_l − I‖, the activation h(y) and where it
 stops being monotone) and the topology lesson's tools: the determinant of each layer map (a flow
-never makes it ≤ 0; a coarse network can, and then paths cross and the plane folds), grid cells
-that a map turns over, and the disk-and-ring region on which a classifier is judged.
+never makes it ≤ 0; a coarse network can), the part of the plane a model turns over onto the rest
+(a fold: paths cross), and the disk-and-ring region on which a classifier is judged.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 
 from deqnet.analysis.adjoint import momentum, rebuild_model
 from deqnet.analysis.checks import tight_copy
-from deqnet.analysis.paths import lift_inputs, restore_nfe, trajectory
+from deqnet.analysis.paths import check_times, lift_inputs, restore_nfe, trajectory
 from deqnet.analysis.volume import batch_jacobian
 from deqnet.config import LIMITS, ModelConfig
 from deqnet.datasets import Dataset
@@ -404,66 +404,61 @@ def detect_crossings(net: DiscreteModel, x: np.ndarray | torch.Tensor) -> Crossi
     return Crossings(det=det, crossed=crossed, first_layer=first)
 
 
-def flipped_cells(points: np.ndarray) -> np.ndarray:
-    """Cells of a mapped grid that the map turned over: (n - 1, m - 1) bool.
-
-    ``points`` (n, m, 2) are the images of a grid whose row i runs along x1 at height ys[i]
-    (ascending) and column j at xs[j] (ascending), so every cell starts counter-clockwise. A cell
-    is flipped when either of its two triangles has signed area ≤ 0 (or non-finite) after the
-    map: for the piecewise-linear map through the images that is an orientation reversal, which
-    an ODE flow never produces.
-    """
-    p = np.asarray(points, dtype=np.float64)
-    a, b = p[:-1, :-1], p[:-1, 1:]  # lower-left, lower-right
-    c, d = p[1:, 1:], p[1:, :-1]  # upper-right, upper-left
-
-    def area(u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-        e, f = v - u, w - u
-        return e[..., 0] * f[..., 1] - e[..., 1] * f[..., 0]
-
-    lower, upper = area(a, b, c), area(a, c, d)
-    return ~((lower > 0) & (upper > 0))
-
-
 @dataclass(frozen=True, eq=False)
-class FoldGrid:
-    """A square grid of the plane carried through a model.
+class TurnedOver:
+    """Where a model has turned the input plane over, at K times.
 
     Attributes:
-        xs, ys: (n,) grid coordinates.
-        t: (K,) times (discrete: layer times).
-        images: (K, n, n, 2) first two components of the image of grid point (xs[j], ys[i]) at
-            [k, i, j].
-        flipped: (K, n - 1, n - 1) cells turned over by the map from t = 0 to t[k]
-            (``flipped_cells``).
+        t: (K,) times (discrete: the layer times t_l = l * dt, l = 0 … L).
+        det: (K, N) det ∂x(t)/∂x(0) at each input (discrete: the product of the layer
+            determinants along the path so far, by the chain rule).
+        turned: (K, N) True where det does not have the sign most of the N inputs have at that
+            time (or is 0 or not finite): that part of the plane lies folded over onto the rest,
+            so the paths from there have crossed their neighbours' paths. A flow has det > 0
+            everywhere, and a mirror image (det < 0 everywhere) turns nothing over relative to
+            the rest.
     """
 
-    xs: np.ndarray
-    ys: np.ndarray
     t: np.ndarray
-    images: np.ndarray
-    flipped: np.ndarray
+    det: np.ndarray
+    turned: np.ndarray
 
 
-def fold_grid(
-    model: DeqModel,
-    extent: tuple[float, float, float, float],
-    n: int = 41,
-    times: np.ndarray | None = None,
-) -> FoldGrid:
-    """An n x n grid of ``extent`` (x0, x1, y0, y1) flowed through ``model`` (``trajectory``
-    times: ``times`` or the defaults; discrete: the layers), with the cells turned over.
+def _minority(det: np.ndarray) -> np.ndarray:
+    """(K, N): True where det's sign differs from the majority sign of its row (0 and NaN too)."""
+    positive = (det > 0).sum(axis=1, keepdims=True)
+    negative = (det < 0).sum(axis=1, keepdims=True)
+    return ~np.where(positive >= negative, det > 0, det < 0)
 
-    Only meaningful for D = 2: with augmented dimensions the image is 3-D and the first two
-    components are a shadow, in which cells may overlap without any fold.
-    """
-    x0, x1, y0, y1 = extent
-    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
-    gx, gy = np.meshgrid(xs, ys)
-    traj = trajectory(model, np.stack([gx.ravel(), gy.ravel()], axis=1), times)
-    images = np.asarray(traj.x[..., :2], dtype=np.float64).reshape(len(traj.t), n, n, 2)
-    flipped = np.stack([flipped_cells(image) for image in images])
-    return FoldGrid(xs=xs, ys=ys, t=traj.t, images=images, flipped=flipped)
+
+def turned_over(
+    model: DeqModel, x: np.ndarray | torch.Tensor, times: np.ndarray | None = None
+) -> TurnedOver:
+    """``TurnedOver`` of inputs x (N, 2): sample the region of interest densely, the majority
+    sign is taken over these inputs. Discrete: at every layer (``times`` ignored); continuous:
+    at ``times`` (ascending in [0, T], default [T]), by autograd through the solver. Only for
+    models without extra dimensions (D = 2)."""
+    if model.config.dim != 2:
+        raise ValueError("orientation in the plane needs a model without extra dimensions")
+    if isinstance(model, DiscreteModel):
+        layer_det = layer_determinants(model, x)
+        det = np.cumprod(np.vstack([np.ones_like(layer_det[:1]), layer_det]), axis=0)
+        t = np.linspace(0.0, model.config.T, model.layers + 1)
+    else:
+        T = model.config.T
+        t = np.array([T]) if times is None else check_times(model, times)
+        x0 = lift_inputs(model, x)
+        rows = []
+        with restore_nfe(model):
+            for tk in t.tolist():
+                if tk == 0.0:
+                    rows.append(np.ones(len(x0)))
+                    continue
+                span = torch.tensor([0.0, tk], dtype=torch.float64)
+                jac = batch_jacobian(lambda s, span=span: model.solve(s, span)[-1], x0)
+                rows.append(torch.linalg.det(jac).double().numpy())
+        det = np.stack(rows)
+    return TurnedOver(t=t, det=det, turned=_minority(det))
 
 
 def linear_boundary(model: DeqModel) -> tuple[np.ndarray, float]:
@@ -494,8 +489,8 @@ __all__ = [
     "ActivationCurve",
     "Convergence",
     "Crossings",
+    "TurnedOver",
     "DepthAccuracy",
-    "FoldGrid",
     "LayerPaths",
     "LayerWeights",
     "accuracy",
@@ -507,8 +502,6 @@ __all__ = [
     "detect_crossings",
     "disk_and_ring_grid",
     "fit_power_law",
-    "flipped_cells",
-    "fold_grid",
     "layer_determinants",
     "layer_paths",
     "layer_weights",
@@ -517,5 +510,6 @@ __all__ = [
     "network_of",
     "preactivation_range",
     "reference_ode",
+    "turned_over",
     "valid_layers",
 ]

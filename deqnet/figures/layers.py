@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from deqnet.figures.paths import class_groups, nan_join, subsample
+from deqnet.figures.paths import class_groups, nan_join
 from deqnet.figures.style import (
     GREY,
     INK,
@@ -31,11 +31,11 @@ from deqnet.figures.style import (
 )
 
 if TYPE_CHECKING:
+    from deqnet.analysis.grids import GridFlow
     from deqnet.analysis.layers import (
         ActivationCurve,
         Convergence,
         DepthAccuracy,
-        FoldGrid,
         LayerPaths,
         LayerWeights,
     )
@@ -643,9 +643,22 @@ def activation_figure(curve: ActivationCurve, *, big: bool = True) -> go.Figure:
         if curve.nonlinearity == "cubic" and math.isfinite(limit)
         else (f"h′ = 0 at ±{limit:.3g}" if math.isfinite(limit) else "monotone everywhere")
     )
-    _note(fig, f"h(y) = y − {g},  γΔt = {curve.gamma_dt:.3g}:  {where}", big)
-    # The formula takes the space above the plot; the legend goes below it.
-    fig.update_layout(legend={"y": -0.16, "yanchor": "top"})
+    # The formula (two lines) takes the space above the plot; the legend goes below it.
+    size = fonts(big)["base"]
+    fig.update_layout(margin={"t": 12 + round(2.6 * size)}, legend={"y": -0.16, "yanchor": "top"})
+    fig.add_annotation(
+        text=f"h(y) = y − {g},  γΔt = {curve.gamma_dt:.3g}<br>{where}",
+        xref="paper",
+        yref="paper",
+        x=0.0,
+        y=1.0,
+        xanchor="left",
+        yanchor="bottom",
+        yshift=4,
+        showarrow=False,
+        align="left",
+        font={"size": size, "color": INK},
+    )
     span = float(y[-1])
     visible = h[np.abs(y) <= span]
     top = max(span, float(np.nanmax(np.abs(visible)))) if visible.size else span
@@ -654,114 +667,119 @@ def activation_figure(curve: ActivationCurve, *, big: bool = True) -> go.Figure:
     return fig
 
 
-def plane_image_figure(
-    grid: FoldGrid,
-    x_final: np.ndarray,
+def _padded_box(points: np.ndarray, pad: float = 0.08, least: float = 0.3) -> Extent:
+    """A box around the finite points (N, 2) with a margin, at least 2 * ``least`` wide."""
+    x0, x1, y0, y1 = _box(points)
+    half = np.maximum([(x1 - x0) / 2, (y1 - y0) / 2], least) * (1 + pad)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (cx - half[0], cx + half[0], cy - half[1], cy + half[1])
+
+
+def plane_snapshots_figure(
+    states: np.ndarray,
     labels: np.ndarray,
+    titles: Sequence[str],
     *,
+    grid: GridFlow | None = None,
+    turned: np.ndarray | None = None,
     boundary: tuple[np.ndarray, float] | None = None,
-    paths: np.ndarray | None = None,
-    crossed: np.ndarray | None = None,
-    extent: Extent | None = None,
-    max_paths: int = 150,
     big: bool = True,
 ) -> go.Figure:
-    """Where a model sends the plane: the image of a square grid (grey), cells it turned over
-    (red), the data's final states by class and the classifier's straight line (dashed).
+    """Where a model carries the plane, side by side at K depths: points coloured by class, the
+    image of a square grid (grey), points turned over onto the rest of the plane (red rings) and,
+    in the last panel, the classifier's straight line (dashed).
 
     Args:
-        grid: ``fold_grid``; its last time is drawn.
-        x_final: (N, D) final states of the data (first two components drawn).
+        states: (K, N, D) states of N points (e.g. a dense grid of the classes' region) at K
+            depths; the first two components are drawn, each panel on its own scale.
         labels: (N,) classes.
-        boundary: (u, c) of ``linear_boundary``; the line u·x + c = 0 is drawn.
-        paths: (K, N, D) layer (or time) states: the paths of ``crossed`` points are drawn red.
-        crossed: (N,) True for points whose path passes a fold (``detect_crossings``).
-        extent: the box to show at least; widened (bounded) to the image.
+        titles: K panel titles ("layer 2", "t = 0.50", ...).
+        grid: ``deformed_grid`` at the same K depths.
+        turned: (K, N) ``turned_over(...).turned`` at the same depths.
+        boundary: (u, c) of ``linear_boundary``.
     """
-    image = np.asarray(grid.images[-1])
-    x = np.asarray(x_final)[:, :2]
+    x = np.asarray(states)[..., :2]
     labels = np.asarray(labels).astype(np.int64)
-    fig = go.Figure()
-    flipped = np.asarray(grid.flipped[-1])
-    if flipped.any():
-        i, j = np.nonzero(flipped)
-        quads = np.stack(
-            [image[i, j], image[i, j + 1], image[i + 1, j + 1], image[i + 1, j], image[i, j]], 1
-        )
-        outline = nan_join(quads)
-        fig.add_trace(
-            go.Scatter(
-                x=outline[:, 0],
-                y=outline[:, 1],
-                mode="lines",
-                fill="toself",
-                fillcolor=rgba(FOLD_COLOR, 0.35),
-                line={"width": 0, "color": FOLD_COLOR},
-                name="grid cells turned over (fold)",
-                hoverinfo="skip",
+    n_panels = x.shape[0]
+    fig = make_subplots(rows=1, cols=n_panels, horizontal_spacing=0.02, subplot_titles=list(titles))
+    groups = class_groups(labels, np.arange(len(labels)))
+    size = 5 if big else 4
+    boxes = []
+    for k in range(n_panels):
+        col, first = k + 1, k == 0
+        if grid is not None:
+            lines = nan_join(np.asarray(grid.lines[k]))
+            fig.add_trace(
+                go.Scattergl(
+                    x=lines[:, 0],
+                    y=lines[:, 1],
+                    mode="lines",
+                    name="image of a square grid",
+                    legendgroup="grid",
+                    showlegend=first,
+                    line={"color": rgba(GREY, 0.45), "width": 1},
+                    hoverinfo="skip",
+                ),
+                row=1,
+                col=col,
             )
-        )
-    lines = nan_join(np.concatenate([image, image.transpose(1, 0, 2)]))
-    fig.add_trace(
-        go.Scattergl(
-            x=lines[:, 0],
-            y=lines[:, 1],
-            mode="lines",
-            name="image of a square grid",
-            line={"color": rgba(GREY, 0.55), "width": 1},
-            hoverinfo="skip",
-        )
-    )
-    if paths is not None and crossed is not None and np.any(crossed):
-        idx = np.flatnonzero(crossed)
-        idx = idx[subsample(len(idx), max_paths)]
-        line = nan_join(np.asarray(paths)[:, idx, :2].transpose(1, 0, 2))
-        fig.add_trace(
-            go.Scattergl(
-                x=line[:, 0],
-                y=line[:, 1],
-                mode="lines",
-                name="paths that cross (through a fold)",
-                line={"color": FOLD_COLOR, "width": 1.5},
-                opacity=0.6,
-                hoverinfo="skip",
+        for c, idx in groups:
+            fig.add_trace(
+                go.Scattergl(
+                    x=f32(x[k, idx, 0]),
+                    y=f32(x[k, idx, 1]),
+                    mode="markers",
+                    name=f"class {c}",
+                    legendgroup=f"class {c}",
+                    showlegend=first,
+                    marker={"size": size, "color": class_color(c)},
+                    hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>",
+                ),
+                row=1,
+                col=col,
             )
-        )
-    for k, idx in class_groups(labels, np.arange(len(labels))):
-        ring = crossed is not None and np.any(np.asarray(crossed)[idx])
-        fig.add_trace(
-            go.Scattergl(
-                x=f32(x[idx, 0]),
-                y=f32(x[idx, 1]),
-                mode="markers",
-                name=f"class {k}",
-                marker={
-                    "size": 7 if big else 5,
-                    "color": class_color(k),
-                    "line": {
-                        "color": [FOLD_COLOR if c else "white" for c in np.asarray(crossed)[idx]]
-                        if ring
-                        else "white",
-                        "width": 1,
+        if turned is not None and np.any(turned[k]):
+            folded = np.asarray(turned[k], dtype=bool)
+            fig.add_trace(
+                go.Scattergl(
+                    x=f32(x[k, folded, 0]),
+                    y=f32(x[k, folded, 1]),
+                    mode="markers",
+                    name="turned over onto the rest (a fold)",
+                    legendgroup="turned",
+                    showlegend=not any(np.any(turned[j]) for j in range(k)),
+                    marker={
+                        "symbol": "circle-open",
+                        "size": size + 4,
+                        "color": FOLD_COLOR,
+                        "line": {"width": 1.5},
                     },
-                },
-                hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>",
+                    hoverinfo="skip",
+                ),
+                row=1,
+                col=col,
             )
-        )
+        boxes.append(_padded_box(x[k]))
     base_layout(fig, big=big)
-    box = view_extent(
-        np.concatenate([image.reshape(-1, 2), x]),
-        extent if extent is not None else _box(x),
-        cap=2.5,
-    )
     if boundary is not None:
-        _add_boundary(fig, boundary, box)
-    plane_axes(fig, box, titles=("x₁ (final)", "x₂ (final)"))
+        _add_boundary(fig, boundary, boxes[-1], col=n_panels)
+    for k, box in enumerate(boxes):
+        plane_axes(fig, box, row=1, col=k + 1, titles=("", ""))
+    fig.update_xaxes(showticklabels=False, showgrid=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False)
+    fig.update_annotations(font_size=fonts(big)["base"])
+    # Panel titles sit above the panels, so the legend goes below them.
+    fig.update_layout(
+        legend={"y": -0.04, "yanchor": "top"},
+        margin={"t": round(2.2 * fonts(big)["base"]), "b": 8},
+    )
     return fig
 
 
-def _add_boundary(fig: go.Figure, boundary: tuple[np.ndarray, float], box: Extent) -> None:
-    """The line u·x + c = 0 across ``box`` (first two components of u), dashed ink."""
+def _add_boundary(
+    fig: go.Figure, boundary: tuple[np.ndarray, float], box: Extent, *, col: int
+) -> None:
+    """The line u·x + c = 0 across ``box`` (first two components of u) in panel ``col``."""
     u, c = np.asarray(boundary[0], dtype=np.float64)[:2], float(boundary[1])
     x0, x1, y0, y1 = box
     if abs(u[1]) >= abs(u[0]) and u[1] != 0:
@@ -780,7 +798,9 @@ def _add_boundary(fig: go.Figure, boundary: tuple[np.ndarray, float], box: Exten
             name="the classifier's line",
             line={"color": INK, "width": 3, "dash": "dash"},
             hoverinfo="skip",
-        )
+        ),
+        row=1,
+        col=col,
     )
 
 
@@ -797,5 +817,5 @@ __all__ = [
     "number_stride",
     "paths_to_number",
     "written_layers",
-    "plane_image_figure",
+    "plane_snapshots_figure",
 ]

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from deqnet.analysis.adjoint import Momentum
 
 T_TITLE = "t (depth)"
+ARROWS_NAME = "−a(t): downhill in the loss"
 # The longest momentum arrow along the chosen paths, as a fraction of the plot's larger side.
 PATH_ARROW_FRACTION = 0.12
 # Adjoint field of many points: the 99th percentile of |a| at the time shown gets this length.
@@ -42,6 +43,7 @@ FIELD_ARROW_FRACTION = 0.07
 FIELD_QUANTILE = 0.99
 ARROWS_PER_PATH = 6
 MAX_BOUNDARY_LINES = 24
+KEY_ROOM = 0.1  # headroom above the data for the key arrow, as a fraction of the height
 MARKED_SAMPLES = 60  # H curves with at most this many samples show them as dots
 # Mean |H| below this is "no energy at all" (a point the model is certain about); relative
 # changes of such a path are noise, not physics.
@@ -150,7 +152,6 @@ def _arrow_traces(
 ) -> list[go.Quiver]:
     """One quiver per class: arrows ``vectors`` (M, 2) with tails at ``points`` (M, 2)."""
     traces = []
-    first = True
     for k, idx in class_groups(labels, np.arange(len(labels))):
         if not len(idx):
             continue
@@ -171,11 +172,10 @@ def _arrow_traces(
                 },
                 name=name,
                 legendgroup="arrows",
-                showlegend=first,
+                showlegend=False,  # the key arrow stands for all of them in the legend
                 hovertemplate=hover,
             )
         )
-        first = False
     return traces
 
 
@@ -190,13 +190,22 @@ def _arrow_scale(
     return (length / reference, reference) if reference > 0 else (1.0, 0.0)
 
 
-def _quiver_key(fig: go.Figure, box: Extent, scale: float, magnitude: float, big: bool) -> None:
-    """A reference arrow of size ``magnitude`` in the top-right corner, labelled with it: the
-    key that makes a common arrow scale readable (the figure's arrows use ``scale``)."""
+def _with_headroom(box: Extent) -> Extent:
+    """The box with KEY_ROOM of its height added on top, where the key arrow goes."""
+    x0, x1, y0, y1 = box
+    return x0, x1, y0, y1 + KEY_ROOM * (y1 - y0)
+
+
+def _quiver_key(
+    fig: go.Figure, box: Extent, scale: float, magnitude: float, *, name: str, big: bool
+) -> None:
+    """A reference arrow of size ``magnitude`` in the headroom above ``box`` (see
+    :func:`_with_headroom`), labelled with it; it is also the arrows' legend entry ``name``.
+    The figure's arrows use the same ``scale``, so the key makes their lengths readable."""
     if magnitude <= 0:
         return
     x0, x1, y0, y1 = box
-    tip_x, y = x1 - 0.04 * (x1 - x0), y1 - 0.05 * (y1 - y0)
+    tip_x, y = x1 - 0.04 * (x1 - x0), y1 + 0.5 * KEY_ROOM * (y1 - y0)
     tail_x = tip_x - magnitude * scale
     fig.add_trace(
         go.Quiver(
@@ -209,8 +218,9 @@ def _quiver_key(fig: go.Figure, box: Extent, scale: float, magnitude: float, big
             lengthmode="raw",
             lengthfactor=float(scale),
             marker={"color": INK, "line": {"width": 2.5}, "arrowsize": 1.2},
-            name="arrow key",
-            showlegend=False,
+            name=name,
+            legendgroup="arrows",
+            meta="arrow key",
             hoverinfo="skip",
         )
     )
@@ -221,7 +231,6 @@ def _quiver_key(fig: go.Figure, box: Extent, scale: float, magnitude: float, big
         text=f"|a| = {magnitude:.2g}",
         showarrow=False,
         font={"size": fonts(big)["base"], "color": INK},
-        bgcolor="rgba(255,255,255,0.8)",
     )
 
 
@@ -237,7 +246,8 @@ def pick_figure(
 
     Every marker carries its row index in ``customdata``, so a selection names training points.
     The ``defaults`` (indices) are ringed. The figure depends on the data only: Streamlit keeps
-    a chart's selection only while the figure stays the same.
+    a chart's selection only while the figure stays the same. No drag mode is set: Streamlit
+    then pans on drag and selects on click (a select drag mode would turn click-selection off).
     """
     x = np.asarray(x)
     labels = np.asarray(labels).astype(np.int64)
@@ -271,7 +281,6 @@ def pick_figure(
     )
     base_layout(fig, big=big)
     plane_axes(fig, extent)
-    fig.update_layout(dragmode="select", clickmode="event+select")
     return fig
 
 
@@ -332,7 +341,7 @@ def momentum_paths_figure(
         arrows,
         arrow_labels,
         scale,
-        name="−a(t): downhill in the loss",
+        name=ARROWS_NAME,
         hover="−a = (%{u:.3g}, %{v:.3g})<extra></extra>",
         width=2.5 if big else 2,
         arrowsize=1.2,
@@ -363,9 +372,9 @@ def momentum_paths_figure(
             hovertemplate="x(T) = (%{x:.2f}, %{y:.2f})<extra></extra>",
         )
     )
-    _quiver_key(fig, box, scale, longest, big)
+    _quiver_key(fig, box, scale, longest, name=ARROWS_NAME, big=big)
     base_layout(fig, big=big)
-    plane_axes(fig, box)
+    plane_axes(fig, _with_headroom(box))
     return fig
 
 
@@ -571,13 +580,13 @@ def adjoint_field_figure(
         -a[k],
         labels,
         scale,
-        name="−a(t)",
+        name=ARROWS_NAME,
         hover="at (%{x:.2f}, %{y:.2f})<br>−a = (%{u:.3g}, %{v:.3g})<extra></extra>",
         width=1.5,
         arrowsize=0.8,
     ):
         fig.add_trace(trace)
-    _quiver_key(fig, extent, scale, reference, big)
+    _quiver_key(fig, extent, scale, reference, name=ARROWS_NAME, big=big)
     base_layout(fig, big=big)
-    plane_axes(fig, extent)
+    plane_axes(fig, _with_headroom(extent))
     return fig

@@ -252,15 +252,16 @@ def plane_axes(
 
 
 def view_extent(
-    points: np.ndarray, extent: Extent, *, cap: float = 4.0, q: float = 0.005
+    points: np.ndarray, extent: Extent, *, cap: float = 4.0, fence: float = 0.5
 ) -> Extent:
-    """A box (x0, x1, y0, y1) that covers ``extent`` and the bulk of ``points``.
+    """A box (x0, x1, y0, y1) that covers ``extent`` and every path that is not a runaway.
 
-    ``points`` are paths (K, N, 2) (K times of N paths) or single points (N, 2). The box grows
-    to the q-quantile of the paths' minima and the (1 - q)-quantile of their maxima (a path
-    counts by its furthest excursion), and never beyond ``cap`` times the extent's half-widths
-    around its centre: one exploding path does not shrink everything else to a dot. Non-finite
-    values are ignored.
+    ``points`` are paths (K, N, 2) (K times of N paths) or single points (N, 2); a path counts by
+    its furthest excursion. Per coordinate, the paths' minima and maxima have a core range from
+    the 5 % quantile of the minima to the 95 % quantile of the maxima; a path reaching further
+    than ``fence`` core widths beyond the core is a runaway and ignored, so one exploding path
+    does not shrink everything else to a dot. The box never exceeds ``cap`` times the extent's
+    half-widths around its centre. Non-finite values are ignored.
     """
     x0, x1, y0, y1 = (float(e) for e in extent)
     low, high = np.array([x0, y0]), np.array([x1, y1])
@@ -271,9 +272,14 @@ def view_extent(
     highs = np.where(finite, pts, -np.inf).max(axis=0)
     seen = np.isfinite(lows).all(axis=1)
     if seen.any():
+        lows, highs = lows[seen], highs[seen]
+        core_low, core_high = np.quantile(lows, 0.05, axis=0), np.quantile(highs, 0.95, axis=0)
+        reach = fence * (core_high - core_low)
+        seen_low = np.where(lows >= core_low - reach, lows, np.inf).min(axis=0)
+        seen_high = np.where(highs <= core_high + reach, highs, -np.inf).max(axis=0)
         centre, half = (low + high) / 2, (high - low) / 2
-        seen_low = np.maximum(np.quantile(lows[seen], q, axis=0), centre - cap * half)
-        seen_high = np.minimum(np.quantile(highs[seen], 1 - q, axis=0), centre + cap * half)
+        seen_low = np.maximum(seen_low, centre - cap * half)
+        seen_high = np.minimum(seen_high, centre + cap * half)
         margin = 0.04 * (high - low)
         low = np.where(seen_low < low, seen_low - margin, low)
         high = np.where(seen_high > high, seen_high + margin, high)

@@ -45,7 +45,7 @@ def _percent(v: float) -> str:
 
 
 def _loss(v: float) -> str:
-    return f"{v:.3g}"
+    return f"{v:.2g}"
 
 
 def _count(v: float) -> str:
@@ -84,6 +84,14 @@ def _panel_points(data: Dataset, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """An even subsample of the training points (n, 2) and their labels (n,)."""
     keep = subsample(len(data.y_train), limit)
     return np.asarray(data.x_train)[keep], np.asarray(data.y_train)[keep]
+
+
+def _class_steps(n_classes: int) -> list[list[float | str]]:
+    """A stepped colour scale on [-0.5, C - 0.5] giving the integer k exactly class k's colour."""
+    steps: list[list[float | str]] = []
+    for k in range(n_classes):
+        steps += [[k / n_classes, class_color(k)], [(k + 1) / n_classes, class_color(k)]]
+    return steps
 
 
 def _boundary_traces(grid: DecisionGrid) -> list[go.BaseTraceType]:
@@ -165,33 +173,42 @@ def sweep_boundaries_figure(
         horizontal_spacing=0.012 if cols > 1 else 0.0,
         vertical_spacing=min(0.3 / rows, 0.08) if rows > 1 else 0.0,
     )
-    points = [_panel_points(d, panel_points) for d in datasets]
-    scatter = go.Scatter if sum(len(y) for _, y in points) <= SVG_POINT_LIMIT else go.Scattergl
-    for i, (grid, (x, y)) in enumerate(zip(grids, points, strict=True)):
-        row, col = divmod(i, cols)
-        for trace in _boundary_traces(grid) if grid is not None else []:
-            fig.add_trace(trace, row=row + 1, col=col + 1)
-        fig.add_trace(
-            scatter(
-                x=f32(x[:, 0]),
-                y=f32(x[:, 1]),
-                mode="markers",
-                marker={
-                    "color": [class_color(k) for k in y],
-                    "size": 4,
-                    "line": {"color": "white", "width": 0.5},
-                },
-                hoverinfo="skip",
-            ),
-            row=row + 1,
-            col=col + 1,
-        )
+    # Style the empty grid first and add all traces in one call: every layout update or
+    # add_trace on a figure with many subplots and traces costs plotly a full validation pass.
     base_layout(fig, big=big, legend=False)
     x0, x1, y0, y1 = (float(e) for e in extent)
     fig.update_xaxes(range=[x0, x1], constrain="domain", showgrid=False, nticks=4)
     fig.update_yaxes(range=[y0, y1], constrain="domain", showgrid=False, nticks=4)
     # One unit equally long on both axes: the first panel is scaled, the others match it.
     fig.update_yaxes(scaleanchor="x", scaleratio=1, row=1, col=1)
+    points = [_panel_points(d, panel_points) for d in datasets]
+    n_classes = max(int(d.n_classes) for d in datasets)
+    # Labels as numbers on a stepped colour scale (one colour string per point is slow).
+    palette = _class_steps(n_classes)
+    scatter = go.Scatter if sum(len(y) for _, y in points) <= SVG_POINT_LIMIT else go.Scattergl
+    traces, at_rows, at_cols = [], [], []
+    for i, (grid, (x, y)) in enumerate(zip(grids, points, strict=True)):
+        panel = _boundary_traces(grid) if grid is not None else []
+        panel.append(
+            scatter(
+                x=f32(x[:, 0]),
+                y=f32(x[:, 1]),
+                mode="markers",
+                marker={
+                    "color": y.astype(np.float32),
+                    "colorscale": palette,
+                    "cmin": -0.5,
+                    "cmax": n_classes - 0.5,
+                    "size": 4,
+                    "line": {"color": "white", "width": 0.5},
+                },
+                hoverinfo="skip",
+            )
+        )
+        traces += panel
+        at_rows += [i // cols + 1] * len(panel)
+        at_cols += [i % cols + 1] * len(panel)
+    fig.add_traces(traces, rows=at_rows, cols=at_cols)
     fig.update_annotations(font_size=size["base"])
     if selected is not None:
         fig.add_shape(
@@ -264,6 +281,7 @@ def sweep_heatmaps_figure(
                 z=f32(z),
                 text=text,
                 texttemplate="%{text}",
+                textfont={"size": fonts(big)["base"]},
                 colorscale="Viridis",
                 reversescale=not metric.higher_is_better,
                 showscale=False,
@@ -307,6 +325,9 @@ def sweep_heatmaps_figure(
     fig.update_xaxes(type="category", title_text=col_title, showgrid=False, showline=False)
     fig.update_yaxes(type="category", autorange="reversed", showgrid=False, showline=False)
     fig.update_yaxes(title_text=row_title, row=1, col=1)
+    # Room above the panels for their titles (subplot titles sit just above each panel).
     fig.update_annotations(font_size=fonts(big)["base"])
-    fig.update_layout(clickmode="event+select", dragmode=False)
+    fig.update_layout(
+        margin_t=12 + 2 * fonts(big)["base"], clickmode="event+select", dragmode=False
+    )
     return fig

@@ -1,9 +1,11 @@
-"""Additions for the Trajectories page on top of the shared figure builders.
+"""Additions for the Trajectories page on top of the shared figure builders (all edit in place).
 
 Discrete networks (ResNet, feed-forward) have no path between layers, only the layer states
 x_0 ... x_L at t_l = l * dt; :func:`mark_layers` and :func:`label_layer_frames` show them as such.
 :func:`volume_cloud_figure` adds the cloud's Gaussian log-volume to the divergence/volume figure,
 and :func:`add_time_slice` marks where the points are at the time the vector field is drawn.
+Layout for wide page columns: :func:`fill_plane` (1:1 planes that fill their area),
+:func:`step_back` (3-D camera) and :func:`value_label_right` (animation slider label).
 """
 
 from __future__ import annotations
