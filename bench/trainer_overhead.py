@@ -33,17 +33,15 @@ def run(quick: bool) -> Table:
         "clipping at 5 on moons (n=512, 358 train points); the solver is rk4 with 10 steps on "
         "linspace(0, 1, 11). The last column checks that they really compute the same thing.",
         "The plain loop only trains. Every Trainer step also records the test accuracy of the "
-        "weights it started from (one more forward solve on the 154 test points), snapshots "
-        "the last good weights and checks loss, gradients and weights for NaN: the "
-        '"plain + test eval" column adds the test forward pass to the plain loop.',
+        "weights it started from, snapshots the last good weights and checks loss, gradients "
+        "and weights for NaN. With a fixed-step solver the 154 test points ride along in the "
+        "training forward pass (rows are independent, and these tiny models cost per tensor "
+        'operation, not per point), so the "plain + test eval" column — the plain loop with a '
+        "separate test forward pass — is what the Trainer would cost without that trick.",
         "Timings: median CPU time over 7 interleaved repeats of 5 steps each.",
-        "Where the Trainer's time goes (cProfile and timers around each phase of one step, node, "
-        "measured 2026-11-26): forward 39 %, backward 32 %, test evaluation 28 %, the "
-        "bookkeeping (weight snapshot, NaN checks, clipping, Adam) about 1.5 %. The gap beyond "
-        "the test evaluation is the model's forward: StackedMLP issues about 12 tensor ops per "
-        "field evaluation (index, slice, transpose, matmul and bias add for each layer) where "
-        "nn.Linear issues one addmm; F.linear there cut the forward by about 10 % in a patched "
-        "run.",
+        "The field binds its weight set once per solve (one F.linear per layer per evaluation, "
+        "as nn.Linear does); the remaining gap is the Trainer's per-step bookkeeping and the "
+        "segment-wise solve wrapper.",
     ]
     return table
 
