@@ -748,12 +748,14 @@ def plane_snapshots_figure(
                     name="turned over onto the rest (a fold)",
                     legendgroup="turned",
                     showlegend=not any(np.any(turned[j]) for j in range(k)),
+                    # Thin rings over the class dots: the class colour stays visible inside.
                     marker={
                         "symbol": "circle-open",
-                        "size": size + 4,
+                        "size": size + 3,
                         "color": FOLD_COLOR,
-                        "line": {"width": 1.5},
+                        "line": {"width": 1},
                     },
+                    opacity=0.7,
                     hoverinfo="skip",
                 ),
                 row=1,

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from conftest import by_key, screenshot, wait_for_app
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -19,9 +19,13 @@ TARGET_ACCURACY = 95.0
 TRAIN_TIMEOUT_SECONDS = 90
 
 
+def _metric_box(page: Page, label: str) -> Locator:
+    """The st.metric whose label is exactly ``label``."""
+    return page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True))
+
+
 def _metric(page: Page, label: str) -> str:
-    metric = page.get_by_test_id("stMetric").filter(has_text=label)
-    return metric.get_by_test_id("stMetricValue").inner_text()
+    return _metric_box(page, label).get_by_test_id("stMetricValue").inner_text()
 
 
 def _percent(text: str) -> float | None:
@@ -45,7 +49,7 @@ def _lower_noise_to_005(page: Page) -> None:
 def _step_once(page: Page) -> str:
     """Press Step and return the loss shown for that first step."""
     by_key(page, "pg_step").get_by_role("button").click()
-    expect(page.get_by_test_id("stMetric").filter(has_text="Step")).to_contain_text("1 /")
+    expect(_metric_box(page, "Step")).to_contain_text("1 /", timeout=60_000)
     wait_for_app(page)
     return _metric(page, "Loss")
 
