@@ -80,11 +80,17 @@ def _intro(session: Session) -> None:
     st.markdown("## Layers ↔ Time")
     run = session.run.model
     st.markdown(
-        "Layer l of an L-layer network sits at time **tₗ = l·Δt**, with **Δt = T/L**. A ResNet "
-        "layer xₗ₊₁ = xₗ + Δt·F(xₗ) is one Euler step of the ODE dx/dt = F(x); a plain layer "
-        "h(Wₗxₗ + Bₗ) with Wₗ = I + Δt·wₗ and h(y) = y − γΔt·y³ is one step of the paper's "
-        "equation dx/dt = w x + b − γx³. As L grows the steps shrink and the layers land on the "
-        "ODE's paths."
+        "Layer l of an L-layer network sits at time **tₗ = l·Δt**, **Δt = T/L**. A ResNet layer "
+        "xₗ₊₁ = xₗ + Δt·F(xₗ) is one Euler step of dx/dt = F(x); a plain layer h(Wₗxₗ + Bₗ) with "
+        "Wₗ = I + Δt·wₗ, h(y) = y − γΔt·y³ is one step of the paper's dx/dt = w x + b − γx³. As L "
+        "grows the layers land on the ODE's paths."
+    )
+    trainer = session.trainer
+    last = trainer.history[-1] if trainer.history else None
+    accuracy_text = f", train accuracy {100 * last.train_acc:.0f} %" if last else ""
+    trained = (
+        f"Model after {trainer.steps_done} of {session.run.train.train_steps} training steps"
+        f"{accuracy_text}; this page follows the latest weights."
     )
     if run.discrete:
         read = (
@@ -93,27 +99,19 @@ def _intro(session: Session) -> None:
             else "its blocks as the velocity field"
         )
         st.info(
-            f"**The reverse direction.** Your model is a trained {FAMILY_WORDS[run.family]} "
-            f"with {run.layers} layers. Read as an ODE (deqnet.continuize: {read}), it defines "
-            "continuous paths, solved here accurately. At L = "
-            f"{run.layers} the dots are your network's own layers; other L cut the same ODE "
-            "into more or fewer layers.",
+            f"**The reverse direction.** Your {run.layers}-layer {FAMILY_WORDS[run.family]} read "
+            f"as an ODE (deqnet.continuize: {read}), solved accurately. At L = {run.layers} the "
+            "dots are your network's own layers; other L cut the same ODE into more or fewer "
+            f"layers. {trained}",
             icon=":material/swap_horiz:",
         )
     else:
         target = "ResNet" if run.family == "node" else "plain feed-forward"
         st.caption(
-            f"Your model is a {FAMILY_WORDS[run.family]}; deqnet.discretize cuts it into L "
-            f"{target} layers with exactly the same parameters. The paths are the ODE solved "
-            "accurately (float64, dopri5 at 1e-10)."
+            f"Your {FAMILY_WORDS[run.family]}, cut into L {target} layers by deqnet.discretize "
+            "(the same parameters); its paths solved accurately (float64, dopri5 at 1e-10). "
+            f"{trained}"
         )
-    trainer = session.trainer
-    last = trainer.history[-1] if trainer.history else None
-    accuracy_text = f", train accuracy {100 * last.train_acc:.0f} %" if last else ""
-    st.caption(
-        f"Model after {trainer.steps_done} of {session.run.train.train_steps} training steps"
-        f"{accuracy_text}. Train further in the Playground; this page follows the latest weights."
-    )
     if session.diverged:
         notice(trainer.message)
 
@@ -170,7 +168,7 @@ def _per_layers(session: Session, name: str, layers: int, compute):
     return table[layers]
 
 
-def _headline(session: Session, layers: int, paths) -> None:
+def _headline(session: Session, layers: int, paths, columns) -> None:
     run = session.run.model
     data = session.data
     ode_acc = memo(
@@ -184,15 +182,14 @@ def _headline(session: Session, layers: int, paths) -> None:
         layers,
         lambda: accuracy(network_of(session.model, layers), data.x_train, data.y_train),
     )
-    cols = st.columns(3)
-    cols[0].metric("Step Δt = T/L", f"{run.T / layers:.3g}")
-    cols[1].metric(
+    columns[0].metric("Step Δt = T/L", f"{run.T / layers:.3g}")
+    columns[1].metric(
         "Gap ‖x_L − x(T)‖",
         f"{float(paths.gap[-1].mean()):.2g}",
         help="Distance between the last layer and the end of the ODE path, mean over the "
         "drawn points.",
     )
-    cols[2].metric(
+    columns[2].metric(
         "Train accuracy: network | ODE",
         f"{100 * net_acc:.1f} % | {100 * ode_acc:.1f} %",
     )
@@ -214,6 +211,12 @@ def _paths_tab(session: Session, layers: int, paths, labels: np.ndarray, extent)
         "time tₗ = l·Δt, and how far each layer is from its path. Move L and watch the dots "
         "close in."
     )
+    if session.run.model.continuous:
+        st.markdown(
+            "**The reverse direction.** The paper also reads a trained plain network whose "
+            "weights stay near I as an ODE, with w = (W − I)/Δt. Load one and this page does so:"
+        )
+        _preset_button(REVERSE_PRESET, "reverse")
 
 
 def _convergence_tab(session: Session, layers: int) -> None:
@@ -416,7 +419,7 @@ def _topology_caption(name: str, item: TopologyModel, view: dict) -> str:
     if name == "rings-coarse-fold":
         return (
             f"{steps}; {scores}. With γΔt = 1, {100 * view['turned']:.0f} % of the region ends "
-            "up turned over onto the rest (red rings; red lines: their paths, which cross their "
+            "up turned over onto the rest (red rings: their paths have crossed their "
             f"neighbours'), and {100 * view['crossed']:.0f} % of the paths pass a layer with "
             "det ∂xₗ₊₁/∂xₗ ≤ 0 — no ODE can do either."
         )
@@ -476,7 +479,9 @@ def _page() -> None:
     session = ensure_trained()
     _intro(session)
     extent = memo(session, "layers_extent", lambda: plot_extent(session.data), per_version=False)
-    layers = _choose_layers(session)
+    slider, *numbers = st.columns([4, 2, 2, 3], vertical_alignment="bottom")
+    with slider:
+        layers = _choose_layers(session)
     x, labels = _sample(session, PATH_POINTS)
     try:
         paths = _per_layers(
@@ -488,15 +493,7 @@ def _page() -> None:
             "compared with it. Press Reset in the Playground or train less aggressively."
         )
         return
-    _headline(session, layers, paths)
-    if session.run.model.continuous:
-        with st.expander("The reverse direction: a trained plain network read as an ODE"):
-            st.markdown(
-                "Here an ODE is cut into layers. The paper also goes the other way: a trained "
-                "feed-forward net whose weights stay near I is the discretisation of an ODE "
-                "with w = (W − I)/Δt. Load such a net and this page reads it as an ODE."
-            )
-            _preset_button(REVERSE_PRESET, "reverse")
+    _headline(session, layers, paths, numbers)
     tabs = st.tabs(TABS, key="layers_tab", on_change="rerun")
     for name, container in zip(TABS, tabs, strict=True):
         if not container.open:

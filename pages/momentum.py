@@ -20,7 +20,6 @@ from deqnet.figures.momentum import (
     energy_figure,
     energy_summary,
     energy_variation,
-    field_extent,
     momentum_paths_figure,
     phase_portraits_figure,
     pick_figure,
@@ -216,7 +215,7 @@ def _phase_and_energy(session: Session, mom: Momentum, labels: np.ndarray, numbe
         if run.augment:
             extra = f" (components 3–{run.dim} of the augmented state are not drawn)"
         st.caption(
-            "Each point's path in the phase plane (x_k, a_k), from ○ at t = 0 to ● at t = T"
+            "Each point's path in the phase plane (xₖ, aₖ), from ○ at t = 0 to ● at t = T"
             f"{extra}. The joint flow of (x, a) keeps phase-space volume (Liouville)."
         )
     with right:
@@ -251,6 +250,10 @@ def _check_row(check: Check) -> None:
         numbers.markdown(f"error **{check.error:.1e}**  \n{sign} tolerance {check.tolerance:.0e}")
 
 
+def _run_checks(session: Session) -> list[Check]:
+    return run_checks(session.model, session.data, DEFAULT_POINTS)
+
+
 @st.fragment
 def _checks_panel(session: Session) -> None:
     st.markdown("#### Checks: the identities in numbers")
@@ -263,10 +266,9 @@ def _checks_panel(session: Session) -> None:
         )
         if not st.button("Run the checks", key="mom_run_checks", type="primary"):
             return
-        with st.spinner("Solving in float64 to 1e-10 (about 10–20 s)…", show_time=True):
-            checks = memo(
-                session, CHECKS_KEY, lambda: run_checks(session.model, session.data, DEFAULT_POINTS)
-            )
+        with st.spinner("Solving in float64 to 1e-10 (a few seconds)…", show_time=True):
+            memo(session, CHECKS_KEY, lambda: _run_checks(session))
+        st.rerun(scope="fragment")  # redraw the panel as results, without the button
     passed = sum(c.status != "fail" for c in checks)
     where = (
         "the ODE read from the network (deqnet.continuize)"
@@ -288,7 +290,6 @@ def _adjoint_field(session: Session, extent) -> None:
     """The adjoint field of the training points at one time, scrubbed with a slider."""
     data = session.data
     mom, labels = memo(session, "mom_field", lambda: _field_momentum(session))
-    box = memo(session, "mom_field_extent", lambda: field_extent(mom, extent))
     run = session.run.model
     options = list(range(len(mom.t)))
     if run.discrete:
@@ -310,19 +311,17 @@ def _adjoint_field(session: Session, extent) -> None:
             "Time t", options, format_func=label, key="mom_time", help="Moves every arrow to t."
         )
         n = len(labels)
-        sample = (
-            f"a fixed sample of {n} of the {len(data.x_train)}"
-            if n < len(data.x_train)
-            else (f"all {n}")
-        )
+        total = len(data.x_train)
+        sample = f"a fixed sample of {n} of the {total}" if n < total else f"all {n}"
         st.markdown(
-            f"−a(t) at x(t) for {sample} training points: where each hidden state would have to "
-            "move to lower its own loss. Points the model is sure about carry almost no "
-            "momentum. The arrows are rescaled at each time; the key arrow in the corner gives "
-            "their size, so you can read how the gradient grows or fades with depth."
+            f"At x(t) of {sample} training points, an arrow along −a(t): the way each hidden "
+            "state would have to move to lower its own loss. |a| spans several powers of ten, "
+            "so every arrow has the same length and its shade gives |a| (one scale for all "
+            "times): black arrows are the points that still matter to the loss, pale ones are "
+            "points the model is already sure about."
         )
     with left:
-        fig = adjoint_field_figure(mom, labels, k, extent=box, time_label=label(k), big=True)
+        fig = adjoint_field_figure(mom, labels, k, extent=extent, time_label=label(k), big=True)
         chart(fig, key="mom_field", height=560)
 
 
@@ -342,7 +341,7 @@ _intro(session)
 extent = memo(session, "mom_extent", lambda: plot_extent(session.data), per_version=False)
 defaults = memo(
     session,
-    "mom_defaults",
+    "mom_default_rows",
     lambda: round_robin_points(session.data.y_train, DEFAULT_POINTS),
     per_version=False,
 )
@@ -362,7 +361,8 @@ try:
         chart(fig, key="mom_paths", height=560)
         st.caption(
             "Paths x(t) of the chosen points (numbered by training row) with arrows −a(t): "
-            "the direction that would lower each point's loss fastest, drawn to one common scale."
+            "the direction that would lower each point's loss fastest, all to one scale (the key "
+            "arrow at the top gives its size)."
         )
     _phase_and_energy(session, mom, labels, numbers)
 except SolverFailure:

@@ -387,7 +387,7 @@ def _results(session: Session, stored: Stored, key: tuple) -> None:
         diverged=diverged,
         selected=divmod(chosen, shape[1]),
     )
-    heat.update_layout(height=130 + 44 * shape[0])
+    heat.update_layout(height=140 + 48 * shape[0])
     st.markdown(f"#### {n} cells, {result.steps} steps each, trained in {result.seconds:.1f} s")
     st.plotly_chart(
         heat,
@@ -397,6 +397,10 @@ def _results(session: Session, stored: Stored, key: tuple) -> None:
         config=PLOTLY_CONFIG,
         on_select=_picked,
         selection_mode="points",
+    )
+    st.caption(
+        "Cells trained in one batch share each solver call, so they share its NFE, and the "
+        "batch's time is split evenly between them. Click a square to pick that cell."
     )
     pick, go_button, _ = st.columns([2, 1, 1], vertical_alignment="bottom")
     pick.selectbox(
@@ -428,7 +432,7 @@ def _results(session: Session, stored: Stored, key: tuple) -> None:
         stored.drawn[chosen] = figure
     boundaries = stored.drawn[chosen]
     st.markdown("#### Decision boundaries (test accuracy in the titles)")
-    chart(boundaries, key="sweep_boundaries", height=60 + 210 * shape[0])
+    chart(boundaries, key="sweep_boundaries", height=40 + 220 * shape[0])
 
 
 session = get_session()

@@ -16,7 +16,6 @@ from deqnet.figures.momentum import (
     energy_figure,
     energy_summary,
     energy_variation,
-    field_extent,
     momentum_paths_figure,
     phase_portraits_figure,
     pick_figure,
@@ -187,25 +186,37 @@ def test_discrete_energy_is_a_staircase_over_the_layers() -> None:
     assert {t.mode for t in fig.data} == {"lines+markers"}
 
 
-def test_adjoint_field_keeps_its_box_and_keys_the_scale_of_each_time() -> None:
+def test_adjoint_field_draws_the_direction_of_minus_a_shaded_by_its_size() -> None:
     mom = _momentum(k=6, n=40, d=3)
+    mom.a[2, 7] = 0.0  # a point without momentum gets no arrow
     labels = np.arange(40) % 2
-    box = field_extent(mom, EXTENT)
-    side = max(box[1] - box[0], box[3] - box[2])
-    for k in (0, 5):
-        fig = adjoint_field_figure(mom, labels, k, extent=box, time_label="t")
-        assert tuple(fig.layout.xaxis.range) == pytest.approx(box[:2])
-        assert fig.layout.yaxis.range[0] == pytest.approx(box[2])
-        quivers = _by_type(fig, "quiver")
-        assert len({q.lengthfactor for q in quivers}) == 1
-        q1 = quivers[1]  # class 1: odd rows
-        np.testing.assert_allclose(q1.v, -mom.a[k, 1::2, 1], atol=1e-5)
-        np.testing.assert_allclose(q1.y, mom.x[k, 1::2, 1], atol=1e-6)
-        reference = np.quantile(np.hypot(mom.a[k, :, 0], mom.a[k, :, 1]), 0.99)
-        length, magnitude, _ = _key(fig)
-        assert magnitude == pytest.approx(reference)
-        assert length == pytest.approx(FIELD_ARROW_FRACTION * side, rel=1e-5)
-        assert q1.lengthfactor * reference == pytest.approx(length, rel=1e-6)
+    norms = np.hypot(mom.a[..., 0], mom.a[..., 1])
+    logs = np.log10(norms[norms > 0])
+    for k in (0, 2, 5):
+        fig = adjoint_field_figure(mom, labels, k, extent=EXTENT, time_label="t")
+        points = _by_type(fig, "scatter")
+        assert [p.name for p in points] == ["class 0 at t", "class 1 at t"]
+        (quiver,) = _by_type(fig, "quiver")
+        minus_a = -mom.a[k, :, :2]
+        norm = np.hypot(minus_a[:, 0], minus_a[:, 1])
+        drawn = np.flatnonzero(norm > 0)
+        assert len(quiver.x) == len(drawn) == (39 if k == 2 else 40)
+        order = np.argsort(np.asarray(quiver.customdata)[:, 0])
+        assert np.all(order == np.arange(len(order)))  # the biggest gradients on top
+        rows = drawn[np.argsort(norm[drawn])]
+        np.testing.assert_allclose(quiver.x, mom.x[k, rows, 0], atol=1e-6)
+        u = np.column_stack([quiver.u, quiver.v])
+        np.testing.assert_allclose(u, minus_a[rows] / norm[rows, None], atol=1e-5)
+        np.testing.assert_allclose(quiver.marker.color, np.log10(norm[rows]), atol=1e-5)
+        # One colour scale for every time: the largest |a| anywhere, four decades below it.
+        assert quiver.marker.cmax == pytest.approx(logs.max())
+        assert quiver.marker.cmin == pytest.approx(max(logs.min(), logs.max() - 4))
+        x0, x1 = fig.layout.xaxis.range
+        y0, y1 = fig.layout.yaxis.range
+        assert x0 <= EXTENT[0] and x1 >= EXTENT[1]  # never smaller than the data's box
+        side = max(x1 - x0, y1 - y0)
+        assert quiver.lengthfactor == pytest.approx(FIELD_ARROW_FRACTION * side)
+        assert fig.layout.xaxis.title.text == "x₁"
 
 
 def test_page_figures_stay_small() -> None:

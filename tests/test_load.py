@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 from browser.conftest import CHROMIUM, CHROMIUM_ARGS, by_key, wait_for_app
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 pytestmark = [pytest.mark.load, pytest.mark.browser]
 
@@ -164,9 +164,14 @@ def _open_playground(browser: Browser, url: str) -> Page:
     return page
 
 
+def _metric_box(page: Page, label: str) -> Locator:
+    """The st.metric whose label is exactly ``label`` ("Step", not "ms per step")."""
+    label_box = page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    return page.get_by_test_id("stMetric").filter(has=label_box)
+
+
 def _metric(page: Page, label: str) -> str:
-    metric = page.get_by_test_id("stMetric").filter(has_text=label)
-    return metric.get_by_test_id("stMetricValue").inner_text()
+    return _metric_box(page, label).get_by_test_id("stMetricValue").inner_text()
 
 
 def _step(text: str) -> int:
@@ -247,9 +252,7 @@ def test_sessions_closed_mid_training_stop_and_are_dropped(
     pages = [_open_playground(browser, server.url + LOAD_LINK) for _ in range(3)]
     for page in pages:
         _train(page)
-    expect(pages[-1].get_by_test_id("stMetric").filter(has_text="Step")).not_to_contain_text(
-        "0 /", timeout=60_000
-    )
+    expect(_metric_box(pages[-1], "Step")).not_to_contain_text("0 /", timeout=60_000)
     assert server.metric("active_sessions")[""] == 3
     for page in pages:
         page.context.close()

@@ -38,9 +38,11 @@ T_TITLE = "t (depth)"
 ARROWS_NAME = "−a(t): downhill in the loss"
 # The longest momentum arrow along the chosen paths, as a fraction of the plot's larger side.
 PATH_ARROW_FRACTION = 0.12
-# Adjoint field of many points: the 99th percentile of |a| at the time shown gets this length.
-FIELD_ARROW_FRACTION = 0.07
-FIELD_QUANTILE = 0.99
+# Adjoint field of many points: every arrow this fraction of the plot's larger side, shaded by
+# log10 |a| over this many decades, light grey (small) to black (large).
+FIELD_ARROW_FRACTION = 0.05
+FIELD_DECADES = 4.0
+MAGNITUDE_SCALE = [[0.0, "#D9D9D9"], [1.0, "#000000"]]
 ARROWS_PER_PATH = 6
 MAX_BOUNDARY_LINES = 24
 KEY_ROOM = 0.1  # headroom above the data for the key arrow, as a fraction of the height
@@ -530,9 +532,16 @@ def energy_figure(
     return fig
 
 
-def field_extent(mom: Momentum, extent: Extent) -> Extent:
-    """One axis box for the adjoint field at every time: ``extent`` widened (bounded) to x(t)."""
-    return view_extent(np.asarray(mom.x)[..., :2], extent)
+def _log_magnitude_range(a: np.ndarray) -> tuple[float, float]:
+    """(cmin, cmax) of log10 |a| over every point and time of ``a`` (K, N, 2): at most
+    FIELD_DECADES decades below the largest, so the colours mean the same at every t."""
+    norms = np.hypot(a[..., 0], a[..., 1]).ravel()
+    norms = norms[np.isfinite(norms) & (norms > 0)]
+    if not norms.size:
+        return -1.0, 0.0
+    high = float(np.log10(norms.max()))
+    low = max(float(np.log10(norms.min())), high - FIELD_DECADES)
+    return (low, high) if high > low else (high - 1.0, high)
 
 
 def adjoint_field_figure(
@@ -544,25 +553,25 @@ def adjoint_field_figure(
     time_label: str,
     big: bool = False,
 ) -> go.Figure:
-    """Arrows -a(t_k) at x(t_k) of every point of ``mom`` (the adjoint field at one time).
+    """The adjoint field at time t_k: at every x(t_k) an arrow along -a(t_k), shaded by |a|.
 
     Args:
         mom: ``.x``, ``.a`` (K, N, D) of many points; the first two components are drawn.
-        labels: (N,) classes.
+        labels: (N,) classes (the points under the arrows are coloured by class).
         k: the time index drawn.
-        extent: fixed axis box (use :func:`field_extent`, so scrubbing t does not move the axes).
+        extent: the smallest axis box (the data's); widened (bounded) to x(t_k).
         time_label: e.g. "t = 0.50" or "layer 3 (t = 0.30)", written in the legend.
 
-    The arrows are scaled at each time so that the FIELD_QUANTILE quantile of |a(t_k)| is
-    FIELD_ARROW_FRACTION of the plot, and a key arrow in the corner gives that |a|: a(t) can
-    shrink by orders of magnitude through a contracting flow, and one scale for all times would
-    leave most times without visible arrows.
+    |a| spans several decades (points the model is sure about have almost none), so a length
+    proportional to |a| would show only a handful of arrows. Here every arrow has the same length
+    and shows the direction; its shade is log10 |a| on one colour scale for all times (light:
+    small, black: large, FIELD_DECADES decades), so the colours compare across t. Hover gives
+    |a| and -a itself.
     """
     x, a = np.asarray(mom.x)[..., :2], np.asarray(mom.a)[..., :2]
     labels = np.asarray(labels).astype(np.int64)
-    scale, reference = _arrow_scale(
-        a[k], FIELD_ARROW_FRACTION * _side(extent), quantile=FIELD_QUANTILE
-    )
+    box = view_extent(x[k], extent)
+    cmin, cmax = _log_magnitude_range(a)
     fig = go.Figure()
     for c, idx in class_groups(labels, np.arange(len(labels))):
         fig.add_trace(
@@ -575,18 +584,53 @@ def adjoint_field_figure(
                 hoverinfo="skip",
             )
         )
-    for trace in _arrow_traces(
-        x[k],
-        -a[k],
-        labels,
-        scale,
-        name=ARROWS_NAME,
-        hover="at (%{x:.2f}, %{y:.2f})<br>−a = (%{u:.3g}, %{v:.3g})<extra></extra>",
-        width=1.5,
-        arrowsize=0.8,
-    ):
-        fig.add_trace(trace)
-    _quiver_key(fig, extent, scale, reference, name=ARROWS_NAME, big=big)
+    minus_a = -a[k]
+    norm = np.hypot(minus_a[:, 0], minus_a[:, 1])
+    keep = np.flatnonzero(np.isfinite(norm) & (norm > 0))
+    keep = keep[np.argsort(norm[keep])]  # the largest gradients drawn last, on top
+    unit = minus_a[keep] / norm[keep, None]
+    fig.add_trace(
+        go.Quiver(
+            x=f32(x[k, keep, 0]),
+            y=f32(x[k, keep, 1]),
+            u=f32(unit[:, 0]),
+            v=f32(unit[:, 1]),
+            anchor="tail",
+            arrowref="data",
+            lengthmode="raw",
+            lengthfactor=FIELD_ARROW_FRACTION * _side(box),
+            marker={
+                "color": f32(np.log10(norm[keep])),
+                "colorscale": MAGNITUDE_SCALE,
+                "cmin": cmin,
+                "cmax": cmax,
+                "showscale": True,
+                "colorbar": _decade_colorbar(cmin, cmax, big),
+                "line": {"width": 2 if big else 1.5},
+                "arrowsize": 0.9,
+            },
+            customdata=f32(np.column_stack([norm[keep], minus_a[keep]])),
+            name="direction of −a(t), shaded by |a|",
+            showlegend=False,  # the colour bar explains the arrows; a legend swatch cannot
+            hovertemplate=(
+                "at (%{x:.2f}, %{y:.2f})<br>|a| = %{customdata[0]:.3g}<br>"
+                "−a = (%{customdata[1]:.3g}, %{customdata[2]:.3g})<extra></extra>"
+            ),
+        )
+    )
     base_layout(fig, big=big)
-    plane_axes(fig, _with_headroom(extent))
+    plane_axes(fig, box)
     return fig
+
+
+def _decade_colorbar(cmin: float, cmax: float, big: bool) -> dict:
+    """A colour bar for log10 |a| labelled in powers of ten."""
+    decades = np.arange(np.ceil(cmin), np.floor(cmax) + 1)
+    return {
+        "title": {"text": "|a|", "font": {"size": fonts(big)["axis_title"]}},
+        "tickvals": decades.tolist(),
+        "ticktext": [f"1e{int(d)}" for d in decades],
+        "tickfont": {"size": fonts(big)["tick"]},
+        "thickness": 14,
+        "len": 0.8,
+    }

@@ -41,11 +41,15 @@ HIGHLIGHT = "#D55E00"  # outline of the chosen cell (vermillion: stands out on v
 
 
 def _percent(v: float) -> str:
-    return f"{100 * v:.1f} %"
+    return f"{100 * v:.0f}%"  # "100%" must fit a heatmap square 40 px wide
 
 
 def _loss(v: float) -> str:
-    return f"{v:.2g}"
+    """Two significant digits in at most five characters: 0.29, 0.061, 3e-4."""
+    if v == 0 or abs(v) >= 0.01:
+        return f"{v:.2g}"
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def _count(v: float) -> str:
@@ -179,8 +183,10 @@ def sweep_boundaries_figure(
     x0, x1, y0, y1 = (float(e) for e in extent)
     fig.update_xaxes(range=[x0, x1], constrain="domain", showgrid=False, nticks=4)
     fig.update_yaxes(range=[y0, y1], constrain="domain", showgrid=False, nticks=4)
-    # One unit equally long on both axes: the first panel is scaled, the others match it.
-    fig.update_yaxes(scaleanchor="x", scaleratio=1, row=1, col=1)
+    # One unit equally long on both axes. Plotly honours scaleanchor only on the axes the others
+    # match (the bottom-left panel's); every panel then follows it.
+    x_target, y_target = fig.layout.xaxis.matches or "x", fig.layout.yaxis.matches or "y"
+    fig.layout[y_target.replace("y", "yaxis")].update(scaleanchor=x_target, scaleratio=1)
     points = [_panel_points(d, panel_points) for d in datasets]
     n_classes = max(int(d.n_classes) for d in datasets)
     # Labels as numbers on a stepped colour scale (one colour string per point is slow).

@@ -1,0 +1,120 @@
+"""The Sweep page in AppTest: a tiny grid trains, renders, survives a page switch, and a cell
+opens in the Playground with its own settings. Bad values give messages, never tracebacks.
+
+Runs are tiny (64 points, 2 x 2 cells, 10 steps); AppTest cannot click a Plotly chart, so the
+heatmap click is covered by the browser test.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from app_harness import APP, TIMEOUT, navigation_only, texts  # noqa: F401
+from streamlit.testing.v1 import AppTest
+
+from deqnet import build_model, evaluate
+
+PAGE = "pages/sweep.py"
+
+
+def _open(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in {"n": "64", **query}.items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def _tiny_sweep(at: AppTest) -> AppTest:
+    """lr {0.01, 0.1} x seed {0, 1}, 10 steps per cell."""
+    at.selectbox(key="sweep_rows").set_value("lr")
+    at.selectbox(key="sweep_cols").set_value("seed")
+    at.text_input(key="sweep_values_lr").input("0.01, 0.1")
+    at.text_input(key="sweep_values_seed").input("0, 1")
+    at.select_slider(key="sweep_steps").set_value(10)
+    return at.button(key="sweep_run").click().run()
+
+
+def _charts(at: AppTest) -> dict[str, dict]:
+    return {
+        el.proto.id.rsplit("-", 1)[-1]: json.loads(el.proto.spec) for el in at.get("plotly_chart")
+    }
+
+
+def _errors(at: AppTest) -> str:
+    """The page's error messages without markdown escapes."""
+    return texts(at.error).replace("\\", "")
+
+
+def _clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert texts(at.error) == ""
+
+
+def test_a_tiny_sweep_renders_its_grid_and_heatmaps_and_survives_a_page_switch() -> None:
+    at = _tiny_sweep(_open())
+    _clean(at)
+    result = at.session_state["sweep_store"].result
+    assert result.shape == (2, 2) and result.steps == 10
+    charts = _charts(at)
+    assert set(charts) == {"sweep_heat", "sweep_boundaries"}
+    heatmaps = [tr for tr in charts["sweep_heat"]["data"] if tr["type"] == "heatmap"]
+    assert len(heatmaps) == 4  # accuracy, loss, NFE, seconds
+    accuracy = heatmaps[0]
+    assert accuracy["y"] == ["0.01", "0.1"] and accuracy["x"] == ["0", "1"]
+    # The accuracy shown is that of each cell's trained model on its test points.
+    for i, cell in enumerate(result.cells):
+        expected = evaluate(cell.model, cell.data)["test_acc"]
+        assert accuracy["text"][i // 2][i % 2] == f"{100 * expected:.0f}%"
+    panels = [tr for tr in charts["sweep_boundaries"]["data"] if tr["type"] == "heatmap"]
+    assert len(panels) == 4
+    assert len({(tr["xaxis"], tr["yaxis"]) for tr in panels}) == 4
+
+    at.switch_page("pages/playground.py").run()
+    at.switch_page(PAGE).run()
+    _clean(at)
+    assert at.session_state["sweep_store"].result is result  # kept, not retrained
+    assert set(_charts(at)) == {"sweep_heat", "sweep_boundaries"}
+    assert at.text_input(key="sweep_values_lr").value == "0.01, 0.1"  # the pickers too
+
+
+def test_open_in_playground_loads_the_cells_settings_untrained() -> None:
+    at = _tiny_sweep(_open())
+    cell = at.session_state["sweep_store"].result.cell(lr=0.1, seed=1)
+    at.selectbox(key="sweep_cell").set_value(3)
+    at.button(key="sweep_open").click().run()
+    _clean(at)
+    assert "Opened the sweep cell lr 0.1 · seed 1" in texts(at.info)
+    assert at.button(key="pg_train")  # the Playground is showing
+    assert at.sidebar.select_slider(key="lr").value == 0.1
+    assert at.sidebar.number_input(key="seed").value == 1
+    assert at.sidebar.select_slider(key="budget").value == 10
+    session = at.session_state["deqnet"]
+    assert session.run == cell.run_config and session.steps_done == 0
+    fresh = build_model(cell.model_config, cell.data.n_classes, seed=1).state_dict()
+    weights = session.model.state_dict()
+    assert all(torch.equal(weights[k], fresh[k]) for k in fresh)
+    np.testing.assert_array_equal(session.data.x_train, cell.data.x_train)
+
+
+def test_bad_values_are_explained_and_disable_the_run_button() -> None:
+    at = _open()
+    cases = {
+        "0.01, abc": "“abc” is not a number",
+        "0.01, 20": "lr=20.0 is out of range",
+        "0.01, 0.01": "0.01 is listed twice",
+        "1, 2, 3, 4, 5, 6": "6 values; allowed 1 to 5",
+        " , ": "enter at least one value",
+    }
+    for text, message in cases.items():
+        at.text_input(key="sweep_values_lr").input(text).run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert message in _errors(at), (text, _errors(at))
+        assert at.button(key="sweep_run").disabled
+    at.text_input(key="sweep_values_lr").input("0.01").run()
+    at.text_input(key="sweep_values_seed").input("1.5").run()
+    assert "Weight seed: “1.5” is not a whole number." in _errors(at)
+    at.text_input(key="sweep_values_seed").input("0, 1").run()
+    assert _errors(at) == "" and not at.button(key="sweep_run").disabled
