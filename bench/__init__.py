@@ -4,6 +4,24 @@ Each table is a module with ``TITLE`` and ``run(quick: bool) -> Table``; ``REGIS
 them in the order they run. To add a table, add a module and append it to ``REGISTRY``.
 """
 
-from bench import cost_growth, default_vs_torchdiffeq, sweep_speedup, trainer_overhead
+from bench import (
+    app_live,
+    app_memory,
+    app_pages,
+    app_sweep,
+    cost_growth,
+    default_vs_torchdiffeq,
+    sweep_speedup,
+    trainer_overhead,
+)
 
-REGISTRY = [trainer_overhead, default_vs_torchdiffeq, sweep_speedup, cost_growth]
+REGISTRY = [
+    trainer_overhead,
+    default_vs_torchdiffeq,
+    sweep_speedup,
+    cost_growth,
+    app_pages,
+    app_live,
+    app_memory,
+    app_sweep,
+]

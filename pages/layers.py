@@ -223,8 +223,12 @@ def _convergence_tab(session: Session, layers: int) -> None:
     model = session.model
     data = session.data
     counts = convergence_layers(model)
-    acc_counts = sorted({*valid_layers(model, ACCURACY_LAYERS), layers})
-    with st.spinner("Solving the ODE to 1e-10 and cutting it into 10 … 160 layers…"):
+    # Per model version, not per L: the dotted line marks the chosen L on fixed curves.
+    own = {session.run.model.layers} if session.run.model.discrete else set()
+    acc_counts = sorted({*valid_layers(model, ACCURACY_LAYERS), *counts, *own})
+    with st.spinner(
+        f"Solving the ODE to 1e-10 and cutting it into {counts[0]} … {counts[-1]} layers…"
+    ):
         x, y = _sample(session, STUDY_POINTS)
         study = memo(
             session,

@@ -34,7 +34,8 @@ MAX_POINTS = 12  # defaults plus picks
 FIELD_POINTS = 1000  # training points in the adjoint field (a fixed sample if there are more)
 SAMPLE_SEED = 0
 PICK_HEIGHT = 460
-CHECKS_KEY = "mom_checks"
+CHECKS_KEY = "mom_checks"  # the results, memoised per model version in the session
+CHECKS_WANTED = "mom_checks_wanted"  # the model version the button asked to check
 # Which preset shows each behaviour of H, by the model's time mode, and its button label.
 ENERGY_PRESETS = {
     "autonomous": ("backprop-hamiltonian", "Flat H: tied weights"),
@@ -254,21 +255,31 @@ def _run_checks(session: Session) -> list[Check]:
     return run_checks(session.model, session.data, DEFAULT_POINTS)
 
 
+def _request_checks(session: Session) -> None:
+    st.session_state[CHECKS_WANTED] = session.version
+
+
 @st.fragment
 def _checks_panel(session: Session) -> None:
     st.markdown("#### Checks: the identities in numbers")
     checks = _cached_checks(session)
+    if checks is None and st.session_state.get(CHECKS_WANTED) == session.version:
+        with st.spinner("Solving in float64 to 1e-10 (a few seconds)…", show_time=True):
+            checks = memo(session, CHECKS_KEY, lambda: _run_checks(session))
     if checks is None:
         st.markdown(
             "Measures, on your trained model: a(0) against autograd, H(T) against a finite "
             "difference of the loss in T, the (x, a) phase-volume determinant against 1 (and "
             "the x-only volume change), and the adjoint weight gradients against autograd."
         )
-        if not st.button("Run the checks", key="mom_run_checks", type="primary"):
-            return
-        with st.spinner("Solving in float64 to 1e-10 (a few seconds)…", show_time=True):
-            memo(session, CHECKS_KEY, lambda: _run_checks(session))
-        st.rerun(scope="fragment")  # redraw the panel as results, without the button
+        st.button(
+            "Run the checks",
+            key="mom_run_checks",
+            type="primary",
+            on_click=_request_checks,
+            args=(session,),
+        )
+        return
     passed = sum(c.status != "fail" for c in checks)
     where = (
         "the ODE read from the network (deqnet.continuize)"

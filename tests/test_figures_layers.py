@@ -135,6 +135,7 @@ def test_convergence_figure_shows_errors_fits_and_slopes_on_log_axes() -> None:
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     assert list(fig.layout.xaxis.tickvals) == [10, 20, 40, 80, 160]
     assert [shape.x0 for shape in fig.layout.shapes] == [40]
+    assert not convergence_figure(conv, chosen=4).layout.shapes  # outside the study: no line
 
 
 def test_a_failed_fit_draws_no_line_and_says_so() -> None:

@@ -109,6 +109,7 @@ def test_pick_figure_names_every_training_row_and_rings_the_defaults(tiny_moons)
             np.column_stack([trace.x, trace.y]), x[np.asarray(trace.customdata)], atol=1e-6
         )
     assert list(fig.data[2].customdata) == defaults.tolist()
+    assert fig.data[2].unselected.marker.opacity == 1  # rings stay while other points are picked
     assert fig.layout.dragmode is None and fig.layout.clickmode is None  # Streamlit decides
     assert fig.layout.xaxis.title.text == "x₁" and fig.layout.yaxis.title.text == "x₂"
 

@@ -261,7 +261,7 @@ def test_folds_compose_layer_by_layer() -> None:
     # The composite det is the product of the layer dets (chain rule), checked against the
     # Jacobian of the composed layers themselves.
     net = discretize(_ode("ruseckas", "piecewise", gamma=3.0, T=2.0), 4)
-    x = _square(1.5, 9)
+    x = _square(1.5, 5)
     folds = turned_over(net, x)
     layer_det = detect_crossings(net, x).det
     np.testing.assert_allclose(folds.det[1:], np.cumprod(layer_det, axis=0), rtol=1e-12)

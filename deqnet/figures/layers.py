@@ -365,7 +365,8 @@ def convergence_figure(
     conv: Convergence, *, chosen: int | None = None, big: bool = True
 ) -> go.Figure:
     """Mean ‖x_L − x(T)‖ and ‖a₀ − a(0)‖ against L on log-log axes, with the fitted power laws
-    (dashed) and their slopes written on the chart; a dotted line marks the ``chosen`` L."""
+    (dashed) and their slopes written on the chart; a dotted line marks the ``chosen`` L when it
+    lies within the layer counts studied."""
     n = np.asarray(conv.layers, dtype=np.float64)
     fig = go.Figure()
     series = (
@@ -398,7 +399,7 @@ def convergence_figure(
                     hoverinfo="skip",
                 )
             )
-    if chosen is not None:
+    if chosen is not None and len(n) and n.min() <= chosen <= n.max():
         fig.add_vline(x=float(chosen), line={"color": GREY, "width": 1.5, "dash": "dot"})
     base_layout(fig, big=big)
     fig.add_annotation(

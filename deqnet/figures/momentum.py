@@ -130,7 +130,8 @@ def energy_summary(
         if discrete and variation.within == 0.0:
             head = "Discrete H: every layer has its own weights"
         else:
-            head = f"H is stepwise: within a segment ≤ {_num(variation.within)}"
+            kind = "Discrete H" if discrete else "H"
+            head = f"{kind} is stepwise: within a segment ≤ {_num(variation.within)}"
         detail = jumps
     elif discrete:
         head = f"Discrete H: relative change {_num(variation.overall)}"
@@ -278,6 +279,8 @@ def pick_figure(
             name="shown by default",
             customdata=defaults,
             marker={"symbol": "circle-open", "size": size + 9, "color": INK, "line": {"width": 2}},
+            # The defaults stay followed while other points are picked: never fade the rings.
+            unselected={"marker": {"opacity": 1}},
             hovertemplate="default point %{customdata}<extra></extra>",
         )
     )

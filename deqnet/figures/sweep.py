@@ -276,7 +276,13 @@ def sweep_heatmaps_figure(
         subplot_titles=[m.title for m in METRICS],
     )
     gx, gy = np.meshgrid(np.arange(cols), np.arange(rows))  # gx[i, j] = j, gy[i, j] = i
-    names = [[f"{row_title} {r} · {col_title} {c}" for c in col_labels] for r in row_labels]
+    names = [
+        [
+            f"{row_title} {r} · {col_title} {c}" if col_title else f"{row_title} {r}"
+            for c in col_labels
+        ]
+        for r in row_labels
+    ]
     for p, metric in enumerate(METRICS, start=1):
         z = np.asarray(values[metric.key], dtype=np.float64).reshape(rows, cols)
         text = _heat_text(metric, z, flagged)
@@ -293,8 +299,8 @@ def sweep_heatmaps_figure(
                 showscale=False,
                 xgap=2,
                 ygap=2,
-                hovertemplate=f"{row_title} %{{y}} · {col_title} %{{x}}<br>{metric.title}: "
-                "%{text}<extra></extra>",
+                hovertext=names,
+                hovertemplate=f"%{{hovertext}}<br>{metric.title}: %{{text}}<extra></extra>",
             ),
             row=1,
             col=p,

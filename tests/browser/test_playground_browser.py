@@ -20,8 +20,10 @@ TRAIN_TIMEOUT_SECONDS = 90
 
 
 def _metric_box(page: Page, label: str) -> Locator:
-    """The st.metric whose label is exactly ``label``."""
-    return page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True))
+    """The current (not stale) st.metric whose label is exactly ``label``."""
+    fresh = page.locator("[data-testid='stElementContainer']:not([data-stale='true'])")
+    metric = fresh.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True))
+    return metric.first
 
 
 def _metric(page: Page, label: str) -> str:
