@@ -394,7 +394,7 @@ def _results(session: Session, stored: Stored, key: tuple) -> None:
         key="sweep_heat",
         theme=None,
         width="stretch",
-        config=PLOTLY_CONFIG,
+        config={**PLOTLY_CONFIG, "displayModeBar": False},  # nothing to zoom; it hid a title
         on_select=_picked,
         selection_mode="points",
     )

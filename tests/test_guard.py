@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from app_harness import navigation_only, start, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from deqnet import DataConfig, ModelConfig, RunConfig, TrainConfig
@@ -175,3 +176,13 @@ def test_a_busy_server_shows_the_notice_and_trains_on_the_next_tick() -> None:
             slots.release()
     at.run()
     assert not at.info and at.markdown[0].value != "steps 0"
+
+
+def test_the_playground_refuses_to_train_an_oversized_setup() -> None:
+    """Wiring: the live tick (ui/live.py) calls the guard; the refusal is shown, nothing trains."""
+    at = start(n="10000", test="0.05", width="64", augment="3")
+    at.button(key="pg_train").click().run()
+    session = at.session_state["deqnet"]
+    assert not at.exception
+    assert not session.running and session.steps_done == 0
+    assert "too large for the shared server" in texts(at.info) + texts(at.error)

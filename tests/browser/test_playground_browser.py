@@ -36,7 +36,7 @@ def _percent(text: str) -> float | None:
 
 
 def _slider_value(page: Page, key: str) -> str:
-    return by_key(page, key).get_by_role("slider").get_attribute("aria-valuenow")
+    return by_key(page, key).get_by_test_id("stSliderThumbValue").inner_text()
 
 
 def _lower_noise_to_005(page: Page) -> None:

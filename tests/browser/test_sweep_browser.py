@@ -59,12 +59,12 @@ def test_a_small_sweep_renders_and_a_clicked_cell_opens_in_the_playground(
         ".filter(t => t.type === 'heatmap').length"
     )
     assert panels == 4
-    cell = by_key(page, "sweep_cell")
-    expect(cell).to_contain_text("lr 0.01 · seed 0")
+    cell = by_key(page, "sweep_cell").locator("input")
+    expect(cell).to_have_value("lr 0.01 · seed 0")
 
     centre = page.evaluate(CELL_CENTRE, [1, 1])
     page.mouse.click(centre["x"], centre["y"])
-    expect(cell).to_contain_text("lr 0.1 · seed 1", timeout=LOAD_TIMEOUT_MS)
+    expect(cell).to_have_value("lr 0.1 · seed 1", timeout=LOAD_TIMEOUT_MS)
     wait_for_app(page)
     screenshot(page, "sweep")
 
