@@ -103,7 +103,8 @@ class _TooLong(Exception):
 
 
 def _fmt(value: Any) -> str:
-    return format(value, "g") if isinstance(value, float) else str(value)
+    """0.003 -> "0.003", 1.0 -> "1", 1e-05 -> "1e-05"; distinct typed values stay distinct."""
+    return format(value, ".12g") if isinstance(value, float) else str(value)
 
 
 def _keep(key: str, default: Any) -> None:
@@ -312,7 +313,7 @@ def _run(session: Session, run: RunConfig, setup: Setup, key: tuple) -> None:
     bar.progress(1.0, text="Drawing the decision boundaries…")
     grids, extent = _pictures(result)
     st.session_state[STORE] = Stored(key, result, grids, extent)
-    st.session_state["sweep_cell"] = 0
+    st.session_state["sweep_cell"] = st.session_state.setdefault(SAVED, {})["sweep_cell"] = 0
     bar.empty()
     st.rerun()  # draw the results without the Stop button
 
@@ -373,7 +374,8 @@ def _results(session: Session, stored: Stored, key: tuple) -> None:
             icon=":material/history:",
         )
     n = len(result.cells)
-    if st.session_state.get("sweep_cell") not in range(n):
+    _keep("sweep_cell", 0)
+    if st.session_state["sweep_cell"] not in range(n):
         st.session_state["sweep_cell"] = 0
     chosen = st.session_state["sweep_cell"]
     values = {m.key: result.metric(m.key).reshape(shape) for m in METRICS}
@@ -410,11 +412,16 @@ def _results(session: Session, stored: Stored, key: tuple) -> None:
         format_func=lambda i: _cell_name(result, i),
         help="Click a square of the heatmaps to pick it too.",
     )
+    _save("sweep_cell")
     if go_button.button("Open in Playground", key="sweep_open", icon=":material/open_in_new:"):
         _open(session, stored, st.session_state["sweep_cell"])
-    for i, cell in enumerate(result.cells):
-        if cell.status != "ok":
-            notice(f"{_cell_name(result, i)}: {cell.message}")
+    bad = [i for i, cell in enumerate(result.cells) if cell.status != "ok"]
+    if bad:
+        names = ", ".join(_cell_name(result, i) for i in bad)
+        notice(
+            f"{len(bad)} of {n} cells diverged ({names}). {names.split(',')[0]}: "
+            f"{result.cells[bad[0]].message}"
+        )
     if chosen not in stored.drawn:
         titles = [
             f"{_cell_name(result, i)}: {100 * c.metrics['test_acc']:.0f} %"

@@ -118,3 +118,20 @@ def test_bad_values_are_explained_and_disable_the_run_button() -> None:
     assert "Weight seed: “1.5” is not a whole number." in _errors(at)
     at.text_input(key="sweep_values_seed").input("0, 1").run()
     assert _errors(at) == "" and not at.button(key="sweep_run").disabled
+
+
+def test_a_one_axis_sweep_with_a_diverging_cell_reports_it_and_still_draws() -> None:
+    # The paper's linear ODE with T = 10, lr = 10 and no clipping blows up within two steps.
+    at = _open(family="ruseckas", T="10", gamma="0", clip="0")
+    at.selectbox(key="sweep_cols").set_value("")
+    at.text_input(key="sweep_values_lr").input("0.01, 10")
+    at.select_slider(key="sweep_steps").set_value(10)
+    at.button(key="sweep_run").click().run()
+    _clean(at)
+    result = at.session_state["sweep_store"].result
+    assert result.shape == (2,) and [c.status for c in result.cells] == ["ok", "diverged"]
+    assert "1 of 2 cells diverged (lr 10)" in texts(at.warning).replace("\\", "")
+    heat = _charts(at)["sweep_heat"]
+    accuracy = next(tr for tr in heat["data"] if tr["type"] == "heatmap")
+    assert accuracy["y"] == ["0.01", "10"] and len(accuracy["x"]) == 1
+    assert accuracy["text"][1][0].endswith("diverged")

@@ -156,12 +156,20 @@ def _size(config: pytest.Config) -> tuple[int, float]:
     return (20, 20.0) if config.getoption("--full-load") else (4, 10.0)
 
 
+def _open_playgrounds(browser: Browser, url: str, count: int) -> list[Page]:
+    """``count`` new sessions (one browser context each) on ``url``, loaded in parallel."""
+    pages = []
+    for _ in range(count):
+        page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        page.goto(url, wait_until="commit", timeout=120_000)
+        pages.append(page)
+    for page in pages:
+        wait_for_app(page, timeout=180_000)
+    return pages
+
+
 def _open_playground(browser: Browser, url: str) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(url, timeout=120_000)
-    wait_for_app(page, timeout=120_000)
-    return page
+    return _open_playgrounds(browser, url, 1)[0]
 
 
 def _metric_box(page: Page, label: str) -> Locator:
@@ -196,7 +204,7 @@ def test_many_sessions_train_at_once(
     server: Server, browser: Browser, pytestconfig: pytest.Config
 ) -> None:
     n_sessions, seconds = _size(pytestconfig)
-    pages = [_open_playground(browser, server.url + LOAD_LINK) for _ in range(n_sessions)]
+    pages = _open_playgrounds(browser, server.url + LOAD_LINK, n_sessions)
     try:
         for page in pages:
             page.evaluate(RECORDER)
@@ -249,7 +257,7 @@ def test_many_sessions_train_at_once(
 def test_sessions_closed_mid_training_stop_and_are_dropped(
     server: Server, browser: Browser
 ) -> None:
-    pages = [_open_playground(browser, server.url + LOAD_LINK) for _ in range(3)]
+    pages = _open_playgrounds(browser, server.url + LOAD_LINK, 3)
     for page in pages:
         _train(page)
     expect(_metric_box(pages[-1], "Step")).not_to_contain_text("0 /", timeout=60_000)
