@@ -56,7 +56,7 @@ def run(quick: bool) -> Table:
         [
             "clock",
             "Playground run s",
-            f"sweep of {cells} s",
+            f"sweep ({cells} cells) s",
             "sweep / Playground",
             f"< {TARGET:g}×",
         ],
@@ -71,17 +71,20 @@ def run(quick: bool) -> Table:
                 "yes" if b < TARGET * a else "**no**",
             ]
         )
-    budget = "10" if quick else "300 (the default budget)"
-    steps = "10" if quick else "100 (the page's default)"
+    budget = "10 steps" if quick else "300 steps (the default budget)"
+    sweep_grid = (
+        "lr {0.01, 0.1} × weight seed {0, 1}, 10 steps per cell (quick, n=64)"
+        if quick
+        else "lr {0.003, 0.01, 0.03, 0.1} × weight seed {0, 1, 2, 3} (the page's defaults), "
+        "100 steps per cell"
+    )
     table.notes = [
         f"Playground run: default settings{' (quick: n=64)' if quick else ''}, Train pressed, "
-        f"live ticks until the budget of {budget} steps ({ticks:.0f} ticks). AppTest runs the "
-        "whole script for each tick where the server reruns only the live fragment, so the "
+        f"live ticks until the budget of {budget} ({ticks:.0f} ticks). AppTest runs the whole "
+        "script for each tick where the server reruns only the live fragment, so the "
         "Playground's drawing cost is somewhat over-stated here.",
-        f"Sweep: the Sweep page's defaults{' (quick: 2×2, n=64)' if quick else ''} — lr "
-        f"{{0.003, 0.01, 0.03, 0.1}} × weight seed {{0, 1, 2, 3}}, {steps} steps per cell, "
-        f"from pressing Run sweep to the drawn heatmaps and {cells} decision boundaries "
-        "(40×40 each).",
+        f"Sweep: {sweep_grid} on top of the default settings, from pressing Run sweep to the "
+        f"drawn heatmaps and {cells} decision boundaries (40×40 each).",
         f"Median of {repeats} interleaved repeats.",
     ]
     return table

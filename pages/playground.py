@@ -35,7 +35,9 @@ def _view_toggle(session: Session, key: str, label: str, help_text: str) -> None
 
 
 def _buttons(session: Session, hidden: frozenset[str]) -> None:
-    cols = st.columns([1.2, 1, 1, 1.6, 1.6, 1.6], vertical_alignment="center")
+    regen = "regen" not in hidden and session.custom_data is None
+    widths = [1.2, 1, 1, *([1.6] if regen else []), 1.6, 1.6]
+    cols = st.columns(widths, vertical_alignment="center")
     if session.running:
         label, icon = "Pause", ":material/pause:"
     else:
@@ -69,7 +71,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         help="Back to the same initial weights (same seed), history cleared.",
         width="stretch",
     )
-    if "regen" not in hidden and session.custom_data is None:
+    if regen:
         cols[3].button(
             "Regenerate data",
             key="pg_regen",
@@ -79,25 +81,34 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
             help="New random points (a new data seed, saved in the link); resets the model.",
             width="stretch",
         )
-    with cols[4]:
+    with cols[-2]:
         _view_toggle(session, "showtest", "Show test data", "Draw the held-out test points too.")
-    with cols[5]:
+    with cols[-1]:
         _view_toggle(
             session, "discrete", "Discretize output", "Colour by predicted class, no confidence."
         )
 
 
 def _status(session: Session) -> None:
+    """The divergence message, or one line of progress toward the step budget."""
     trainer, budget = session.trainer, session.run.train.train_steps
+    done = trainer.steps_done
     if session.diverged:
         error(trainer.message)
-    elif session.budget_reached and not session.running:
-        st.success(
+    if session.diverged:
+        text = f"Stopped at step {done} of {budget}: press Reset, or change a setting and Train."
+    elif session.running:
+        text = f"Training… step {done} of {budget}"
+    elif session.budget_reached:
+        text = (
             f"Trained for the full budget of {budget} steps. Raise *Step budget* in Training to "
-            "continue, or press Reset.",
-            icon=":material/flag:",
+            "continue, or press Reset."
         )
-    st.progress(min(trainer.steps_done / budget, 1.0))
+    elif done:
+        text = f"Paused at step {done} of {budget}."
+    else:
+        text = f"Ready: press Train to take up to {budget} steps."
+    st.progress(min(done / budget, 1.0), text=text)
 
 
 def _metrics(session: Session) -> None:

@@ -62,7 +62,9 @@ def _count(v: float) -> str:
 
 
 def _seconds(v: float) -> str:
-    return f"{v:.2g} s" if v < 10 else f"{v:.0f} s"
+    if v < 1:
+        return f"{v:.2g} s"
+    return f"{v:.1f} s" if v < 10 else f"{v:.0f} s"
 
 
 @dataclass(frozen=True)
