@@ -67,7 +67,7 @@ def test_train_ticks_until_the_budget_then_stops() -> None:
 
 
 def test_pause_stops_training_and_chunking_does_not_change_the_result() -> None:
-    at = start(**SMALL)
+    at = start(n="64", budget="5000")  # a budget two ticks cannot exhaust
     at.button(key="pg_train").click().run()
     at.run()
     at.button(key="pg_train").click().run()  # Pause

@@ -5,7 +5,7 @@
   progress without an error; the test prints p50/p95 of the time between successive updates
   (all sessions pooled) and the server's peak memory (VmHWM from /proc).
 - Disconnect: sessions closed mid-training stop costing CPU at once, and the server drops them
-  after ``server.disconnectedSessionTTL`` (5 s here).
+  after ``server.disconnectedSessionTTL`` (5 s for that server; the others keep the default).
 - Restart: a shared link trained to its step budget gives the same final metrics after the
   server restarts (nothing a link needs lives in server memory).
 
@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.load, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
-SESSION_TTL = 5  # seconds; server.disconnectedSessionTTL for these servers
+SESSION_TTL = 5  # seconds; server.disconnectedSessionTTL of the disconnect test's server
 START_SECONDS = 120
 # A long step budget so training is still running when sampling ends; small data keeps the
 # first page load quick.
@@ -68,7 +68,7 @@ RECORDER = """() => {
 class Server:
     """``streamlit run app.py`` on a free loopback port; ``stop()`` ends it (also on failure)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, session_ttl: int | None = None) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -78,8 +78,9 @@ class Server:
         command = [sys.executable, "-m", "streamlit", "run", "app.py",
                    "--server.headless", "true", "--server.port", str(self.port),
                    "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-                   "--server.fileWatcherType", "none",
-                   "--server.disconnectedSessionTTL", str(SESSION_TTL)]  # fmt: skip
+                   "--server.fileWatcherType", "none"]  # fmt: skip
+        if session_ttl is not None:
+            command += ["--server.disconnectedSessionTTL", str(session_ttl)]
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
@@ -216,6 +217,7 @@ def test_many_sessions_train_at_once(
             time.sleep(1.0)
             busy_seen += sum(page.get_by_text("Server busy").count() > 0 for page in pages)
         ticks = [page.evaluate("window.__ticks") for page in pages]
+        events = server.metric("session_events")
         for page in pages:
             expect(page.get_by_test_id("stException")).to_have_count(0)
             assert "Something went wrong" not in page.inner_text("body")
@@ -235,7 +237,7 @@ def test_many_sessions_train_at_once(
         f"\nLoad: {n_sessions} sessions for {seconds:.0f} s: every session progressed "
         f"(steps {min(steps_each)}..{max(steps_each)}), update interval p50 {p50:.2f} s, "
         f"p95 {p95:.2f} s over {len(gaps)} updates; busy notices seen {busy_seen} times; "
-        f"server peak memory {peak_mb:.0f} MB"
+        f"server peak memory {peak_mb:.0f} MB; session events {events}"
     )
     (ARTIFACTS / f"load-{n_sessions}.json").write_text(
         json.dumps(
@@ -254,9 +256,15 @@ def test_many_sessions_train_at_once(
     assert "Traceback" not in server.log_text()
 
 
-def test_sessions_closed_mid_training_stop_and_are_dropped(
-    server: Server, browser: Browser
-) -> None:
+def test_sessions_closed_mid_training_stop_and_are_dropped(browser: Browser) -> None:
+    server = Server("disconnect", session_ttl=SESSION_TTL)
+    try:
+        _closed_sessions(server, browser)
+    finally:
+        server.stop()
+
+
+def _closed_sessions(server: Server, browser: Browser) -> None:
     pages = _open_playgrounds(browser, server.url + LOAD_LINK, 3)
     for page in pages:
         _train(page)

@@ -19,15 +19,16 @@ TARGET_ACCURACY = 95.0
 TRAIN_TIMEOUT_SECONDS = 90
 
 
-def _metric_box(page: Page, label: str) -> Locator:
-    """The current (not stale) st.metric whose label is exactly ``label``."""
-    fresh = page.locator("[data-testid='stElementContainer']:not([data-stale='true'])")
-    metric = fresh.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True))
-    return metric.first
+def _metric_box(page: Page, label: str, *, fresh: bool = False) -> Locator:
+    """The st.metric labelled exactly ``label``; ``fresh``: skip a copy from the previous run
+    (while a run is in progress Streamlit can show both; live ticks keep all of them stale)."""
+    scope = page.locator("[data-testid='stElementContainer']:not([data-stale='true'])")
+    metrics = (scope if fresh else page).get_by_test_id("stMetric")
+    return metrics.filter(has=page.get_by_text(label, exact=True)).first
 
 
-def _metric(page: Page, label: str) -> str:
-    return _metric_box(page, label).get_by_test_id("stMetricValue").inner_text()
+def _metric(page: Page, label: str, *, fresh: bool = False) -> str:
+    return _metric_box(page, label, fresh=fresh).get_by_test_id("stMetricValue").inner_text()
 
 
 def _percent(text: str) -> float | None:
@@ -51,9 +52,9 @@ def _lower_noise_to_005(page: Page) -> None:
 def _step_once(page: Page) -> str:
     """Press Step and return the loss shown for that first step."""
     by_key(page, "pg_step").get_by_role("button").click()
-    expect(_metric_box(page, "Step")).to_contain_text("1 /", timeout=60_000)
+    expect(_metric_box(page, "Step", fresh=True)).to_contain_text("1 /", timeout=60_000)
     wait_for_app(page)
-    return _metric(page, "Loss")
+    return _metric(page, "Loss", fresh=True)
 
 
 def test_train_to_95_percent_then_the_link_restores_the_setup(
@@ -92,7 +93,7 @@ def test_train_to_95_percent_then_the_link_restores_the_setup(
         other.goto(link)
         wait_for_app(other)
         assert _slider_value(other, "noise") == "0.05"
-        assert _metric(other, "Step").startswith("0 /")
+        assert _metric(other, "Step", fresh=True).startswith("0 /")
         # Same data and same initial weights: the first step gives the same loss.
         assert _step_once(other) == first_loss
     finally:
