@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from bench.apptest import app, check, navigation_mode
+from bench.apptest import app, check
 from bench.common import Table
 from deqnet.training import Trainer
 
@@ -65,7 +65,7 @@ def run(quick: bool) -> Table:
     query = {"n": "64", "budget": "5000"} if quick else {"budget": "5000"}
     n_ticks = 2 if quick else 12
     ticks: list[dict[str, float]] = []
-    with navigation_mode(), _timers(ticks):
+    with _timers(ticks):
         at = check(app(query).run())
         at.button(key="pg_train").click().run()  # this run already holds the first tick
         for _ in range(n_ticks):

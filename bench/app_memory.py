@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from bench.apptest import app, check, navigation_mode, rss_bytes
+from bench.apptest import app, check, rss_bytes
 from bench.common import Table
 from ui.state import train_chunk
 
@@ -23,13 +23,12 @@ def _trained_session(query: dict[str, str]):
 def run(quick: bool) -> Table:
     query = {"n": "64", "budget": "10"} if quick else {}
     count = 2 if quick else 5
-    with navigation_mode():
-        sessions = [_trained_session(query)]  # warm-up (imports, allocator pools): not counted
-        gc.collect()
-        before = rss_bytes()
-        sessions += [_trained_session(query) for _ in range(count)]  # all kept alive
-        gc.collect()
-        after = rss_bytes()
+    sessions = [_trained_session(query)]  # warm-up (imports, allocator pools): not counted
+    gc.collect()
+    before = rss_bytes()
+    sessions += [_trained_session(query) for _ in range(count)]  # all kept alive
+    gc.collect()
+    after = rss_bytes()
     per_session = (after - before) / count
     table = Table(TITLE, ["sessions", "RSS before MB", "RSS after MB", "per session MB"])
     table.rows.append(

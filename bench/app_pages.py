@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from bench.apptest import app, chart_bytes, check, navigation_mode, pages
+from bench.apptest import app, chart_bytes, check, pages
 from bench.common import Table, clock
 
 TITLE = "(e) App pages at default settings: script run time and Plotly payload"
@@ -19,16 +19,15 @@ def run(quick: bool) -> Table:
     first: dict[str, list[tuple[float, float]]] = {path: [] for path, _ in pages()}
     warm: dict[str, list[tuple[float, float]]] = {path: [] for path, _ in pages()}
     payload: dict[str, int] = {}
-    with navigation_mode():
-        for path, _ in pages():  # warm-up: imports, caches shared by all sessions
-            check(app(query, path).run())
-        for _ in range(repeats):
-            for path, _ in pages():  # interleaved: a load change hits every page alike
-                at = app(query, path)
-                first[path].append(_timed(at.run))
-                check(at)
-                warm[path].append(_timed(at.run))
-                payload[path] = chart_bytes(check(at))
+    for path, _ in pages():  # warm-up: imports, caches shared by all sessions
+        check(app(query, path).run())
+    for _ in range(repeats):
+        for path, _ in pages():  # interleaved: a load change hits every page alike
+            at = app(query, path)
+            first[path].append(_timed(at.run))
+            check(at)
+            warm[path].append(_timed(at.run))
+            payload[path] = chart_bytes(check(at))
     table = Table(
         TITLE,
         [

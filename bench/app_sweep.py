@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from bench.apptest import app, check, navigation_mode
+from bench.apptest import app, check
 from bench.common import Table, clock, ratio
 
 TITLE = "(h) Sweep page: a 4×4 lr × seed sweep vs one Playground training run"
@@ -26,7 +26,7 @@ def _playground(query: dict[str, str]) -> tuple[float, float, int]:
 
 def _sweep(query: dict[str, str], quick: bool) -> tuple[float, float, int]:
     """(CPU s, wall s, cells) from pressing Run sweep to the drawn heatmaps and boundaries."""
-    at = check(app(query, "pages/sweep.py").run())
+    at = check(app(query, "app_pages/sweep.py").run())
     if quick:
         at.text_input(key="sweep_values_lr").input("0.01, 0.1")
         at.text_input(key="sweep_values_seed").input("0, 1")
@@ -44,10 +44,9 @@ def run(quick: bool) -> Table:
     repeats = 1 if quick else 3
     one: list[tuple[float, float, int]] = []
     grid: list[tuple[float, float, int]] = []
-    with navigation_mode():
-        for _ in range(repeats):  # interleaved: a load change hits both alike
-            one.append(_playground(query))
-            grid.append(_sweep(query, quick))
+    for _ in range(repeats):  # interleaved: a load change hits both alike
+        one.append(_playground(query))
+        grid.append(_sweep(query, quick))
     cpu_one, wall_one = (statistics.median(s[i] for s in one) for i in (0, 1))
     cpu_grid, wall_grid = (statistics.median(s[i] for s in grid) for i in (0, 1))
     cells, ticks = grid[0][2], statistics.median(s[2] for s in one)

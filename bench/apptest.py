@@ -6,32 +6,12 @@ so CPU time (``bench.common.clock``) and memory can be measured around it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 900  # a full sweep or a training run on a loaded machine
-
-
-@contextmanager
-def navigation_mode() -> Iterator[None]:
-    """Keep Streamlit in st.navigation mode across AppTest runs (see tests/app_harness.py:
-    AppTest resets the flag each run, and the pages/ folder would switch on the legacy router)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = init  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        PagesManager.__init__ = original  # type: ignore[method-assign]
 
 
 def app(query: dict[str, str], page: str | None = None) -> AppTest:

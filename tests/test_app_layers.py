@@ -11,12 +11,12 @@ import json
 
 import numpy as np
 import pytest
-from app_harness import APP, TIMEOUT, navigation_only, texts  # noqa: F401
+from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from deqnet import network_of
 
-PAGE = "pages/layers.py"
+PAGE = "app_pages/layers.py"
 TABS = (
     "Layers on the path",
     "Convergence as L grows",

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from app_harness import navigation_only, start, texts  # noqa: F401
+from app_harness import start, texts  # noqa: F401
 
 from deqnet.presets import LESSONS, PRESETS, load_lesson, preset_query
 
 FRIENDLY_ERROR = "Something went wrong"
-LESSONS_PAGE = "pages/lessons.py"
+LESSONS_PAGE = "app_pages/lessons.py"
 # Four plain layers: the cheapest preset to quick-train when its page opens.
 CHEAP = "rings-coarse-fold"
 

@@ -10,10 +10,10 @@ import json
 import re
 
 import pytest
-from app_harness import APP, TIMEOUT, navigation_only, texts  # noqa: F401
+from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
-PAGE = "pages/momentum.py"
+PAGE = "app_pages/momentum.py"
 CHART_KEYS = ("mom_pick", "mom_paths", "mom_phase", "mom_energy", "mom_field")
 # Paper notes §7: what a correct float64 tight solve reaches, in the order of run_checks.
 TOLERANCES = {

@@ -11,12 +11,12 @@ import json
 
 import numpy as np
 import torch
-from app_harness import APP, TIMEOUT, navigation_only, texts  # noqa: F401
+from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from deqnet import build_model, evaluate
 
-PAGE = "pages/sweep.py"
+PAGE = "app_pages/sweep.py"
 
 
 def _open(**query: str) -> AppTest:
@@ -72,7 +72,7 @@ def test_a_tiny_sweep_renders_its_grid_and_heatmaps_and_survives_a_page_switch()
     assert len(panels) == 4
     assert len({(tr["xaxis"], tr["yaxis"]) for tr in panels}) == 4
 
-    at.switch_page("pages/playground.py").run()
+    at.switch_page("app_pages/playground.py").run()
     at.switch_page(PAGE).run()
     _clean(at)
     assert at.session_state["sweep_store"].result is result  # kept, not retrained

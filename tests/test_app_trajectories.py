@@ -13,10 +13,10 @@ import json
 import numpy as np
 import pytest
 import torch
-from app_harness import APP, TIMEOUT, navigation_only, texts  # noqa: F401
+from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
-PAGE = "pages/trajectories.py"
+PAGE = "app_pages/trajectories.py"
 TABS = ("Paths over the vector field", "3-D views", "Divergence and volume")
 CHART_KEYS = (
     "traj_animation",

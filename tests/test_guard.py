@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from app_harness import navigation_only, start, texts  # noqa: F401
+from app_harness import start, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from deqnet import DataConfig, ModelConfig, RunConfig, TrainConfig

@@ -16,7 +16,7 @@ import re
 
 import pytest
 import torch
-from app_harness import navigation_only, start, texts  # noqa: F401
+from app_harness import start, texts  # noqa: F401
 from test_sharing_runfile import malformed_files
 
 from deqnet import DataConfig, ModelConfig, RunConfig, TrainConfig, Trainer, build_model

@@ -20,7 +20,7 @@ import random
 import re
 
 import pytest
-from app_harness import APP, TIMEOUT, navigation_only, texts  # noqa: F401
+from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 from test_sharing_query import NASTY_VALUES, _random_query
 

@@ -18,15 +18,15 @@ from ui.state import Session, get_session, sync
 # (section, [(file, title, material icon)]); the first page is the default.
 PAGES: dict[str, list[tuple[str, str, str]]] = {
     "Train": [
-        ("pages/playground.py", "Playground", ":material/model_training:"),
-        ("pages/sweep.py", "Sweep", ":material/grid_view:"),
+        ("app_pages/playground.py", "Playground", ":material/model_training:"),
+        ("app_pages/sweep.py", "Sweep", ":material/grid_view:"),
     ],
     "See the paper": [
-        ("pages/trajectories.py", "Trajectories", ":material/timeline:"),
-        ("pages/momentum.py", "Momentum", ":material/swap_calls:"),
-        ("pages/layers.py", "Layers ↔ Time", ":material/stacks:"),
+        ("app_pages/trajectories.py", "Trajectories", ":material/timeline:"),
+        ("app_pages/momentum.py", "Momentum", ":material/swap_calls:"),
+        ("app_pages/layers.py", "Layers ↔ Time", ":material/stacks:"),
     ],
-    "Learn": [("pages/lessons.py", "Lessons", ":material/school:")],
+    "Learn": [("app_pages/lessons.py", "Lessons", ":material/school:")],
 }
 
 

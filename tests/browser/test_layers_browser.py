@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.browser
 
 LOAD_TIMEOUT_MS = 180_000  # server warm-up, quick training and the accurate ODE solve, busy box
-PATHS = 40  # paths the page draws (pages/layers.py PATH_POINTS)
+PATHS = 40  # paths the page draws (app_pages/layers.py PATH_POINTS)
 # Number of layer dots in the overlay (the page's first chart).
 LAYER_DOTS = """() => document.querySelectorAll('.js-plotly-plot')[0]._fullData
     .filter(tr => (tr.name || '').startsWith('layers, class'))

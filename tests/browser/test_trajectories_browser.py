@@ -32,16 +32,11 @@ ANIMATION_STATE = """() => {
 }"""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A fresh server's first request for /trajectories runs pages/trajectories.py without "
-    "app.py: the pages/ folder makes Streamlit start in its legacy pages-folder mode until "
-    "st.navigation has run once (renaming the folder fixes it).",
-)
 def test_a_deep_link_on_a_fresh_server_opens_inside_the_app_frame(
     app_server: str, page: Page
 ) -> None:
-    # Must be the module's first request to its fresh server.
+    # Must be the module's first request to its fresh server: with a folder named pages/ this
+    # request ran the page without app.py (Streamlit's legacy router); app_pages/ avoids that.
     page.goto(f"{app_server}/trajectories")
     wait_for_app(page, timeout=LOAD_TIMEOUT_MS)
     expect(page.get_by_text("Trajectories").first).to_be_visible()

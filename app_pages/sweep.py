@@ -352,7 +352,7 @@ def _open(session: Session, stored: Stored, i: int) -> None:
         session.wanted = run.to_dict()
         session.push_widgets = True
         rebuild(session, run, note=note)
-    st.switch_page("pages/playground.py")
+    st.switch_page("app_pages/playground.py")
 
 
 def _axis_labels(result: SweepResult) -> tuple[list[str], list[str], str, str]:

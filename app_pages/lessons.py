@@ -32,7 +32,7 @@ def show_me(preset: Preset) -> None:
     """Load the preset into the sidebar and model, then open its page."""
     note = f"Loaded lesson preset: {preset.title}. Look at: {preset.what_to_look_at}"
     apply_run(preset.run, note=note)
-    st.switch_page(f"pages/{preset.page}.py")
+    st.switch_page(f"app_pages/{preset.page}.py")
 
 
 def preset_card(preset: Preset) -> None:
