@@ -91,10 +91,11 @@ UNSAFE = re.compile(
 )
 
 
-@pytest.mark.parametrize("folder", ["app.py", "ui", "pages", "deqnet"])
+@pytest.mark.parametrize("folder", ["app.py", "ui", "app_pages", "deqnet"])
 def test_no_code_path_evaluates_or_unpickles_user_data(folder: str) -> None:
     """The app never evals, unpickles or torch.loads anything (docstrings may say so)."""
     paths = [ROOT / folder] if folder.endswith(".py") else sorted((ROOT / folder).rglob("*.py"))
+    assert paths and all(path.is_file() for path in paths), folder
     for path in paths:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             code = line.split("#", 1)[0]
