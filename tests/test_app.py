@@ -6,7 +6,7 @@ AppTest runs app.py in-process (no browser); see app_harness for the navigation 
 from __future__ import annotations
 
 import pytest
-from app_harness import sidebar_keys, start, texts  # noqa: F401
+from app_harness import sidebar_keys, start, texts
 
 from deqnet import RunConfig
 from deqnet.sharing import HIDEABLE, QUERY_FIELDS

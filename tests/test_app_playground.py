@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import torch
-from app_harness import start, texts  # noqa: F401
+from app_harness import start, texts
 
 from deqnet import Trainer, build_model
 from deqnet.datasets import dataset_to_csv
