@@ -85,6 +85,12 @@ _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE_WORDS = {"nan", "inf", "infinity"}
 
 
+def _quote(text: str, limit: int = 40) -> str:
+    """A file's cell quoted for an error message, cut to ``limit`` characters."""
+    text = str(text)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 class DatasetError(ValueError):
     """Invalid dataset arguments or data; the message is one sentence for the end user."""
 
@@ -621,12 +627,12 @@ def _parse_header(cells: list[str]) -> list[str]:
     for name in names:
         if name not in allowed:
             raise DatasetError(
-                f"Unexpected column {name!r} in the header; the columns must be x1,x2,label "
+                f"Unexpected column {_quote(name)} in the header; the columns must be x1,x2,label "
                 "(optionally followed by split)."
             )
     for name in allowed:
         if names.count(name) > 1:
-            raise DatasetError(f"The header names the column {name!r} more than once.")
+            raise DatasetError(f"The header names the column {_quote(name)} more than once.")
     missing = [name for name in CSV_COLUMNS if name not in names]
     if missing:
         raise DatasetError(f"The header is missing the column(s): {', '.join(missing)}.")
@@ -639,15 +645,15 @@ def _parse_coordinate(cell: str, row: int, column: str) -> float:
     if not text:
         raise DatasetError(f"Row {row}, column {column} is empty; every cell needs a number.")
     if text.lower().lstrip("+-") in _NON_FINITE_WORDS:
-        raise DatasetError(f"Row {row}, column {column}: {text!r} is not a finite number.")
+        raise DatasetError(f"Row {row}, column {column}: {_quote(text)} is not a finite number.")
     if not _NUMBER_RE.fullmatch(text):
-        raise DatasetError(f"Row {row}, column {column}: {text!r} is not a number.")
+        raise DatasetError(f"Row {row}, column {column}: {_quote(text)} is not a number.")
     value = float(text)
     if not math.isfinite(value):
-        raise DatasetError(f"Row {row}, column {column}: {text!r} is not a finite number.")
+        raise DatasetError(f"Row {row}, column {column}: {_quote(text)} is not a finite number.")
     if abs(value) > MAX_ABS_VALUE:
         raise DatasetError(
-            f"Row {row}, column {column}: {text} is outside the allowed range "
+            f"Row {row}, column {column}: {_quote(text)} is outside the allowed range "
             f"-{MAX_ABS_VALUE:g} to {MAX_ABS_VALUE:g}."
         )
     return value
@@ -661,13 +667,13 @@ def _parse_label(cell: str, row: int) -> int:
         if math.isfinite(value) and value.is_integer():
             if abs(value) > MAX_ABS_VALUE:
                 raise DatasetError(
-                    f"Row {row}, column label: {text} is outside the allowed range "
+                    f"Row {row}, column label: {_quote(text)} is outside the allowed range "
                     f"-{MAX_ABS_VALUE:g} to {MAX_ABS_VALUE:g}."
                 )
             return int(value)
     raise DatasetError(
-        f"Row {row}, column label: {text!r} is not a valid label; labels must be whole numbers "
-        "such as 0, 1, 2."
+        f"Row {row}, column label: {_quote(text)} is not a valid label; labels must be whole "
+        "numbers such as 0, 1, 2."
     )
 
 
@@ -676,7 +682,7 @@ def _parse_split(cell: str, row: int) -> bool:
     text = cell.strip().lower()
     if text not in _SPLITS:
         raise DatasetError(
-            f"Row {row}, column split: {cell.strip()!r} is not valid; use train or test."
+            f"Row {row}, column split: {_quote(cell.strip())} is not valid; use train or test."
         )
     return text == "test"
 
