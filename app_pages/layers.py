@@ -45,8 +45,8 @@ from deqnet.figures.layers import (
     paths_to_number,
     plane_snapshots_figure,
 )
-from ui.guard import training_slot
 from ui.show import chart, error, notice
+from ui.slots import training_slot
 from ui.state import Session, apply_run, ensure_trained, memo
 
 LAYER_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 160, 200)

@@ -26,8 +26,8 @@ from deqnet.figures.sweep import METRICS, sweep_boundaries_figure, sweep_heatmap
 from deqnet.sweep import SWEEP_CAPS
 from deqnet.sweep.grid import CellSpec, expand_grid, group_cells, validate_grid
 from ui.controls import uses_gamma, uses_mlp
-from ui.guard import training_slot
 from ui.show import PLOTLY_CONFIG, chart, error, notice
+from ui.slots import training_slot
 from ui.state import Session, apply_run, current_run, get_session, rebuild
 
 GRID_POINTS = 40  # decision-grid resolution per cell (40 x 40 model evaluations)

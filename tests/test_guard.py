@@ -1,16 +1,14 @@
-"""Server guards (ui/guard.py): the training-slot cap, the step-memory budget and the live tick."""
+"""Server guards (ui/guard.py): the memory of one training step, estimated and enforced."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from app_harness import start, texts  # noqa: F401
-from streamlit.testing.v1 import AppTest
 
 from deqnet import DataConfig, ModelConfig, RunConfig, TrainConfig
 from deqnet.config import STEP_MEMORY_LIMIT, evaluations_per_pass, step_memory
@@ -22,62 +20,6 @@ HUGE = RunConfig(
     data=DataConfig(n=10_000, test_fraction=0.05),
     model=ModelConfig(width=64, augment=3),  # rk4, 10 steps: only 40 evaluations, cheap to draw
 )
-
-
-def _hold_slots(count: int) -> tuple[int, list[threading.Thread], threading.Event]:
-    """Start ``count`` threads that each try to take a slot and keep it until released."""
-    granted, lock = [], threading.Lock()
-    tried = threading.Barrier(count + 1)
-    release = threading.Event()
-
-    def worker() -> None:
-        with guard.training_slot(wait=0.01) as ok:
-            with lock:
-                granted.append(ok)
-            tried.wait()
-            release.wait()
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    tried.wait()  # every thread has tried while the others hold their slots
-    return sum(granted), threads, release
-
-
-def test_at_most_max_trainings_run_at_once_and_slots_come_back() -> None:
-    cap = guard.max_trainings()
-    assert cap >= 2
-    n_granted, threads, release = _hold_slots(cap + 3)
-    release.set()
-    for thread in threads:
-        thread.join()
-    assert n_granted == cap
-    n_granted, threads, release = _hold_slots(cap)  # all slots were released
-    release.set()
-    for thread in threads:
-        thread.join()
-    assert n_granted == cap
-
-
-def test_a_slot_is_released_when_the_block_raises() -> None:
-    cap = guard.max_trainings()
-    for _ in range(cap + 1):
-        with pytest.raises(RuntimeError), guard.training_slot() as ok:
-            assert ok
-            raise RuntimeError("boom")
-    n_granted, threads, release = _hold_slots(cap)
-    release.set()
-    for thread in threads:
-        thread.join()
-    assert n_granted == cap
-
-
-def test_the_cap_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(guard.ENV_MAX_TRAININGS, "5")
-    assert guard.max_trainings() == 5
-    for bad in ("0", "-1", "many", ""):
-        monkeypatch.setenv(guard.ENV_MAX_TRAININGS, bad)
-        assert guard.max_trainings() >= 2
 
 
 def test_evaluations_per_pass_counts_solver_stages_segments_and_layers() -> None:
@@ -143,39 +85,6 @@ def test_the_estimate_bounds_the_measured_peak_of_a_step() -> None:
     )
     measured, estimate = json.loads(out.stdout)
     assert 0 < measured <= estimate <= 4 * measured, (measured, estimate)
-
-
-def _tick_script() -> None:
-    import streamlit as st
-
-    from deqnet import RunConfig
-    from ui.guard import train_tick
-    from ui.state import new_session
-
-    if "s" not in st.session_state:
-        st.session_state["s"] = new_session(RunConfig())
-    session = st.session_state["s"]
-    session.running = True
-    train_tick(session, 0.05)
-    st.markdown(f"steps {session.steps_done}")
-
-
-def test_a_busy_server_shows_the_notice_and_trains_on_the_next_tick() -> None:
-    at = AppTest.from_function(_tick_script, default_timeout=60)
-    slots = guard._slots(guard.max_trainings())
-    taken = 0
-    while slots.acquire(blocking=False):  # every slot busy, as if other sessions trained
-        taken += 1
-    try:
-        at.run()
-        assert not at.exception
-        assert guard.BUSY_TEXT in [info.value for info in at.info]
-        assert at.markdown[0].value == "steps 0"
-    finally:
-        for _ in range(taken):
-            slots.release()
-    at.run()
-    assert not at.info and at.markdown[0].value != "steps 0"
 
 
 def test_the_playground_refuses_to_train_an_oversized_setup() -> None:

@@ -20,6 +20,7 @@ import torch
 from deqnet import TIME_MODES, Dataset, ModelConfig, RunConfig, StepRecord, Trainer, build_model
 from deqnet.datasets import n_classes_range
 from deqnet.models import DeqModel
+from ui.slots import busy_turn
 
 _STATE_KEY = "deqnet"
 T = TypeVar("T")
@@ -219,11 +220,16 @@ def step_once(session: Session) -> None:
 
 
 def ensure_trained(max_seconds: float = 4.0) -> Session:
-    """The session, quick-trained (time-boxed) toward its step budget if it has no steps yet."""
+    """The session, quick-trained (time-boxed) toward its step budget if it has no steps yet.
+
+    The quick training takes its turn at the CPU like live training (``ui.slots``), so a class
+    opening the same page at once does not start 20 trainings together.
+    """
     session = get_session()
     if session.trainer.steps_done == 0 and not session.diverged:
         with st.spinner("Quick training…", show_time=True):
-            train_chunk(session, max_seconds)
+            with busy_turn(st.empty()):
+                train_chunk(session, max_seconds)
     return session
 
 

@@ -125,7 +125,7 @@ def _boundary_traces(grid: DecisionGrid) -> list[go.BaseTraceType]:
             zmin=0.0,
             zmax=1.0,
             colorscale=class_colorscale(0, 1),
-            zsmooth="best",
+            zsmooth="fast",  # the browser scales the image (see figures/boundary.py)
             showscale=False,
             hovertemplate="(%{x:.2f}, %{y:.2f})<br>P(class 1) = %{z:.2f}<extra></extra>",
         ),

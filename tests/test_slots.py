@@ -1,0 +1,188 @@
+"""Server-wide CPU slots (ui/slots.py): the cap, first-come-first-served order, leaving the line,
+and a live tick that waits its turn."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import slots as slots_module
+from ui.slots import Slots, max_trainings, queued_slot, server_slots, training_slot
+
+
+def _hold_slots(count: int) -> tuple[int, list[threading.Thread], threading.Event]:
+    """Start ``count`` threads that each try to take a slot and keep it until released."""
+    granted, lock = [], threading.Lock()
+    tried = threading.Barrier(count + 1)
+    release = threading.Event()
+
+    def worker() -> None:
+        with training_slot(wait=0.01) as ok:
+            with lock:
+                granted.append(ok)
+            tried.wait()
+            release.wait()
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    tried.wait()  # every thread has tried while the others hold their slots
+    return sum(granted), threads, release
+
+
+def _finish(threads: list[threading.Thread], release: threading.Event) -> None:
+    release.set()
+    for thread in threads:
+        thread.join()
+
+
+def test_at_most_max_trainings_run_at_once_and_slots_come_back() -> None:
+    cap = max_trainings()
+    assert cap >= 2
+    n_granted, threads, release = _hold_slots(cap + 3)
+    _finish(threads, release)
+    assert n_granted == cap
+    n_granted, threads, release = _hold_slots(cap)  # all slots were released
+    _finish(threads, release)
+    assert n_granted == cap
+
+
+def test_a_slot_is_released_when_the_block_raises() -> None:
+    cap = max_trainings()
+    for _ in range(cap + 1):
+        with pytest.raises(RuntimeError), training_slot() as ok:
+            assert ok
+            raise RuntimeError("boom")
+    n_granted, threads, release = _hold_slots(cap)
+    _finish(threads, release)
+    assert n_granted == cap
+
+
+def test_the_cap_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(slots_module.ENV_MAX_TRAININGS, "5")
+    assert max_trainings() == 5
+    for bad in ("0", "-1", "many", ""):
+        monkeypatch.setenv(slots_module.ENV_MAX_TRAININGS, bad)
+        assert max_trainings() >= 2
+
+
+def test_waiters_are_served_in_arrival_order_even_across_timeouts() -> None:
+    """Five tickets join a full line; each waits in short timeouts (as a tab showing a notice
+    does) and still gets the single slot in the order it arrived."""
+    slots = Slots(1)
+    first = slots.enter()
+    assert slots.wait(first, 0.0)
+    order: list[int] = []
+    tickets = [slots.enter() for _ in range(5)]
+
+    def waiter(i: int) -> None:
+        while not slots.wait(tickets[i], 0.005):
+            pass
+        order.append(i)
+        time.sleep(0.01)
+        slots.leave(tickets[i], True)
+
+    # Start them in reverse: the thread that runs first must not jump the line.
+    threads = [threading.Thread(target=waiter, args=(i,)) for i in reversed(range(5))]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)
+    assert order == []  # nobody gets in while the slot is held
+    slots.leave(first, True)
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_two_slots_serve_the_first_two_in_line_together() -> None:
+    slots = Slots(2)
+    a, b, c = slots.enter(), slots.enter(), slots.enter()
+    assert not slots.wait(b, 0.0)  # a is first in line
+    assert slots.wait(a, 0.0) and slots.wait(b, 0.0)
+    assert not slots.wait(c, 0.01)  # both held
+    slots.leave(a, True)
+    assert slots.wait(c, 0.0)
+
+
+def test_a_waiter_stopped_while_waiting_leaves_the_line() -> None:
+    """``on_wait`` raising (Streamlit stopping a paused or closed tab's run) takes the ticket out
+    of the line: the next waiter gets the slot, and the block never ran."""
+    cap = max_trainings()
+    n_granted, threads, release = _hold_slots(cap)
+    assert n_granted == cap
+    ran, calls = [], []
+
+    def stop_on_second_wait() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 2:
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"), queued_slot(stop_on_second_wait):
+        ran.append(True)
+    assert ran == [] and len(calls) == 2
+    _finish(threads, release)
+    with training_slot(wait=0.5) as granted:  # the line is empty again: no ghost ticket ahead
+        assert granted
+
+
+def test_queued_slot_waits_as_long_as_it_takes_and_calls_on_wait_meanwhile() -> None:
+    cap = max_trainings()
+    n_granted, threads, release = _hold_slots(cap)
+    assert n_granted == cap
+    timer = threading.Timer(1.6, release.set)
+    timer.start()
+    calls: list[float] = []
+    start = time.monotonic()
+    with queued_slot(lambda: calls.append(time.monotonic())):
+        waited = time.monotonic() - start
+    for thread in threads:
+        thread.join()
+    assert waited >= 1.5
+    assert len(calls) >= 2  # one call per WAIT_SECONDS of waiting (0.5 s)
+
+
+def _tick_script() -> None:
+    import streamlit as st
+
+    from deqnet import RunConfig
+    from ui.guard import train_tick
+    from ui.slots import busy_turn
+    from ui.state import new_session
+
+    if "s" not in st.session_state:
+        st.session_state["s"] = new_session(RunConfig())
+    session = st.session_state["s"]
+    with busy_turn(st.empty()):
+        train_tick(session, 0.05)
+    st.markdown(f"steps {session.steps_done}")
+
+
+def test_a_tick_on_a_busy_server_waits_its_turn_then_trains() -> None:
+    """Every slot held by other sessions for 1.5 s: the tick waits (it does not skip), then
+    trains, and the busy notice is gone from the page when it has its turn."""
+    slots = server_slots(max_trainings())
+    held = []
+    ticket = slots.enter()
+    while slots.wait(ticket, 0.0):  # take every free slot, as if other sessions trained
+        held.append(ticket)
+        ticket = slots.enter()
+    slots.leave(ticket, False)
+
+    def give_back() -> None:
+        for taken in held:
+            slots.leave(taken, True)
+
+    timer = threading.Timer(1.5, give_back)
+    at = AppTest.from_function(_tick_script, default_timeout=60)
+    start = time.monotonic()
+    timer.start()
+    at.run()
+    waited = time.monotonic() - start
+    timer.join()
+    assert not at.exception
+    assert waited >= 1.5
+    assert at.markdown[0].value != "steps 0"
+    assert not at.info  # the notice was cleared when the turn came
