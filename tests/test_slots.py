@@ -186,3 +186,19 @@ def test_a_tick_on_a_busy_server_waits_its_turn_then_trains() -> None:
     assert waited >= 1.5
     assert at.markdown[0].value != "steps 0"
     assert not at.info  # the notice was cleared when the turn came
+
+
+def _quick_turn_script() -> None:
+    import streamlit as st
+
+    from ui.slots import busy_turn
+
+    with busy_turn():
+        st.markdown("inside")
+
+
+def test_a_turn_without_a_placeholder_adds_no_element_unless_it_waits() -> None:
+    """Quick training (ui.state.ensure_trained) passes no placeholder: an uncontended turn must
+    leave the page's element positions as they were, so its charts do not re-mount."""
+    at = AppTest.from_function(_quick_turn_script, default_timeout=30).run()
+    assert [child.type for child in at.main.children.values()] == ["markdown"]

@@ -128,13 +128,20 @@ def queued_slot(on_wait: Callable[[], None]) -> Iterator[None]:
 
 
 @contextmanager
-def busy_turn(notice: DeltaGenerator) -> Iterator[None]:
-    """``queued_slot`` that shows ``BUSY_TEXT`` in ``notice`` (an ``st.empty()``) while waiting
-    and clears it when the turn comes."""
+def busy_turn(notice: DeltaGenerator | None = None) -> Iterator[None]:
+    """``queued_slot`` that shows ``BUSY_TEXT`` while waiting and clears it when the turn comes.
+
+    ``notice``: an ``st.empty()`` placeholder for the notice. Without one, a placeholder is
+    made only if this turn has to wait, so an uncontended run adds no element to the page.
+    """
+    shown = [notice]
 
     def show_busy() -> None:
-        notice.info(BUSY_TEXT, icon=":material/hourglass_top:")
+        if shown[0] is None:
+            shown[0] = st.empty()
+        shown[0].info(BUSY_TEXT, icon=":material/hourglass_top:")
 
     with queued_slot(show_busy):
-        notice.empty()
+        if shown[0] is not None:
+            shown[0].empty()
         yield

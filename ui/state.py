@@ -228,7 +228,7 @@ def ensure_trained(max_seconds: float = 4.0) -> Session:
     session = get_session()
     if session.trainer.steps_done == 0 and not session.diverged:
         with st.spinner("Quick training…", show_time=True):
-            with busy_turn(st.empty()):
+            with busy_turn():
                 train_chunk(session, max_seconds)
     return session
 
