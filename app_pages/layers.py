@@ -47,7 +47,7 @@ from deqnet.figures.layers import (
 )
 from ui.show import chart, error, notice
 from ui.slots import training_slot
-from ui.state import Session, apply_run, ensure_trained, memo
+from ui.state import Session, apply_run, ensure_trained, memo, trained_summary
 
 LAYER_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 160, 200)
 PATH_POINTS = 40  # paths drawn on the overlay (a fixed, class-balanced sample of training points)
@@ -85,13 +85,7 @@ def _intro(session: Session) -> None:
         "Wₗ = I + Δt·wₗ, h(y) = y − γΔt·y³ is one step of the paper's dx/dt = w x + b − γx³. As L "
         "grows the layers land on the ODE's paths."
     )
-    trainer = session.trainer
-    last = trainer.history[-1] if trainer.history else None
-    accuracy_text = f", train accuracy {100 * last.train_acc:.0f} %" if last else ""
-    trained = (
-        f"Model after {trainer.steps_done} of {session.run.train.train_steps} training steps"
-        f"{accuracy_text}; this page follows the latest weights."
-    )
+    trained = f"{trained_summary(session)}; this page follows the latest weights."
     if run.discrete:
         read = (
             "w = (W − I)/Δt and b = B/Δt"
@@ -113,7 +107,7 @@ def _intro(session: Session) -> None:
             f"{trained}"
         )
     if session.diverged:
-        notice(trainer.message)
+        notice(session.trainer.message)
 
 
 def _layer_options(session: Session) -> list[int]:

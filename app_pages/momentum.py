@@ -27,7 +27,7 @@ from deqnet.figures.momentum import (
 )
 from deqnet.presets import PRESETS
 from ui.show import PLOTLY_CONFIG, chart, error, notice
-from ui.state import Session, apply_run, ensure_trained, memo
+from ui.state import Session, apply_run, ensure_trained, memo, trained_summary
 
 DEFAULT_POINTS = 6  # shown by default and measured by the checks: the classes taken in turn
 MAX_POINTS = 12  # defaults plus picks
@@ -65,15 +65,12 @@ def _intro(session: Session) -> None:
             "test the exact identities on the ODE this network discretizes.",
             icon=":material/stacks:",
         )
-    trainer = session.trainer
-    last = trainer.history[-1] if trainer.history else None
-    accuracy = f", train accuracy {100 * last.train_acc:.0f} %" if last else ""
     st.caption(
-        f"Model after {trainer.steps_done} of {session.run.train.train_steps} training steps"
-        f"{accuracy}. Train further in the Playground; this page follows the latest weights."
+        f"{trained_summary(session)}. Train further in the Playground; this page follows the "
+        "latest weights."
     )
     if session.diverged:
-        notice(trainer.message)
+        notice(session.trainer.message)
 
 
 def _selected_rows(event: Any, n_rows: int) -> list[int]:

@@ -40,7 +40,7 @@ from deqnet.figures.trajectories import (
 )
 from deqnet.presets import PRESETS
 from ui.show import chart, error, notice
-from ui.state import Session, apply_run, ensure_trained, memo
+from ui.state import Session, apply_run, ensure_trained, memo, trained_summary
 
 DRAWN_PATHS = 300  # paths drawn in every chart (the animation, the plane, 3-D, coordinates)
 STAT_POINTS = 1000  # training points behind the volume statistics and the final features
@@ -117,15 +117,12 @@ def _intro(session: Session) -> None:
         "plane (watch the grid) but never tear or fold it — which is why some problems need an "
         "extra dimension, or a coarse discrete net that is allowed to fold."
     )
-    trainer = session.trainer
-    last = trainer.history[-1] if trainer.history else None
-    accuracy = f", train accuracy {100 * last.train_acc:.0f} %" if last else ""
     st.caption(
-        f"Model after {trainer.steps_done} of {session.run.train.train_steps} training steps"
-        f"{accuracy}. Train further in the Playground; this page follows the latest weights."
+        f"{trained_summary(session)}. Train further in the Playground; this page follows the "
+        "latest weights."
     )
     if session.diverged:
-        notice(trainer.message)
+        notice(session.trainer.message)
 
 
 def _animation_figure(session: Session, flow: Flow, extent) -> go.Figure:

@@ -219,6 +219,17 @@ def step_once(session: Session) -> None:
     session.version += 1
 
 
+def trained_summary(session: Session) -> str:
+    """The caption "Model after 120 of 300 training steps, train accuracy 97 %"."""
+    trainer = session.trainer
+    last = trainer.history[-1] if trainer.history else None
+    accuracy = f", train accuracy {100 * last.train_acc:.0f} %" if last else ""
+    return (
+        f"Model after {trainer.steps_done} of {session.run.train.train_steps} training steps"
+        f"{accuracy}"
+    )
+
+
 def ensure_trained(max_seconds: float = 4.0) -> Session:
     """The session, quick-trained (time-boxed) toward its step budget if it has no steps yet.
 
@@ -290,6 +301,7 @@ __all__ = [
     "current_run",
     "drop_custom_data",
     "ensure_trained",
+    "trained_summary",
     "get_session",
     "load_trained",
     "memo",
