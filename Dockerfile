@@ -29,6 +29,10 @@ COPY . .
 # development config.
 COPY .streamlit/config.production.toml .streamlit/config.toml
 
+# plotly.js for the live charts, from plotly.py's package data into static/ (the app user
+# cannot write to /app).
+RUN python -c "from ui.live_chart import install_plotly_js; assert install_plotly_js()"
+
 RUN useradd --create-home --uid 10001 deqnet
 USER deqnet
 

@@ -2,16 +2,20 @@
 
 import streamlit as st
 
-from deqnet import SolverFailure, decision_grid, plot_extent, trajectory
+from deqnet import StepRecord
 from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
+from deqnet.figures.live import boundary_update, preview_update
 from ui.guard import memory_problem
-from ui.live import live_fragment, toggle_training
+from ui.live import live_fragment, live_picture, toggle_training
+from ui.live_chart import LiveChart, show_live_chart
 from ui.sharing_ui import export_panel, new_data_seed
-from ui.show import chart, error
-from ui.state import Session, get_session, memo, reset, step_once
+from ui.show import error
+from ui.state import PREVIEW_POINTS, Session, get_session, reset, step_once
 
-GRID_POINTS = 100  # decision heatmap resolution (n x n model evaluations per redraw)
-PREVIEW_POINTS = 64  # hidden-state paths drawn in the small preview
+# While training, the browser redraws the curves and the path preview at most this often
+# (Plotly redraws them whole); the decision boundary's shading follows every picture.
+CURVES_SECONDS = 0.4
+PREVIEW_SECONDS = 0.5
 
 
 def _regenerate(session: Session) -> None:
@@ -89,10 +93,9 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         )
 
 
-def _status(session: Session) -> None:
+def _status(session: Session, done: int) -> None:
     """The divergence message, or one line of progress toward the step budget."""
     trainer, budget = session.trainer, session.run.train.train_steps
-    done = trainer.steps_done
     if session.diverged:
         error(trainer.message)
     if session.diverged:
@@ -111,13 +114,12 @@ def _status(session: Session) -> None:
     st.progress(min(done / budget, 1.0), text=text)
 
 
-def _metrics(session: Session) -> None:
-    history = session.trainer.history
+def _metrics(session: Session, history: list[StepRecord]) -> None:
     last = history[-1] if history else None
     recent = history[-20:]
     ms = 1000 * sum(r.seconds for r in recent) / len(recent) if recent else None
     top, bottom = st.columns(3), st.columns(3)
-    top[0].metric("Step", f"{session.steps_done} / {session.run.train.train_steps}")
+    top[0].metric("Step", f"{len(history)} / {session.run.train.train_steps}")
     top[1].metric("Train accuracy", f"{100 * last.train_acc:.1f} %" if last else "–")
     top[2].metric("Test accuracy", f"{100 * last.test_acc:.1f} %" if last else "–")
     bottom[0].metric("Loss", f"{last.loss:.4f}" if last else "–")
@@ -128,45 +130,77 @@ def _metrics(session: Session) -> None:
         "Backward is 0 with backprop (autograd reuses the forward pass); the adjoint method "
         "solves a second ODE backwards.",
     )
-    bottom[2].metric("ms per step", f"{ms:.1f}" if ms is not None else "–")
-
-
-def _figures(session: Session):
-    """The three figures for the current weights; SolverFailure if the model cannot be drawn."""
-    data, model = session.data, session.model
-    extent = memo(session, "extent", lambda: plot_extent(data), per_version=False)
-    grid = memo(session, "grid", lambda: decision_grid(model, extent, n=GRID_POINTS))
-    boundary = boundary_figure(
-        grid,
-        data,
-        show_test=session.view["showtest"],
-        discretize=session.view["discrete"],
-        extent=extent,
-        big=True,
+    bottom[2].metric(
+        "ms per step",
+        f"{ms:.1f}" if ms is not None else "–",
+        help="Training time per step. Sessions that train the same kind of model at once "
+        "share one stacked computation, so in a class each one's share is smaller.",
     )
-    traj = memo(session, "preview", lambda: trajectory(model, data.x_train[:PREVIEW_POINTS]))
-    preview = paths_preview_figure(traj, data.y_train[:PREVIEW_POINTS], extent)
-    return boundary, curves_figure(session.trainer.history), preview
+
+
+def _charts(session: Session, history: list[StepRecord]) -> tuple[LiveChart, ...] | None:
+    """The boundary, curves and preview charts; None if the model cannot be drawn."""
+    picture = live_picture(session)
+    grid, traj, extent = picture.grid, picture.paths, picture.extent
+    if grid is None or traj is None:
+        return None
+    data, view = session.data, session.view
+    labels = data.y_train[:PREVIEW_POINTS]
+    boundary = LiveChart(
+        key="pg_boundary",
+        height=540,
+        figure=lambda: boundary_figure(
+            grid,
+            data,
+            show_test=view["showtest"],
+            discretize=view["discrete"],
+            extent=extent,
+            big=True,
+        ),
+        base=(id(data), view["showtest"], view["discrete"], len(grid.xs)),
+        picture=picture.shows,
+        restyle=lambda: (boundary_update(grid, view["discrete"]), {}),
+        shading=True,
+    )
+    curves = LiveChart(
+        key="pg_curves",
+        height=300,
+        figure=lambda: curves_figure(history),
+        base=id(session.trainer),
+        history=history,
+        min_interval=CURVES_SECONDS,
+    )
+    preview = LiveChart(
+        key="pg_paths",
+        height=230,
+        figure=lambda: paths_preview_figure(traj, labels, extent),
+        base=id(data),
+        picture=picture.shows,
+        restyle=lambda: preview_update(traj, labels, extent),
+        min_interval=PREVIEW_SECONDS,
+    )
+    return boundary, curves, preview
 
 
 def _panel(session: Session) -> None:
-    _status(session)
-    try:
-        boundary, curves, preview = _figures(session)
-    except SolverFailure:
-        _metrics(session)
+    history = session.trainer.history[:]  # one consistent copy: the trainer thread appends
+    _status(session, len(history))
+    charts = _charts(session, history)
+    if charts is None:
+        _metrics(session, history)
         error(
             "The current weights make the ODE solver fail somewhere on the plot; the picture "
             "cannot be drawn. Press Reset or relax the solver settings."
         )
         return
+    boundary, curves, preview = charts
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        chart(boundary, key="pg_boundary", height=540)
+        show_live_chart(session, boundary)
     with right:
-        _metrics(session)
-        chart(curves, key="pg_curves", height=300)
-        chart(preview, key="pg_paths", height=230)
+        _metrics(session, history)
+        show_live_chart(session, curves)
+        show_live_chart(session, preview)
 
 
 session = get_session()

@@ -121,7 +121,9 @@ class Trainer:
         self.model.load_state_dict(weights)
         self.optimizer.load_state_dict(_clone_nested(optimiser))
 
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """This step's inputs (B, 2) and labels (B,): all points, or a mini-batch drawn with the
+        trainer's own generator (so a run's batches never depend on anything else)."""
         n, size = len(self.y_train), self.config.batch_size
         if size == 0 or size >= n:
             return self.x_train, self.y_train
@@ -143,24 +145,32 @@ class Trainer:
             try:
                 record = self._one_step()
             except Divergence as err:
-                self._restore()
-                self.status = "diverged"
-                step = self.steps_done + 1
-                self.message = (
-                    f"Training diverged at step {step}: {err}. The last good weights (step "
-                    f"{self._good_step}) were restored. Try a smaller learning rate, a shorter "
-                    "depth T, more solver steps, or a bounded activation such as tanh."
-                )
+                self.stop_diverged(str(err))
                 break
             records.append(record)
             self.history.append(record)
         return records
 
+    def mark_good(self) -> None:
+        """The current weights gave a finite loss: keep them (and the optimiser state) as the
+        last good ones. Called once per step, before the update (also by ``step_together``)."""
+        self._good, self._good_step = self._snapshot(), self.steps_done
+
+    def stop_diverged(self, reason: str) -> None:
+        """Stop for good: put back the last good weights and say why (``reason`` in words)."""
+        self._restore()
+        self.status = "diverged"
+        self.message = (
+            f"Training diverged at step {self.steps_done + 1}: {reason}. The last good weights "
+            f"(step {self._good_step}) were restored. Try a smaller learning rate, a shorter "
+            "depth T, more solver steps, or a bounded activation such as tanh."
+        )
+
     def _one_step(self) -> StepRecord:
         t0 = time.perf_counter()
         model, cfg = self.model, self.config
         adjoint = cfg.grad_mode == "adjoint"
-        xb, yb = self._batch()
+        xb, yb = self.next_batch()
         model.train()
         model.nfe = 0
         try:
@@ -169,7 +179,7 @@ class Trainer:
             if not torch.isfinite(loss):
                 raise Divergence(f"the loss became {float(loss.detach())}")
             nfe_forward, model.nfe = model.nfe, 0
-            self._good, self._good_step = self._snapshot(), self.steps_done
+            self.mark_good()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nfe_backward = model.nfe

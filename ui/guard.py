@@ -1,25 +1,17 @@
-"""Guards for a shared server: a turn at the CPU for each live tick, and the memory of one step.
+"""The memory of one training step, guarded for a shared server.
 
-One Streamlit process serves every browser session (each script run is a thread) with no
-per-session CPU or memory quota, so the app enforces its own:
-
-- a live-training tick trains and draws only while it holds one of the server's CPU slots
-  (``ui.slots.busy_turn``, in ``ui.live``); while it waits in line, the page shows
-  "Server busy — waiting for a turn…" above its last charts.
-- ``memory_problem()``: refuses a configuration whose training step would keep an autograd tape
-  larger than ``deqnet.config.STEP_MEMORY_LIMIT`` (estimated before training for fixed-step
-  solvers and layers, measured after the first step for an adaptive solver).
-
-Each chunk is also time-boxed by the caller (``Trainer.step(max_seconds=...)``).
+One Streamlit process serves every browser session with no per-session memory quota, so
+``memory_problem()`` refuses a configuration whose training step would keep an autograd tape
+larger than ``deqnet.config.STEP_MEMORY_LIMIT`` (estimated before training for fixed-step
+solvers and layers, measured after the first step for an adaptive solver: the server's trainer,
+``ui.class_trainer``, checks that one). CPU is shared by the trainer thread and by the slots of
+``ui.slots`` (quick training, the sweep, lesson models).
 """
 
 from __future__ import annotations
 
-import streamlit as st
-
-from deqnet import StepRecord
 from deqnet.config import STEP_MEMORY_LIMIT, step_memory
-from ui.state import Session, train_chunk
+from ui.state import Session
 
 
 def memory_problem(session: Session, evaluations: int | None = None) -> str | None:
@@ -36,24 +28,3 @@ def memory_problem(session: Session, evaluations: int | None = None) -> str | No
         "fewer points or a mini-batch, fewer solver steps or layers, a smaller width, or the "
         "adjoint method."
     )
-
-
-def _refuse(session: Session, problem: str) -> None:
-    """Stop live training and rerun the page so its buttons and the message show the state."""
-    session.running = False
-    session.notes.append(problem)
-    st.rerun()
-
-
-def train_tick(session: Session, max_seconds: float) -> list[StepRecord]:
-    """One live-training tick (call it inside ``ui.slots.busy_turn``): check the step's memory,
-    then train a time-boxed chunk (``ui.state.train_chunk``). Returns the steps' records."""
-    problem = memory_problem(session)
-    if problem:
-        _refuse(session, problem)
-    records = train_chunk(session, max_seconds)
-    if records:
-        problem = memory_problem(session, records[-1].nfe_forward)
-        if problem:
-            _refuse(session, problem)
-    return records

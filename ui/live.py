@@ -1,91 +1,96 @@
-"""Live training: a fragment that trains a time-boxed chunk, redraws, and ticks while running.
+"""Live training on the page: a fragment that ticks while the server's trainer trains.
 
-Each tick waits for a server slot (``ui.slots.busy_turn``), runs ``Trainer.step`` for at most
-``CHUNK_SECONDS`` and then draws; the fragment is re-declared on every full run with
-``run_every`` set only while training, so Pause (a full rerun with ``running`` False) stops the
-ticking at once. Timer ticks never pre-empt a tick in progress (Streamlit queues them), and
-chunking by time cannot change results: a step is a step.
+Training runs off the browser's clock, in the server's one trainer thread
+(``ui.class_trainer``). A tick only says "this tab is watching" (which keeps the session in
+training), and draws the latest published weights; Pause (a full rerun with ``running`` False)
+or a tab that stops ticking (closed, on another page) takes the session out of training. The
+fragment is re-declared on every full run, ticking only while training, at a rate that slows as
+more sessions train (``tick_seconds``): every tick costs the server a script run.
+
+When the trainer thread stops a session (step budget, divergence, a step too large for the
+server's memory), the next tick reruns the whole page so its buttons and messages show it.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from collections.abc import Callable
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ui.guard import train_tick
+from ui.class_trainer import class_trainer
+from ui.guard import memory_problem
 from ui.show import guarded
-from ui.slots import busy_turn
-from ui.state import Session, get_session
+from ui.state import (
+    GRID_POINTS,
+    LIVE_GRID_POINTS,
+    Picture,
+    Session,
+    get_session,
+    make_picture,
+    memo,
+)
 
-# A tick trains for about CHUNK_SECONDS, then draws (~0.1 s); ticks are requested every
-# TICK_SECONDS, so charts refresh about 2-3 times a second and training gets most of the time.
-CHUNK_SECONDS = 0.25
-TICK_SECONDS = 0.3
-# For capacity planning (and tests/test_load.py): a CSV file that gets one line per live tick,
-# "end time, session, steps done, seconds waiting for a slot, training, drawing".
-TICK_LOG = os.environ.get("DEQNET_TICK_LOG", "")
-_tick_log_lock = threading.Lock()
+# One tab alone ticks 10 times a second; a class slows every tab down so that the server runs
+# about TICKS_PER_SECOND_SERVER ticks a second in all (at least one tick a second per tab).
+FASTEST_TICK = 0.1
+SLOWEST_TICK = 1.0
+TICKS_PER_SECOND_SERVER = 20.0
 
 
-def _log_tick(session: Session, began: float, granted: float, trained: float) -> None:
-    """Append one tick's timings to TICK_LOG (times from ``time.monotonic()``)."""
-    now = time.monotonic()
-    ctx = get_script_run_ctx()
-    line = (
-        f"{time.time():.3f},{ctx.session_id if ctx else '-'},{session.steps_done},"
-        f"{granted - began:.4f},{trained - granted:.4f},{now - trained:.4f}\n"
-    )
-    with _tick_log_lock, open(TICK_LOG, "a", encoding="utf-8") as log:
-        log.write(line)
+def tick_seconds(training: int) -> float:
+    """Seconds between the ticks of one tab when ``training`` sessions train on the server."""
+    return min(SLOWEST_TICK, max(FASTEST_TICK, training / TICKS_PER_SECOND_SERVER))
 
 
 def toggle_training(session: Session) -> None:
-    """Train/Pause button: start (unless there is nothing left to do) or stop live training."""
+    """Train/Pause button: start (unless there is nothing left to do, or one step would need
+    more memory than the server allows: then say so) or stop live training."""
     if session.running:
         session.running = False
     elif not session.diverged and not session.budget_reached:
-        session.running = True
+        problem = memory_problem(session)
+        if problem:
+            session.notes.append(problem)
+        else:
+            session.running = True
+
+
+def live_picture(session: Session) -> Picture:
+    """What the live panel draws: while training, the trainer thread's latest picture (made from
+    the weights it trains, see ``ui.class_trainer``); otherwise the current model's, at full
+    resolution (memoised per model version)."""
+    picture = session.picture
+    if session.running and picture is not None and picture.shows[0] == id(session.model):
+        return picture
+    n = LIVE_GRID_POINTS if session.running else GRID_POINTS
+    with session.lock:
+        return memo(session, f"picture_{n}", lambda: make_picture(session, n))
 
 
 def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> None:
-    """Draw ``render(session)`` in a fragment that trains one chunk before drawing while running.
+    """Draw ``render(session)`` in a fragment that ticks while the session trains.
 
-    When the step budget is reached or training diverges, it stops and reruns the whole page so
-    the Train/Pause button and the rest of the page show the final state. ``key`` names the
-    container (class ``st-key-live_<key>``): the frame's CSS keeps its elements from fading
-    while a tick recomputes them, so live charts do not flicker.
+    ``key`` names the container (class ``st-key-live_<key>``): the frame's CSS keeps its
+    elements from fading while a tick recomputes them.
     """
     session = get_session()
+    trainer = class_trainer()
+    interval = None
+    if session.running:
+        trainer.touch(session)  # training starts now, not at the first tick
+        interval = tick_seconds(trainer.training_count())
 
-    @st.fragment(run_every=TICK_SECONDS if session.running else None)
+    @st.fragment(run_every=interval)
     def _panel() -> None:
         current = get_session()
-        # Always there, so the charts below keep their positions whether or not a tick waits.
-        notice = st.empty()
-        if not current.running:
-            _draw(current)
-            return
-        # Training and drawing both hold a server slot (ui.slots.busy_turn): a class of tabs
-        # takes turns at the CPU instead of starving the server's event loop.
-        began = time.monotonic()
-        with busy_turn(notice):
-            granted = time.monotonic()
-            train_tick(current, CHUNK_SECONDS)  # memory check, then a time-boxed chunk
-            if current.budget_reached or current.diverged:
-                current.running = False
-                st.rerun()
-            trained = time.monotonic()
-            _draw(current)
-        if TICK_LOG:
-            _log_tick(current, began, granted, trained)
-
-    def _draw(current: Session) -> None:
-        with st.container(key=f"live_{key}"), guarded(what):
+        if interval is not None:
+            if not current.running:
+                st.rerun()  # stopped by the trainer (budget, divergence, memory) or elsewhere
+            trainer.touch(current)
+            wanted = tick_seconds(trainer.training_count())
+            if not interval / 2 <= wanted <= interval * 2:
+                st.rerun()  # the class grew or shrank: tick at the rate that fits it now
+        with trainer.drawing(), st.container(key=f"live_{key}"), guarded(what):
             render(current)
 
     _panel()

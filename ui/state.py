@@ -17,7 +17,21 @@ from typing import Any, TypeVar
 import streamlit as st
 import torch
 
-from deqnet import TIME_MODES, Dataset, ModelConfig, RunConfig, StepRecord, Trainer, build_model
+from deqnet import (
+    TIME_MODES,
+    Dataset,
+    DecisionGrid,
+    ModelConfig,
+    RunConfig,
+    SolverFailure,
+    StepRecord,
+    Trainer,
+    Trajectory,
+    build_model,
+    decision_grid,
+    plot_extent,
+    trajectory,
+)
 from deqnet.datasets import n_classes_range
 from deqnet.models import DeqModel
 from ui.slots import busy_turn
@@ -31,6 +45,42 @@ OPTIMISER_NOTE = (
     "Training settings changed — the weights were kept and the optimiser was rebuilt "
     "(its internal state, e.g. Adam's moments, starts afresh)."
 )
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What the live panel draws of a model: its decision grid and a few hidden-state paths.
+
+    Attributes:
+        shows: (id of the model, training steps done) when it was made.
+        extent: the plotted box (x0, x1, y0, y1).
+        grid: the decision grid on ``extent``, or None if the solver failed on it.
+        paths: paths of the first ``PREVIEW_POINTS`` training points, or None likewise.
+    """
+
+    shows: tuple[int, int]
+    extent: tuple[float, float, float, float]
+    grid: DecisionGrid | None
+    paths: Trajectory | None
+
+
+# The live panel's picture: a coarser grid while training (it is redrawn up to ten times a
+# second; the browser smooths the image) and the paths of this many training points.
+GRID_POINTS = 100
+LIVE_GRID_POINTS = 50
+PREVIEW_POINTS = 64
+
+
+def make_picture(session: Session, n: int) -> Picture:
+    """The session's current model drawn on an n x n grid (call with its lock held)."""
+    model, data = session.model, session.data
+    extent = plot_extent(data)
+    try:
+        grid = decision_grid(model, extent, n=n)
+        paths = trajectory(model, data.x_train[:PREVIEW_POINTS])
+    except SolverFailure:
+        grid = paths = None
+    return Picture((id(model), session.steps_done), extent, grid, paths)
 
 
 @dataclass(eq=False)
@@ -58,6 +108,10 @@ class Session:
         lock: held while weights change, so a download (served from another thread) sees a
             consistent model and history.
         cache: results memoised by :func:`memo`.
+        picture: the last picture the trainer thread made while training (``make_picture``).
+        live_sent, live_seq: what each live chart in the browser holds, and a counter that
+            orders the updates sent to them (``ui.live_chart``).
+        live_fallback: the live-chart component failed in this browser: plain Plotly charts.
     """
 
     run: RunConfig
@@ -81,6 +135,10 @@ class Session:
     upload_error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    picture: Picture | None = None
+    live_sent: dict[str, Any] = field(default_factory=dict)
+    live_seq: int = 0
+    live_fallback: bool = False
 
     @property
     def steps_done(self) -> int:
@@ -296,6 +354,7 @@ def load_trained(
 
 __all__ = [
     "Session",
+    "Picture",
     "apply_run",
     "coerce_run",
     "current_run",
@@ -306,6 +365,7 @@ __all__ = [
     "load_trained",
     "memo",
     "new_session",
+    "make_picture",
     "rebuild",
     "reset",
     "step_once",

@@ -55,10 +55,11 @@ def boundary_figure(
     if extent is None:
         extent = (float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1]))
     fig = go.Figure()
+    shading = shading_arrays(grid, discretize)
     if probs.shape[-1] == 2:
-        _add_two_class_shading(fig, xs, ys, probs[..., 1], discretize)
+        _add_two_class_shading(fig, xs, ys, *shading, discretize)
     else:
-        fig.add_trace(_class_image(xs, ys, probs, discretize))
+        fig.add_trace(_class_image(xs, ys, shading[0]))
     n_points = len(data.y_train) + (len(data.y_test) if show_test else 0)
     scatter = go.Scatter if n_points <= SVG_POINT_LIMIT else go.Scattergl
     size = 9 if big else 7
@@ -105,11 +106,26 @@ def boundary_figure(
     return fig
 
 
+def shading_arrays(grid: DecisionGrid, discretize: bool) -> list[np.ndarray]:
+    """The z of each shading trace of ``boundary_figure``, in trace order (the live charts
+    update exactly these): two classes, the heatmap's (m, n) P(class 1) (snapped to 0/1 when
+    discretized) and the contour's (m, n) P(class 1); more, the image's (m, n, 3) uint8 RGB."""
+    probs = np.asarray(grid.probs)
+    if probs.shape[-1] != 2:
+        return [probability_image(probs, discretize=discretize)]
+    p1 = f32(probs[..., 1])
+    return [(p1 >= 0.5).astype(np.float32) if discretize else p1, p1]
+
+
 def _add_two_class_shading(
-    fig: go.Figure, xs: np.ndarray, ys: np.ndarray, p1: np.ndarray, discretize: bool
+    fig: go.Figure,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    z: np.ndarray,
+    p1: np.ndarray,
+    discretize: bool,
 ) -> None:
-    """Heatmap of P(class 1) (snapped to 0/1 when discretized) and its 0.5 contour."""
-    z = (p1 >= 0.5).astype(np.float32) if discretize else f32(p1)
+    """Heatmap ``z`` of P(class 1) (or its 0/1 snap) and the 0.5 contour of ``p1``."""
     fig.add_trace(
         go.Heatmap(
             x=f32(xs),
@@ -143,12 +159,12 @@ def _add_two_class_shading(
     )
 
 
-def _class_image(xs: np.ndarray, ys: np.ndarray, probs: np.ndarray, discretize: bool) -> go.Image:
-    """RGB image of the most likely class; pixel centres at the grid points (rows = ys)."""
+def _class_image(xs: np.ndarray, ys: np.ndarray, rgb: np.ndarray) -> go.Image:
+    """RGB image (m, n, 3) of the most likely class; pixel centres at the grid points."""
     dx = float(xs[1] - xs[0]) if len(xs) > 1 else 1.0
     dy = float(ys[1] - ys[0]) if len(ys) > 1 else 1.0
     return go.Image(
-        z=probability_image(probs, discretize=discretize),
+        z=rgb,
         colormodel="rgb",
         x0=float(xs[0]),
         dx=dx,

@@ -159,6 +159,21 @@ def paths_figure(
     return fig
 
 
+def preview_arrays(
+    traj: Trajectory, labels: np.ndarray, extent: Extent, *, max_paths: int = PREVIEW_PATHS
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], Extent]:
+    """The (x, y) float32 arrays of each trace of ``paths_preview_figure`` in trace order (per
+    class: its NaN-separated paths, then its end points) and the axes' view extent."""
+    x = _planar(traj)
+    keep = subsample(x.shape[1], min(max_paths, PREVIEW_PATHS))
+    traces = []
+    for _, idx in class_groups(labels, keep):
+        line = nan_join(x[:, idx].transpose(1, 0, 2))
+        traces.append((line[:, 0], line[:, 1]))
+        traces.append((f32(x[-1, idx, 0]), f32(x[-1, idx, 1])))
+    return traces, view_extent(x[:, keep], extent)
+
+
 def paths_preview_figure(
     traj: Trajectory, labels: np.ndarray, extent: Extent, *, max_paths: int = PREVIEW_PATHS
 ) -> go.Figure:
@@ -166,15 +181,14 @@ def paths_preview_figure(
 
     Args as in :func:`paths_figure`; the axes show ``extent``, widened (bounded) to the paths.
     """
-    x = _planar(traj)
-    keep = subsample(x.shape[1], min(max_paths, PREVIEW_PATHS))
+    traces, view = preview_arrays(traj, labels, extent, max_paths=max_paths)
     fig = go.Figure()
-    for k, idx in class_groups(labels, keep):
-        line = nan_join(x[:, idx].transpose(1, 0, 2))
+    for k in range(len(traces) // 2):
+        line, end = traces[2 * k], traces[2 * k + 1]
         fig.add_trace(
             go.Scatter(
-                x=line[:, 0],
-                y=line[:, 1],
+                x=line[0],
+                y=line[1],
                 mode="lines",
                 name=f"class {k}",
                 line={"color": class_color(k), "width": 1.2},
@@ -184,8 +198,8 @@ def paths_preview_figure(
         )
         fig.add_trace(
             go.Scatter(
-                x=f32(x[-1, idx, 0]),
-                y=f32(x[-1, idx, 1]),
+                x=end[0],
+                y=end[1],
                 mode="markers",
                 name=f"class {k} at T",
                 marker={
@@ -198,7 +212,7 @@ def paths_preview_figure(
         )
     base_layout(fig, legend=False)
     # A sketch in a small panel: fill it rather than keep one unit equally long on both axes.
-    plane_axes(fig, view_extent(x[:, keep], extent), titles=("", ""), equal=False)
+    plane_axes(fig, view, titles=("", ""), equal=False)
     fig.update_xaxes(nticks=5, showgrid=False)
     fig.update_yaxes(nticks=5, showgrid=False)
     return fig

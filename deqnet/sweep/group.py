@@ -1,43 +1,32 @@
-"""Training one group of shape-compatible models as one batched computation, step by step.
+"""Many Trainers, one computation: ``step_together`` takes one optimiser step of each, batched.
 
-For every model it mirrors ``deqnet.training.Trainer``: the same mini-batches (a generator seeded
-with the model's own seed), loss, metrics of the weights the step started from (test accuracy
-evaluated before the update), per-model gradient clipping, the same torch optimiser (one param
-group per distinct (lr, weight_decay), so each model's Adam state is its own) and the same
-divergence checks. A model that diverges gets the Trainer's message, its last good weights back,
-and is frozen (left out of every later step); the others carry on unaffected.
+Each Trainer keeps everything of its own: model, data, optimiser (so each model's Adam state and
+learning rate are its own), mini-batch generator, history, divergence status. Only the forward
+and backward passes are shared: the models' weights are stacked and every layer becomes one
+batched matmul (``deqnet.sweep.batched.Ensemble``). Per model, the step is the one
+``Trainer.step(1)`` takes: the same batch, loss, metrics of the weights the step starts from
+(with a fixed-step solver the test points ride along in the forward pass), clipping by the
+model's own gradient norm, and the same divergence checks and messages.
+
+With equal depths T (and a fixed-step solver or a discrete net) a model's numbers do not depend
+on which other models share the step: every batched operation treats the M slices separately
+(tests/test_sweep.py checks M = 1 against M = 8 bit for bit). Different depths integrate in a
+rescaled time (see ``Ensemble``), equal to a lone run only to float rounding, and a shared
+adaptive step controller takes the hardest model's steps: ``class_key`` keeps both apart.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Hashable, Sequence
 
 import torch
 from torch import nn
 
-from deqnet.config import TrainConfig
-from deqnet.datasets import Dataset
-from deqnet.models.base import DeqModel, SolverFailure
-from deqnet.sweep.batched import Ensemble, StackedParams
-from deqnet.training import StepRecord, explain_solver_failure, loss_function, make_optimizer
-
-# Same wording as Trainer.step, so a sweep cell reads like a playground run.
-DIVERGED = (
-    "Training diverged at step {step}: {reason}. The last good weights (step {good}) were "
-    "restored. Try a smaller learning rate, a shorter depth T, more solver steps, or a bounded "
-    "activation such as tanh."
-)
-
-
-class _SharedFailure(Exception):
-    """The shared solve gave up in ``phase``; which model caused it is found afterwards."""
-
-    def __init__(self, phase: str, error: SolverFailure) -> None:
-        super().__init__(str(error))
-        self.phase = phase
-        self.error = error
+from deqnet.models.base import SolverFailure
+from deqnet.sweep.batched import Ensemble
+from deqnet.training import StepRecord, Trainer
 
 
 def batched_loss(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
@@ -54,270 +43,183 @@ def batched_accuracy(logits: torch.Tensor, y: torch.Tensor) -> list[float]:
     return (logits.argmax(dim=2) == y).to(torch.float64).mean(dim=1).tolist()
 
 
+def class_key(trainer: Trainer) -> Hashable:
+    """Trainers with equal keys can share ``step_together`` and get exactly their lone-stack
+    numbers; a key that holds the trainer itself means "step alone" (adaptive solvers).
+
+    Equal: the model's config up to gamma (a per-model factor), the classes, the train and test
+    sizes, the batch size, the loss, the gradient mode and the dtype. The optimiser, learning
+    rate, weight decay, clipping, seeds and data values may all differ.
+    """
+    model, cfg = trainer.model, trainer.config
+    if model.config.adaptive:
+        return ("alone", id(trainer))
+    return (
+        model.config.replace(gamma=0.0),
+        trainer.data.n_classes,
+        len(trainer.y_train),
+        len(trainer.y_test),
+        cfg.batch_size,
+        cfg.loss,
+        cfg.grad_mode,
+        model.dtype,
+    )
+
+
+def step_together(trainers: Sequence[Trainer]) -> None:
+    """One optimiser step of every trainer still "ok", as one batched computation.
+
+    The trainers' models must have the same family and shapes (``Ensemble``), their data the
+    same sizes and their configs the same batch size, loss and gradient mode. Records are
+    appended to each trainer's history (``seconds``: the shared step's time / trainers in it).
+    If the shared solve fails (an adaptive solver giving up), each trainer takes this step alone,
+    so only the models that fail on their own stop.
+    """
+    active = [t for t in trainers if t.status == "ok"]
+    if not active:
+        return
+    start = time.perf_counter()
+    try:
+        records = _shared_step(active)
+    except SolverFailure:
+        for trainer in active:
+            trainer.step(1)
+        return
+    seconds = (time.perf_counter() - start) / len(active)
+    for trainer, record in records:
+        trainer.history.append(record._replace(seconds=seconds))
+
+
+def _shared_step(active: list[Trainer]) -> list[tuple[Trainer, StepRecord]]:
+    """Forward, loss, backward and metrics of all ``active`` at once, then each one's update."""
+    ensemble = Ensemble([t.model for t in active])
+    base = active[0].config
+    adjoint = base.grad_mode == "adjoint"
+    # An adaptive solver's step control sees all rows at once: test points cannot ride along.
+    ride_along = not ensemble.config.adaptive
+    batches = [t.next_batch() for t in active]
+    xb = torch.stack([x for x, _ in batches])
+    yb = torch.stack([y for _, y in batches])
+    x_test = torch.stack([t.x_test for t in active])
+    y_test = torch.stack([t.y_test for t in active])
+    params = ensemble.stack(range(len(active)))
+    for trainer in active:
+        trainer.model.train()
+    inputs = torch.cat([xb, x_test], dim=1) if ride_along else xb
+    logits = ensemble.logits(inputs, params, adjoint=adjoint)
+    batch_logits = logits[:, : xb.shape[1]]
+    losses = batched_loss(batch_logits, yb, base.loss)
+    values = losses.detach().tolist()
+    nfe_forward, ensemble.nfe = ensemble.nfe, 0
+    keep = [j for j, value in enumerate(values) if math.isfinite(value)]
+    for j in sorted(set(range(len(active))) - set(keep)):
+        active[j].stop_diverged(f"the loss became {values[j]}")
+    if not keep:
+        return []
+    for j in keep:
+        active[j].mark_good()
+    total = losses[keep].sum() if len(keep) < len(active) else losses.sum()
+    grads = torch.autograd.grad(total, list(params.tensors.values()))
+    nfe_backward = ensemble.nfe
+    finite = torch.stack([torch.isfinite(g).flatten(1).all(dim=1) for g in grads]).all(dim=0)
+    finite = finite.tolist()
+    for j in [j for j in keep if not finite[j]]:
+        active[j].stop_diverged("a gradient became infinite or NaN")
+    keep = [j for j in keep if finite[j]]
+    if not keep:
+        return []
+    with torch.no_grad():
+        train_acc = _train_accuracy(ensemble, params, active, keep, batch_logits, yb)
+        if ride_along:
+            test_logits = logits[keep, xb.shape[1] :]
+        else:
+            test_logits = _eval(ensemble, params, keep, x_test[keep])
+        test_acc = batched_accuracy(test_logits, y_test[keep])
+    records = []
+    for r, j in enumerate(keep):
+        trainer = active[j]
+        if not _update(trainer, [g[j] for g in grads]):
+            continue
+        record = StepRecord(
+            step=trainer.steps_done + 1,
+            loss=values[j],
+            train_acc=train_acc[r],
+            test_acc=test_acc[r],
+            nfe_forward=nfe_forward,
+            nfe_backward=nfe_backward,
+            seconds=0.0,
+        )
+        records.append((trainer, record))
+    return records
+
+
+def _train_accuracy(
+    ensemble: Ensemble,
+    params,
+    active: list[Trainer],
+    keep: list[int],
+    batch_logits: torch.Tensor,
+    yb: torch.Tensor,
+) -> list[float]:
+    """Train accuracy of the kept models: from the batch logits when the batch is all points."""
+    if yb.shape[1] == len(active[0].y_train):
+        return batched_accuracy(batch_logits.detach()[keep], yb[keep])
+    x_train = torch.stack([active[j].x_train for j in keep])
+    y_train = torch.stack([active[j].y_train for j in keep])
+    return batched_accuracy(_eval(ensemble, params, keep, x_train), y_train)
+
+
+def _eval(ensemble: Ensemble, params, keep: list[int], x: torch.Tensor) -> torch.Tensor:
+    """Logits (K, N, C) of the kept models' step-start weights; not counted as training NFE."""
+    nfe = ensemble.nfe
+    rows = params if len(keep) == params.size else params.subset(torch.tensor(keep))
+    logits = ensemble.logits(x, rows)
+    ensemble.nfe = nfe
+    return logits
+
+
+def _update(trainer: Trainer, grads: list[torch.Tensor]) -> bool:
+    """Clip by the model's own norm, take its optimiser step, check the weights (as Trainer)."""
+    params = list(trainer.model.parameters())
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g
+    if trainer.config.grad_clip > 0:
+        nn.utils.clip_grad_norm_(params, trainer.config.grad_clip)
+    trainer.optimizer.step()
+    if not all(torch.isfinite(p).all() for p in params):
+        trainer.stop_diverged("a weight became infinite or NaN")
+        return False
+    return True
+
+
 class GroupTrainer:
-    """Trains M models (same family and shapes) on their own data and configs, all at once.
+    """A sweep group: one Trainer per cell, all stepped together by ``step_together``.
 
     Attributes:
-        ensemble: the batched evaluator over the M models.
-        history: per model, its StepRecords (``seconds`` = the group's step time / models in it;
-            ``nfe_*`` = evaluations of the shared batched solve).
-        status, messages: per model, "ok" or "diverged" and why.
-        active: indices of the models still training.
+        trainers: one per model, in the order given.
+        history, status, messages: per model, its records, "ok" or "diverged", and why.
     """
 
-    def __init__(
-        self,
-        models: Sequence[DeqModel],
-        datasets: Sequence[Dataset],
-        configs: Sequence[TrainConfig],
-    ) -> None:
-        self.ensemble = Ensemble(models)
-        self.configs = list(configs)
-        # Everything but lr, weight_decay and seed is the same for all cells of a sweep.
-        self.base = self.configs[0]
-        dtype = self.ensemble.dtype
-        self.x_train = torch.stack([torch.as_tensor(d.x_train, dtype=dtype) for d in datasets])
-        self.y_train = torch.stack(
-            [torch.as_tensor(d.y_train, dtype=torch.int64) for d in datasets]
-        )
-        self.x_test = torch.stack([torch.as_tensor(d.x_test, dtype=dtype) for d in datasets])
-        self.y_test = torch.stack([torch.as_tensor(d.y_test, dtype=torch.int64) for d in datasets])
-        self.params = [self.ensemble.parameters_of(i) for i in range(len(models))]
-        self.optimizer = make_optimizer(self._param_groups(), self.base)
-        self.generators = [torch.Generator().manual_seed(c.seed) for c in self.configs]
-        self.history: list[list[StepRecord]] = [[] for _ in models]
-        self.status = ["ok"] * len(models)
-        self.messages = [""] * len(models)
-        self.active = list(range(len(models)))
-        self._good = [[p.detach().clone() for p in params] for params in self.params]
-        self._good_steps = [0] * len(models)  # completed steps each snapshot in _good holds
+    def __init__(self, models, datasets, configs) -> None:
+        self.trainers = [
+            Trainer(m, d, c) for m, d, c in zip(models, datasets, configs, strict=True)
+        ]
 
-    def _param_groups(self) -> list[dict]:
-        groups: dict[tuple[float, float], list[nn.Parameter]] = {}
-        for params, cfg in zip(self.params, self.configs, strict=True):
-            groups.setdefault((cfg.lr, cfg.weight_decay), []).extend(params)
-        return [{"params": p, "lr": lr, "weight_decay": wd} for (lr, wd), p in groups.items()]
+    @property
+    def history(self) -> list[list[StepRecord]]:
+        return [t.history for t in self.trainers]
+
+    @property
+    def status(self) -> list[str]:
+        return [t.status for t in self.trainers]
+
+    @property
+    def messages(self) -> list[str]:
+        return [t.message for t in self.trainers]
 
     def step(self) -> None:
-        """One optimiser step of every active model; models that diverge drop out."""
-        if not self.active:
-            return
-        start = time.perf_counter()
-        in_step = len(self.active)
-        batches = self._draw_batches()
-        while self.active:
-            try:
-                records = self._try_step(batches)
-            except _SharedFailure as failure:
-                self._blame(failure, batches)
-                continue
-            seconds = (time.perf_counter() - start) / in_step
-            for i, record in records:
-                self.history[i].append(record._replace(seconds=seconds))
-            return
-
-    def _draw_batches(self) -> dict[int, torch.Tensor] | None:
-        """Mini-batch indices per active model (None: full batch), drawn as the Trainer draws."""
-        n, size = self.y_train.shape[1], self.base.batch_size
-        if size == 0 or size >= n:
-            return None
-        return {i: torch.randperm(n, generator=self.generators[i])[:size] for i in self.active}
-
-    def _train_batch(
-        self, active: list[int], batches: dict[int, torch.Tensor] | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs (M, B, 2) and labels (M, B) of the active models' batches."""
-        if batches is None:
-            return _rows(self.x_train, active), _rows(self.y_train, active)
-        x = torch.stack([self.x_train[i][batches[i]] for i in active])
-        y = torch.stack([self.y_train[i][batches[i]] for i in active])
-        return x, y
-
-    def _try_step(self, batches: dict[int, torch.Tensor] | None) -> list[tuple[int, StepRecord]]:
-        ens, cfg = self.ensemble, self.base
-        active = list(self.active)
-        xb, yb = self._train_batch(active, batches)
-        params = ens.stack(active)
-        ens.nfe = 0
-        logits = _shared(
-            "forward", lambda: ens.logits(xb, params, adjoint=cfg.grad_mode == "adjoint")
-        )
-        losses = batched_loss(logits, yb, cfg.loss)
-        loss_values = losses.detach().tolist()
-        nfe_forward, ens.nfe = ens.nfe, 0
-        keep = [j for j, value in enumerate(loss_values) if math.isfinite(value)]
-        for j in [j for j in range(len(active)) if j not in keep]:
-            self._diverge(active[j], f"the loss became {loss_values[j]}")
-        if not keep:
-            return []
-        # The weights this step starts from gave a finite loss: they are the new last good ones
-        # (one foreach copy for all models instead of a copy per tensor).
-        torch._foreach_copy_(
-            [g for j in keep for g in self._good[active[j]]],
-            [p.detach() for j in keep for p in self.params[active[j]]],
-        )
-        for j in keep:
-            self._good_steps[active[j]] = len(self.history[active[j]])
-        total = losses[keep].sum() if len(keep) < len(active) else losses.sum()
-        tensors = list(params.tensors.values())
-        grads = _shared("backward", lambda: torch.autograd.grad(total, tensors))
-        nfe_backward, ens.nfe = ens.nfe, 0
-        finite = torch.stack([torch.isfinite(g).flatten(1).all(dim=1) for g in grads]).all(dim=0)
-        finite = finite.tolist()
-        for j in [j for j in keep if not finite[j]]:
-            self._diverge(active[j], "a gradient became infinite or NaN")
-        keep = [j for j in keep if finite[j]]
-        if not keep:
-            return []
-        grads = list(grads)
-        if len(keep) < len(active):
-            rows = torch.tensor(keep)
-            params, grads = params.subset(rows), [g[rows] for g in grads]
-        train_acc, test_acc = self._accuracies(active, keep, logits, yb, params)
-        self._apply(active, keep, grads)
-        return self._records(
-            active, keep, loss_values, train_acc, test_acc, nfe_forward, nfe_backward
-        )
-
-    def _accuracies(
-        self,
-        active: list[int],
-        keep: list[int],
-        logits: torch.Tensor,
-        yb: torch.Tensor,
-        params: StackedParams,
-    ) -> tuple[list[float], list[float]]:
-        """Train and test accuracy of the kept models' current weights (before the update)."""
-        kept = [active[j] for j in keep]
-        nfe = self.ensemble.nfe
-        with torch.no_grad():
-            if yb.shape[1] == self.y_train.shape[1]:
-                train_acc = batched_accuracy(logits.detach()[keep], yb[keep])
-            else:
-                train_logits = _shared(
-                    "eval_train", lambda: self.ensemble.logits(_rows(self.x_train, kept), params)
-                )
-                train_acc = batched_accuracy(train_logits, _rows(self.y_train, kept))
-            test_logits = _shared(
-                "eval_test", lambda: self.ensemble.logits(_rows(self.x_test, kept), params)
-            )
-            test_acc = batched_accuracy(test_logits, _rows(self.y_test, kept))
-        self.ensemble.nfe = nfe  # evaluation is not training NFE, as in the Trainer
-        return train_acc, test_acc
-
-    def _apply(self, active: list[int], keep: list[int], grads: list[torch.Tensor]) -> None:
-        """Clip each model's gradient by its own norm, step the optimiser, check the weights."""
-        clip = self.base.grad_clip
-        if clip > 0:
-            # clip_grad_norm_ per model: the norm over that model's parameters only.
-            norms = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads])
-            coef = torch.clamp(clip / (torch.linalg.vector_norm(norms, dim=0) + 1e-6), max=1.0)
-            grads = [g * coef.view(-1, *[1] * (g.dim() - 1)) for g in grads]
-        for r, j in enumerate(keep):
-            for p, g in zip(self.params[active[j]], grads, strict=True):
-                p.grad = g[r]
-        self.optimizer.step()
-        with torch.no_grad():
-            finite = torch.stack(
-                [
-                    torch.isfinite(torch.stack([self.params[active[j]][q] for j in keep]))
-                    .flatten(1)
-                    .all(dim=1)
-                    for q in range(len(grads))
-                ]
-            ).all(dim=0)
-        for r, ok in enumerate(finite.tolist()):
-            if not ok:
-                self._diverge(active[keep[r]], "a weight became infinite or NaN")
-
-    def _records(
-        self,
-        active: list[int],
-        keep: list[int],
-        loss_values: list[float],
-        train_acc: list[float],
-        test_acc: list[float],
-        nfe_forward: int,
-        nfe_backward: int,
-    ) -> list[tuple[int, StepRecord]]:
-        out = []
-        for r, j in enumerate(keep):
-            i = active[j]
-            if self.status[i] != "ok":
-                continue
-            record = StepRecord(
-                step=len(self.history[i]) + 1,
-                loss=loss_values[j],
-                train_acc=train_acc[r],
-                test_acc=test_acc[r],
-                nfe_forward=nfe_forward,
-                nfe_backward=nfe_backward,
-                seconds=0.0,
-            )
-            out.append((i, record))
-        return out
-
-    def _diverge(self, i: int, reason: str) -> None:
-        """Stop model i for good: message, last good weights back, no more updates."""
-        with torch.no_grad():
-            for p, good in zip(self.params[i], self._good[i], strict=True):
-                p.copy_(good)
-                p.grad = None
-        step, good = len(self.history[i]) + 1, self._good_steps[i]
-        self.status[i] = "diverged"
-        self.messages[i] = DIVERGED.format(step=step, reason=reason, good=good)
-        self.active.remove(i)
-
-    def _blame(self, failure: _SharedFailure, batches: dict[int, torch.Tensor] | None) -> None:
-        """Find the models that make the shared solve fail by running each alone; stop them.
-
-        If none fails alone (the shared step sequence needed more steps than any single model),
-        the model that needs the most evaluations alone is stopped, so the others can go on.
-        """
-        culprits: list[tuple[int, str]] = []
-        evaluations = []
-        for i in self.active:
-            model = self.ensemble.models[i]
-            model.nfe = 0
-            try:
-                self._solo(failure.phase, i, batches)
-            except SolverFailure as err:
-                culprits.append((i, explain_solver_failure(err)))
-            evaluations.append(model.nfe)
-            model.nfe = 0
-        if not culprits:
-            worst = self.active[max(range(len(evaluations)), key=evaluations.__getitem__)]
-            culprits = [(worst, explain_solver_failure(failure.error))]
-        for i, reason in culprits:
-            self._diverge(i, reason)
-
-    def _solo(self, phase: str, i: int, batches: dict[int, torch.Tensor] | None) -> None:
-        """Model i alone, in the phase that failed (raises SolverFailure if it fails alone)."""
-        model = self.ensemble.models[i]
-        if phase in ("forward", "backward"):
-            x, y = self._train_batch([i], batches)
-            if phase == "backward":
-                logits = model(x[0], adjoint=self.base.grad_mode == "adjoint")
-                loss_function(logits, y[0], self.base.loss).backward()
-                for p in self.params[i]:
-                    p.grad = None
-                return
-        else:
-            x = self.x_train[i : i + 1] if phase == "eval_train" else self.x_test[i : i + 1]
-        with torch.no_grad():
-            model(x[0])
+        """One optimiser step of every model still training."""
+        step_together(self.trainers)
 
 
-def _rows(t: torch.Tensor, rows: list[int]) -> torch.Tensor:
-    """t[rows] along the model dimension (no copy when all models are taken in order)."""
-    if rows == list(range(t.shape[0])):
-        return t
-    return t[rows]
-
-
-def _shared(phase: str, compute: Callable):
-    """Run a shared batched computation; a solver failure is tagged with its phase."""
-    try:
-        return compute()
-    except SolverFailure as err:
-        raise _SharedFailure(phase, err) from err
+__all__ = ["GroupTrainer", "batched_accuracy", "batched_loss", "class_key", "step_together"]

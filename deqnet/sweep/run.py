@@ -100,7 +100,7 @@ def _final_metrics(model: DeqModel, data: Dataset, loss: str) -> dict[str, float
 
 
 def _cell(spec: CellSpec, trainer: GroupTrainer, j: int, group: int, seconds: float) -> SweepCell:
-    model = trainer.ensemble.models[j]
+    model = trainer.trainers[j].model
     model.nfe = 0
     history = trainer.history[j]
     return SweepCell(

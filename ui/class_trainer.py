@@ -1,0 +1,200 @@
+"""One server-wide trainer: a thread that steps every session that is training, off the browser.
+
+Before, each tab trained inside the ticks its browser asked for, so a slow browser slowed its
+own training and a class queued all its ticks for the same CPU slots. Now a tab's ticks only
+*read*: they mark the session as watched (``touch``) and draw its latest ``Snapshot``. This
+thread does the training:
+
+- every round it takes the sessions that are running and were watched in the last
+  ``WATCH_SECONDS`` (a closed tab, a tab on another page or a paused one stops costing CPU within
+  that time), groups them by ``deqnet.sweep.class_key`` and takes one optimiser step of each
+  group as one stacked computation (``deqnet.sweep.step_together``), so every session gets one
+  step per round whatever its group's size: fair, and a class of identical links costs little
+  more than one session;
+- a session's numbers do not depend on who else trains (``step_together`` keeps the stacked
+  slices apart bit for bit; depths and adaptive solvers that would mix are keyed apart);
+- after a step it makes the session's ``Picture`` (decision grid and preview paths) when one is
+  due, so a tick only sends what is already computed: pictures take at most about
+  ``PICTURE_SHARE`` of the thread's time, as often as ten times a second for one session and
+  less often in a class;
+- it stops a session at its step budget, on divergence, or when an adaptive solver's measured
+  step would need more memory than the server allows.
+
+The thread holds the locks of a group's sessions only while it steps them; the script threads
+that change a session (Step, Reset, settings, uploads) take the same lock (``Session.lock``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+import streamlit as st
+import torch
+
+from deqnet.sweep import class_key, step_together
+from ui.guard import memory_problem
+from ui.state import LIVE_GRID_POINTS, Session, make_picture
+
+_LOG = logging.getLogger("deqnet.ui")
+
+# A session none of whose tabs asked for a picture for this long is not trained any more.
+WATCH_SECONDS = 2.0
+# ... and is forgotten (the server may have dropped its tab) after this long.
+FORGET_SECONDS = 30.0
+# Pictures take at most about this share of the thread's time; one session gets at most one
+# every FASTEST_PICTURE seconds.
+PICTURE_SHARE = 0.3
+FASTEST_PICTURE = 0.1
+# Longest wait of a step for tabs that draw (a steady stream of ticks must not stop training).
+DRAW_WAIT_SECONDS = 0.25
+# How long the idle thread sleeps before it looks again (a Train click wakes it at once).
+IDLE_SECONDS = 1.0
+CRASH_NOTE = (
+    "Training stopped after an unexpected error; your settings and last weights are kept. "
+    "(Details are in the server log.)"
+)
+
+
+class ClassTrainer:
+    """The server's training thread and the register of sessions that want training."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[Session, float]] = {}
+        self._changed = threading.Condition()
+        self._drawing = 0  # tabs drawing right now (see ``drawing``)
+        self._pictured: dict[int, float] = {}  # session id -> when its last picture was made
+        self._picture_cost = 0.0  # seconds per picture, smoothed
+        self.rounds = 0  # completed training rounds (tests wait on it)
+        self._thread = threading.Thread(target=self._run, name="deqnet-trainer", daemon=True)
+        self._thread.start()
+
+    def touch(self, session: Session) -> None:
+        """The session's tab is watching: train it (while ``session.running``) for a while."""
+        with self._changed:
+            self._seen[id(session)] = (session, time.monotonic())
+            self._changed.notify_all()
+
+    @contextmanager
+    def drawing(self) -> Iterator[None]:
+        """Hold while a tab draws: the trainer waits between steps until no tab draws.
+
+        Both are Python-heavy and share one GIL. A thread that gives the GIL up around every
+        small torch call waits up to the interpreter's switch interval (5 ms) to get it back
+        from a thread that never gives it up, so a tick of a few hundred calls drawn next to the
+        training loop took ten times its CPU time; ticks are short, so training waits for them.
+        """
+        with self._changed:
+            self._drawing += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._drawing -= 1
+                self._changed.notify_all()
+
+    def _wait_for_drawing(self) -> None:
+        """Before a step: let tabs that are drawing finish first (at most DRAW_WAIT_SECONDS)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._drawing == 0, DRAW_WAIT_SECONDS)
+
+    def training_count(self) -> int:
+        """How many sessions are being trained now (the tabs' tick rate adapts to it)."""
+        return len(self._training())
+
+    def is_training(self, session: Session) -> bool:
+        """Whether ``session`` is in this round's training (running and watched)."""
+        return any(s is session for s in self._training())
+
+    def _training(self) -> list[Session]:
+        """Sessions running and watched recently; forgets the long-unwatched."""
+        now = time.monotonic()
+        with self._changed:
+            for key, (_, seen) in list(self._seen.items()):
+                if now - seen > FORGET_SECONDS:
+                    del self._seen[key]
+                    self._pictured.pop(key, None)
+            return [
+                s
+                for s, seen in self._seen.values()
+                if s.running and now - seen <= WATCH_SECONDS and not s.budget_reached
+            ]
+
+    def _run(self) -> None:
+        torch.set_num_threads(1)  # this thread's own setting (torch's is per thread)
+        while True:
+            sessions = self._training()
+            if not sessions:
+                with self._changed:
+                    self._changed.wait(IDLE_SECONDS)
+                continue
+            groups: dict[object, list[Session]] = {}
+            for session in sessions:
+                groups.setdefault(class_key(session.trainer), []).append(session)
+            for key, members in groups.items():
+                self._wait_for_drawing()
+                self._step_group(key, members, len(sessions))
+            self.rounds += 1
+
+    def _step_group(self, key: object, members: list[Session], training: int) -> None:
+        """One stacked step of the members still running with this key; never raises."""
+        with _locked(members):
+            stepping = [
+                s
+                for s in members
+                if s.running and not s.budget_reached and not s.diverged
+                and class_key(s.trainer) == key  # a settings change may have rebuilt it
+            ]  # fmt: skip
+            if not stepping:
+                return
+            try:
+                step_together([s.trainer for s in stepping])
+            except Exception:
+                _LOG.exception("class trainer: a training step failed")
+                for session in stepping:
+                    session.running = False
+                    session.notes.append(CRASH_NOTE)
+                return
+            for session in stepping:
+                self._after_step(session, training)
+
+    def _after_step(self, session: Session, training: int) -> None:
+        """Picture when due; stop at the budget, on divergence or over the memory cap."""
+        session.version += 1
+        now = time.monotonic()
+        interval = max(FASTEST_PICTURE, training * self._picture_cost / PICTURE_SHARE)
+        stopping = session.budget_reached or session.diverged
+        if stopping or now - self._pictured.get(id(session), 0.0) >= interval:
+            session.picture = make_picture(session, LIVE_GRID_POINTS)
+            cost = time.monotonic() - now
+            self._picture_cost = (
+                cost if not self._picture_cost else 0.8 * self._picture_cost + 0.2 * cost
+            )
+            self._pictured[id(session)] = time.monotonic()
+        if stopping:
+            session.running = False
+            return
+        history = session.trainer.history
+        if session.model.config.adaptive and history:
+            problem = memory_problem(session, history[-1].nfe_forward)
+            if problem:
+                session.running = False
+                session.notes.append(problem)
+
+
+@contextmanager
+def _locked(sessions: list[Session]) -> Iterator[None]:
+    """Hold every session's lock, taken in one global order (id) so two holders never deadlock."""
+    with ExitStack() as stack:
+        for session in sorted(sessions, key=id):
+            stack.enter_context(session.lock)
+        yield
+
+
+@st.cache_resource(show_spinner=False)
+def class_trainer() -> ClassTrainer:
+    """The server's one ClassTrainer (``st.cache_resource``: the same object for every session)."""
+    return ClassTrainer()
