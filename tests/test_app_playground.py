@@ -1,20 +1,41 @@
 """The Playground through its buttons: Step, Train/Pause (fragment ticks), Reset, uploads.
 
-AppTest runs the live fragment once per ``.run()``, so "training for a while" is a few runs.
+Training runs in the server's trainer thread while the page's ticks watch; AppTest runs the
+live fragment once per ``.run()``, so "training for a while" is a few runs. These tests use the
+plain ``st.plotly_chart`` path of the live charts (``DEQNET_LIVE_CHARTS=plotly``), whose figures
+AppTest can read; tests/test_app_live_chart.py covers the component.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
+import pytest
 import torch
 from app_harness import start, texts
 
 from deqnet import Trainer, build_model
 from deqnet.datasets import dataset_to_csv
 from deqnet.sharing import run_to_json
+from deqnet.sweep import step_together
 
 SMALL = {"n": "64", "budget": "25"}  # tiny data and budget: a few ticks finish training
+
+
+@pytest.fixture(autouse=True)
+def _plotly_charts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEQNET_LIVE_CHARTS", "plotly")
+
+
+def _tick_until(at, done, timeout: float = 120.0):
+    """Run the page (as the live fragment's ticks do) until ``done(session)``."""
+    deadline = time.monotonic() + timeout
+    while not done(at.session_state["deqnet"]):
+        assert time.monotonic() < deadline, "training did not get there in time"
+        time.sleep(0.1)
+        at.run()
+    return at.session_state["deqnet"]
 
 
 def _charts(at) -> list[dict]:
@@ -54,31 +75,31 @@ def test_step_draws_boundary_curves_paths_and_metrics() -> None:
 def test_train_ticks_until_the_budget_then_stops() -> None:
     at = start(**SMALL)
     at.button(key="pg_train").click().run()
-    session = at.session_state["deqnet"]
-    assert session.steps_done >= 1
-    for _ in range(30):
-        if not session.running:
-            break
-        at.run()
-        session = at.session_state["deqnet"]
-    assert not session.running and session.steps_done == 25
+    session = _tick_until(at, lambda s: not s.running)
+    assert session.steps_done == 25
+    at.run()
     assert at.button(key="pg_train").label == "Train" and at.button(key="pg_train").disabled
     assert "full budget" in _progress_text(at)
 
 
-def test_pause_stops_training_and_chunking_does_not_change_the_result() -> None:
-    at = start(n="64", budget="5000")  # a budget two ticks cannot exhaust
+def test_pause_stops_training_and_the_result_is_the_lone_run() -> None:
+    at = start(n="64", budget="5000")  # a budget the test cannot exhaust
     at.button(key="pg_train").click().run()
-    at.run()
+    _tick_until(at, lambda s: s.steps_done >= 5)
     at.button(key="pg_train").click().run()  # Pause
     session = at.session_state["deqnet"]
     assert not session.running
-    paused_at = session.steps_done
+    with session.lock:  # the trainer's step in progress, if any, has ended
+        paused_at = session.steps_done
+    time.sleep(0.5)
     at.run()
     assert at.session_state["deqnet"].steps_done == paused_at
-    # The same steps in one go from the same initial weights give bit-identical weights.
+    # The same steps on their own, from the same initial weights: bit-identical weights
+    # (the server trains in stacks; alone, a stack of one).
     model = build_model(session.run.model, session.data.n_classes, seed=session.run.train.seed)
-    Trainer(model, session.run.data.make(), session.run.train).step(paused_at)
+    alone = Trainer(model, session.run.data.make(), session.run.train)
+    for _ in range(paused_at):
+        step_together([alone])
     assert _same(_weights(session), {k: v.detach() for k, v in model.state_dict().items()})
 
 
@@ -96,10 +117,9 @@ def test_reset_restores_the_initial_weights() -> None:
 def test_divergence_shows_the_trainer_message_and_keeps_the_last_good_model() -> None:
     at = start(family="ruseckas", T="5", lr="10", clip="0", **SMALL)
     at.button(key="pg_train").click().run()
-    for _ in range(5):
-        at.run()
-    session = at.session_state["deqnet"]
-    assert session.diverged and not session.running
+    session = _tick_until(at, lambda s: not s.running)
+    at.run()
+    assert session.diverged
     assert "diverged" in texts(at.error)
     assert all(torch.isfinite(v).all() for v in session.model.state_dict().values())
     assert len(_charts(at)) == 3  # the last good model is still drawn

@@ -144,25 +144,24 @@ def test_queued_slot_waits_as_long_as_it_takes_and_calls_on_wait_meanwhile() -> 
     assert len(calls) >= 2  # one call per WAIT_SECONDS of waiting (0.5 s)
 
 
-def _tick_script() -> None:
+def _quick_train_script() -> None:
     import streamlit as st
 
     from deqnet import RunConfig
-    from ui.guard import train_tick
     from ui.slots import busy_turn
-    from ui.state import new_session
+    from ui.state import new_session, train_chunk
 
     if "s" not in st.session_state:
         st.session_state["s"] = new_session(RunConfig())
     session = st.session_state["s"]
     with busy_turn(st.empty()):
-        train_tick(session, 0.05)
+        train_chunk(session, 0.05)
     st.markdown(f"steps {session.steps_done}")
 
 
-def test_a_tick_on_a_busy_server_waits_its_turn_then_trains() -> None:
-    """Every slot held by other sessions for 1.5 s: the tick waits (it does not skip), then
-    trains, and the busy notice is gone from the page when it has its turn."""
+def test_quick_training_on_a_busy_server_waits_its_turn_then_trains() -> None:
+    """Every slot held by other sessions for 1.5 s: quick training waits (it does not skip),
+    then trains, and the busy notice is gone from the page when it has its turn."""
     slots = server_slots(max_trainings())
     held = []
     ticket = slots.enter()
@@ -176,7 +175,7 @@ def test_a_tick_on_a_busy_server_waits_its_turn_then_trains() -> None:
             slots.leave(taken, True)
 
     timer = threading.Timer(1.5, give_back)
-    at = AppTest.from_function(_tick_script, default_timeout=60)
+    at = AppTest.from_function(_quick_train_script, default_timeout=60)
     start = time.monotonic()
     timer.start()
     at.run()

@@ -68,9 +68,16 @@ class ClassTrainer:
         self._drawing = 0  # tabs drawing right now (see ``drawing``)
         self._pictured: dict[int, float] = {}  # session id -> when its last picture was made
         self._picture_cost = 0.0  # seconds per picture, smoothed
-        self.rounds = 0  # completed training rounds (tests wait on it)
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="deqnet-trainer", daemon=True)
         self._thread.start()
+
+    def close(self) -> None:
+        """End the thread after its current round (the server's lives as long as the process)."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        self._thread.join()
 
     def touch(self, session: Session) -> None:
         """The session's tab is watching: train it (while ``session.running``) for a while."""
@@ -125,7 +132,7 @@ class ClassTrainer:
 
     def _run(self) -> None:
         torch.set_num_threads(1)  # this thread's own setting (torch's is per thread)
-        while True:
+        while not self._closed:
             sessions = self._training()
             if not sessions:
                 with self._changed:
@@ -137,7 +144,6 @@ class ClassTrainer:
             for key, members in groups.items():
                 self._wait_for_drawing()
                 self._step_group(key, members, len(sessions))
-            self.rounds += 1
 
     def _step_group(self, key: object, members: list[Session], training: int) -> None:
         """One stacked step of the members still running with this key; never raises."""
