@@ -6,7 +6,7 @@ from deqnet import StepRecord
 from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
 from deqnet.figures.live import boundary_update, preview_update
 from ui.guard import memory_problem
-from ui.live import live_fragment, live_picture, toggle_training
+from ui.live import live_fragment, live_picture, pause_training, start_training
 from ui.live_chart import LiveChart, show_live_chart
 from ui.sharing_ui import export_panel, new_data_seed
 from ui.show import error
@@ -51,7 +51,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         key="pg_train",
         type="primary",
         icon=icon,
-        on_click=toggle_training,
+        on_click=pause_training if session.running else start_training,
         args=(session,),
         disabled=not session.running and (session.diverged or session.budget_reached),
         width="stretch",

@@ -27,6 +27,7 @@ that change a session (Step, Reset, settings, uploads) take the same lock (``Ses
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -53,6 +54,9 @@ FASTEST_PICTURE = 0.1
 DRAW_WAIT_SECONDS = 0.25
 # How long the idle thread sleeps before it looks again (a Train click wakes it at once).
 IDLE_SECONDS = 1.0
+# For capacity planning and tests/test_load.py: a CSV file that gets one line per training
+# round, "end time, sessions trained, groups, seconds of the round".
+TRAIN_LOG = os.environ.get("DEQNET_TRAIN_LOG", "")
 CRASH_NOTE = (
     "Training stopped after an unexpected error; your settings and last weights are kept. "
     "(Details are in the server log.)"
@@ -138,12 +142,15 @@ class ClassTrainer:
                 with self._changed:
                     self._changed.wait(IDLE_SECONDS)
                 continue
+            began = time.monotonic()
             groups: dict[object, list[Session]] = {}
             for session in sessions:
                 groups.setdefault(class_key(session.trainer), []).append(session)
             for key, members in groups.items():
                 self._wait_for_drawing()
                 self._step_group(key, members, len(sessions))
+            if TRAIN_LOG:
+                _log_round(len(sessions), len(groups), time.monotonic() - began)
 
     def _step_group(self, key: object, members: list[Session], training: int) -> None:
         """One stacked step of the members still running with this key; never raises."""
@@ -189,6 +196,11 @@ class ClassTrainer:
             if problem:
                 session.running = False
                 session.notes.append(problem)
+
+
+def _log_round(sessions: int, groups: int, seconds: float) -> None:
+    with open(TRAIN_LOG, "a", encoding="utf-8") as log:
+        log.write(f"{time.time():.3f},{sessions},{groups},{seconds:.4f}\n")
 
 
 @contextmanager

@@ -42,17 +42,25 @@ def tick_seconds(training: int) -> float:
     return min(SLOWEST_TICK, max(FASTEST_TICK, training / TICKS_PER_SECOND_SERVER))
 
 
-def toggle_training(session: Session) -> None:
-    """Train/Pause button: start (unless there is nothing left to do, or one step would need
-    more memory than the server allows: then say so) or stop live training."""
-    if session.running:
-        session.running = False
-    elif not session.diverged and not session.budget_reached:
-        problem = memory_problem(session)
-        if problem:
-            session.notes.append(problem)
-        else:
-            session.running = True
+def start_training(session: Session) -> None:
+    """The Train button: start live training, unless there is nothing left to do or one step
+    would need more memory than the server allows (then say so)."""
+    if session.running or session.diverged or session.budget_reached:
+        return
+    problem = memory_problem(session)
+    if problem:
+        session.notes.append(problem)
+    else:
+        session.running = True
+
+
+def pause_training(session: Session) -> None:
+    """The Pause button.
+
+    Train and Pause are two callbacks, not one toggle: Streamlit can deliver a button's click
+    twice when it coalesces the click with a live tick's rerun, and a toggle would then undo it.
+    """
+    session.running = False
 
 
 def live_picture(session: Session) -> Picture:

@@ -39,6 +39,8 @@ ENV_LIVE_CHARTS = "DEQNET_LIVE_CHARTS"  # "component" (default) or "plotly"
 APP_DIR = Path(__file__).resolve().parents[1]
 STATIC_PLOTLY = APP_DIR / "static" / "plotly.min.js"
 PACKAGE_PLOTLY = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+# Each tick sends at least the last this many history records (a few seconds of training).
+HISTORY_WINDOW = 256
 FALLBACK_NOTE = (
     "The live charts could not start in this browser ({reason}); the Playground shows "
     "standard charts instead (they redraw fully on every update)."
@@ -160,7 +162,11 @@ def show_live_chart(session: Session, spec: LiveChart) -> None:
             data.update(restyle=restyle, relayout=relayout)
             sent.picture = spec.picture
         if spec.history is not None and count > sent.count:
-            data["extend"] = curves_extension(spec.history, sent.count)
+            # Not only the records since the last tick: the browser may have missed a tick's
+            # data (Streamlit drops a run's unsent output when the next run starts, and the
+            # browser draws only the newest of two quick updates). It skips what it has.
+            start = max(0, min(sent.count, count - HISTORY_WINDOW))
+            data["extend"] = curves_extension(spec.history, start)
             sent.count = count
     sent_all[spec.key] = sent
     session.live_seq += 1

@@ -4,7 +4,8 @@ Reusable by every page's browser tests:
 
 - ``app_server`` (module scope): starts the app on a free port, waits for /_stcore/health, yields
   the base URL ("http://127.0.0.1:<port>"), and stops the server afterwards. Its log is written to
-  artifacts/streamlit-<port>.log.
+  artifacts/streamlit-<port>.log. ``running_app(env)`` does the same with extra environment
+  variables, for a module's own fixture.
 - ``browser`` (module scope): a headless Chromium (``/usr/bin/chromium``; Playwright's own
   browsers cannot be downloaded here). Skips the test if Chromium is missing.
 - ``page``: a fresh 1400x900 browser context and page per test (closed afterwards).
@@ -24,6 +25,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,9 +60,9 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def app_server() -> Iterator[str]:
-    """Base URL of a freshly started app server (one per test module)."""
+@contextmanager
+def running_app(env: dict[str, str] | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port with extra environment ``env``; yields its URL."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -82,7 +84,7 @@ def app_server() -> Iterator[str]:
         "--server.fileWatcherType",
         "none",
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
@@ -101,6 +103,13 @@ def app_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def app_server() -> Iterator[str]:
+    """Base URL of a freshly started app server (one per test module)."""
+    with running_app() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
