@@ -1,6 +1,6 @@
 """Live training in a real browser: charts that update in place, Pause, a closed tab, the switch.
 
-Run with ``.venv/bin/python -m pytest -q -s -m browser tests/browser/test_playground_live_browser.py``.
+Run with ``.venv/bin/python -m pytest -q -s tests/browser/test_playground_live_browser.py``.
 Screenshots (artifacts/playground-live-*.png) are taken mid-training.
 """
 
