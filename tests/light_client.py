@@ -48,26 +48,19 @@ The API is asyncio, so that all tabs of a load test share one thread and one eve
             await asyncio.sleep(20)
             print(len(tab.step_changes), tab.metric("Step"))
 
-:class:`AppServer` starts and stops a ``streamlit run app.py`` server for it. Run this file to
-check it against the app: two tabs train for 15 s (``python tests/light_client.py [APP_DIR]``).
+tests/test_load.py drives a class with it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,7 +76,6 @@ from streamlit.runtime.state.common import user_key_from_element_id
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-ROOT = Path(__file__).resolve().parents[1]
 XSRF_COOKIE = "_streamlit_xsrf"
 STEP_LABEL = "Step"  # the Playground's metric whose changes a tab records
 HTTP_TIMEOUT = 30.0  # seconds for each page request before the websocket opens
@@ -774,134 +766,3 @@ class LightTab:
     def _stop_timers(self) -> None:
         for fragment_id in list(self._timers):
             self._stop_timer(fragment_id)
-
-
-# --- A server to test against. ---------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class AppServer:
-    """``streamlit run app.py`` on 127.0.0.1 (single-threaded torch), as a context manager.
-
-    ``options`` are extra command-line options (e.g. ``["--server.disconnectedSessionTTL",
-    "5"]``), ``env`` extra environment variables. The server's output goes to a temporary file
-    (:attr:`log`), so a chatty server cannot block on a full pipe.
-    """
-
-    def __init__(
-        self,
-        app_dir: Path = ROOT,
-        *,
-        port: int | None = None,
-        options: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.app_dir = Path(app_dir)
-        self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self._options = list(options)
-        self._env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-        self._log = tempfile.TemporaryFile()
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 120.0) -> None:
-        """Start the server and wait until its health check answers 200."""
-        command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.headless", "true",
-            "--server.port", str(self.port),
-            "--server.address", "127.0.0.1",
-            "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-            *self._options,
-        ]  # fmt: skip
-        self._process = subprocess.Popen(
-            command, cwd=self.app_dir, env=self._env, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the server exited early:\n{self.log}")
-            try:
-                with opener.open(f"{self.base_url}/_stcore/health", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass  # not listening yet
-            time.sleep(0.5)
-        self.stop()
-        raise TimeoutError(f"the server did not become healthy in {timeout} s:\n{self.log}")
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 15 s)."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-
-    @property
-    def log(self) -> str:
-        """What the server printed so far."""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
-
-    def __enter__(self) -> AppServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-        self._log.close()
-
-
-# --- Self-check. -----------------------------------------------------------------------------
-
-
-async def _train_two_tabs(base_url: str, seconds: float = 15.0) -> None:
-    """Open two Playground tabs, press Train in each and report what they saw."""
-    tabs = [await LightTab.open(base_url, "budget=300") for _ in range(2)]
-    for number, tab in enumerate(tabs, 1):
-        print(
-            f"tab {number}: session {tab.session_id}, Train button {tab.widget_id('pg_train')}, "
-            f"Step {tab.metric(STEP_LABEL)!r}, {len(tab.widget_states)} widget states"
-        )
-    pressed = time.monotonic()
-    for tab in tabs:
-        await tab.click("pg_train")
-    await asyncio.sleep(1.0)
-    for number, tab in enumerate(tabs, 1):
-        print(f"tab {number}: 1 s after Train, auto-rerun timers {tab.auto_rerun_intervals}")
-    await asyncio.sleep(seconds - 1.0)
-    for number, tab in enumerate(tabs, 1):
-        changes = [text for at, text in tab.step_changes if at >= pressed]
-        print(
-            f"tab {number}: {len(changes)} Step changes after Train, last Step "
-            f"{tab.metric(STEP_LABEL)!r}, Test accuracy {tab.metric('Test accuracy')!r}; "
-            f"runs: {tab.full_runs} full, {tab.fragment_runs} fragment, "
-            f"finished {dict(tab.finished)}; {tab.auto_reruns_sent} auto-reruns sent; "
-            f"timers now {tab.auto_rerun_intervals}; exceptions {tab.exceptions}"
-        )
-        await tab.close()
-
-
-if __name__ == "__main__":
-    with AppServer(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT) as server:
-        print(f"server at {server.base_url} ({server.app_dir})")
-        asyncio.run(_train_two_tabs(server.base_url))
-    print("server stopped")

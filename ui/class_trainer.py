@@ -50,8 +50,9 @@ FORGET_SECONDS = 30.0
 # every FASTEST_PICTURE seconds.
 PICTURE_SHARE = 0.3
 FASTEST_PICTURE = 0.1
-# Longest wait of a step for tabs that draw (a steady stream of ticks must not stop training).
-DRAW_WAIT_SECONDS = 0.25
+# Longest wait of a step for tabs that draw: in a class some tab is nearly always drawing, and
+# its ticks must not stop training.
+DRAW_WAIT_SECONDS = 0.03
 # How long the idle thread sleeps before it looks again (a Train click wakes it at once).
 IDLE_SECONDS = 1.0
 # For capacity planning and tests/test_load.py: a CSV file that gets one line per training

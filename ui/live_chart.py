@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,12 +95,13 @@ def _full_run() -> bool:
 @dataclass
 class _Sent:
     """What a chart in the browser holds: figure ``base`` (epoch ``epoch``), picture
-    ``picture`` and ``count`` history records."""
+    ``picture`` and ``count`` history records, updated last ``at`` (time.monotonic())."""
 
     epoch: int
     base: Hashable
     picture: Hashable
     count: int
+    at: float
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ class LiveChart:
             changes and returns (restyles, relayout) for ``deqnet.figures.live``.
         history: the records drawn (curves), or None.
         shading: a decision boundary: the browser paints its shading traces on a canvas.
-        min_interval: least seconds between two Plotly redraws in the browser.
+        min_interval: least seconds between two updates sent (and two Plotly redraws in the
+            browser): the curves and the preview need not follow every tick.
     """
 
     key: str
@@ -155,19 +158,19 @@ def show_live_chart(session: Session, spec: LiveChart) -> None:
         fig = spec.figure()
         fig.update_layout(height=spec.height)
         data.update(figure=fig.to_json(), count=count, shading=spec.shading)
-        sent = _Sent(epoch, spec.base, spec.picture, count)
-    else:
+        sent = _Sent(epoch, spec.base, spec.picture, count, time.monotonic())
+    elif time.monotonic() - sent.at >= spec.min_interval:
         if spec.restyle is not None and spec.picture != sent.picture:
             restyle, relayout = spec.restyle()
             data.update(restyle=restyle, relayout=relayout)
-            sent.picture = spec.picture
+            sent.picture, sent.at = spec.picture, time.monotonic()
         if spec.history is not None and count > sent.count:
             # Not only the records since the last tick: the browser may have missed a tick's
             # data (Streamlit drops a run's unsent output when the next run starts, and the
             # browser draws only the newest of two quick updates). It skips what it has.
             start = max(0, min(sent.count, count - HISTORY_WINDOW))
             data["extend"] = curves_extension(spec.history, start)
-            sent.count = count
+            sent.count, sent.at = count, time.monotonic()
     sent_all[spec.key] = sent
     session.live_seq += 1
     data.update(epoch=sent.epoch, seq=session.live_seq, config=PLOTLY_CONFIG)
