@@ -1,112 +1,122 @@
-"""(f) Where a live-training tick of the Playground goes: optimiser steps vs everything else."""
+"""(f) One tab training live in Chromium: the in-place component vs plain ``st.plotly_chart``.
+
+Two servers on this machine, one per chart path (``DEQNET_LIVE_CHARTS``), each driven by a
+fresh headless Chromium page, runs interleaved (component, Plotly, component, ...). Browser and
+server share the two cores, as in the issue's measurements.
+"""
 
 from __future__ import annotations
 
-import functools
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import os
+import statistics
+import sys
+from contextlib import ExitStack
+from pathlib import Path
 
-import streamlit as st
+from playwright.sync_api import Page, sync_playwright
 
-from bench.apptest import app, check
 from bench.common import Table
-from deqnet.training import Trainer
 
-TITLE = "(f) Playground live-training tick: share of the tick spent in optimiser steps"
-TARGET = 0.70
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser.conftest import CHROMIUM, CHROMIUM_ARGS, running_app, wait_for_app  # noqa: E402
+
+TITLE = "(f) One tab training live in Chromium: Step updates per second, time to 95 %, remounts"
+PATHS = {"component": {}, "st.plotly_chart": {"DEQNET_LIVE_CHARTS": "plotly"}}
+
+# In the page, from the moment Train is pressed: Step changes [time, text], the time the Test
+# accuracy first reads >= 95 %, and per animation frame whether the boundary chart is the same
+# DOM node as in the frame before (a re-created or missing node counts as a remount / a blank).
+PROBE = """() => {
+  window.__probe = {ticks: [], reached: null, remounts: 0, blank: 0, frames: 0};
+  const p = window.__probe;
+  const value = (label) => {
+    const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+      .find((e) => e.querySelector('[data-testid="stMetricLabel"]')?.innerText.trim() === label);
+    return m ? m.querySelector('[data-testid="stMetricValue"]').innerText : null;
+  };
+  let last = value('Step');
+  let node = null;
+  const frame = () => {
+    const now = value('Step');
+    if (now !== last) { last = now; p.ticks.push([performance.now(), now]); }
+    if (p.reached === null && parseFloat(value('Test accuracy')) >= 95) {
+      p.reached = performance.now();
+    }
+    const chart = document.querySelector('.st-key-pg_boundary .js-plotly-plot');
+    p.frames += 1;
+    if (!chart || !chart.querySelector('.main-svg')) p.blank += 1;
+    else if (node !== null && chart !== node) p.remounts += 1;
+    node = chart ?? node;
+    requestAnimationFrame(frame);
+  };
+  p.start = performance.now();
+  requestAnimationFrame(frame);
+}"""
 
 
-@contextmanager
-def _timers(ticks: list[dict[str, float]]) -> Iterator[None]:
-    """Time every fragment body (one live tick's work) and the Trainer.step calls inside it.
-
-    Each entry of ``ticks`` gets the wall and thread-CPU seconds of one fragment run and of the
-    optimiser steps it took. Both wrappers are removed afterwards.
-    """
-    real_fragment, real_step = st.fragment, Trainer.step
-    current: list[dict[str, float]] = []
-
-    def step(self, *args, **kwargs):
-        wall, cpu = time.perf_counter(), time.thread_time()
-        try:
-            return real_step(self, *args, **kwargs)
-        finally:
-            if current:
-                current[-1]["train_wall"] += time.perf_counter() - wall
-                current[-1]["train_cpu"] += time.thread_time() - cpu
-
-    def fragment(func: Callable | None = None, **kwargs):
-        def decorate(body: Callable) -> Callable:
-            @functools.wraps(body)
-            def timed(*a, **k):
-                record = dict.fromkeys(("wall", "cpu", "train_wall", "train_cpu"), 0.0)
-                current.append(record)
-                wall, cpu = time.perf_counter(), time.thread_time()
-                try:
-                    return body(*a, **k)
-                finally:
-                    record["wall"] = time.perf_counter() - wall
-                    record["cpu"] = time.thread_time() - cpu
-                    ticks.append(current.pop())
-
-            return real_fragment(timed, **kwargs)
-
-        return decorate(func) if func is not None else decorate
-
-    st.fragment, Trainer.step = fragment, step  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        st.fragment, Trainer.step = real_fragment, real_step  # type: ignore[method-assign]
+def _one_run(page: Page, url: str, seconds: float, query: str) -> dict[str, float]:
+    page.goto(f"{url}/?{query}")
+    wait_for_app(page)
+    page.wait_for_selector(".st-key-pg_boundary .js-plotly-plot .main-svg", timeout=60_000)
+    page.evaluate(PROBE)
+    page.locator(".st-key-pg_train button").click()
+    page.wait_for_timeout(1000 * seconds)
+    probe = page.evaluate("window.__probe")
+    start = probe["start"]
+    ticks = [t for t, _ in probe["ticks"] if t - start > 1000]  # after a second of training
+    window = (probe["ticks"][-1][0] - start) / 1000 - 1 if ticks else seconds
+    return {
+        "updates": len(ticks) / max(window, 1e-9),
+        "to_95": (probe["reached"] - start) / 1000 if probe["reached"] else float("nan"),
+        "remounts": probe["remounts"],
+        "blank": probe["blank"] / max(probe["frames"], 1),
+    }
 
 
 def run(quick: bool) -> Table:
-    query = {"n": "64", "budget": "5000"} if quick else {"budget": "5000"}
-    n_ticks = 2 if quick else 12
-    ticks: list[dict[str, float]] = []
-    with _timers(ticks):
-        at = check(app(query).run())
-        at.button(key="pg_train").click().run()  # this run already holds the first tick
-        for _ in range(n_ticks):
-            check(at.run())  # each run executes the live fragment once, as a timer tick does
-    training = [t for t in ticks if t["train_wall"] > 0][1:]  # the first training tick warms up
+    repeats, seconds = (1, 4.0) if quick else (3, 10.0)
+    query = "n=64&budget=5000" if quick else "budget=5000"
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in PATHS}
+    with ExitStack() as stack, sync_playwright() as playwright:
+        urls = {name: stack.enter_context(running_app(env)) for name, env in PATHS.items()}
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for _ in range(repeats):
+            for name, url in urls.items():
+                context = browser.new_context(viewport={"width": 1400, "height": 900})
+                results[name].append(_one_run(context.new_page(), url, seconds, query))
+                context.close()
+        browser.close()
     table = Table(
         TITLE,
         [
-            "clock",
-            "tick ms (median)",
-            "optimiser steps ms",
-            "drawing and the rest ms",
-            "share in optimiser steps",
-            f"≥ {TARGET:.0%}",
+            "live charts",
+            "Step updates / s (median, min–max)",
+            "Train → ≥ 95 % on screen (median)",
+            "boundary remounts during training",
+            "frames with no boundary chart",
         ],
     )
-    for clock, total, part in (
-        ("thread CPU", "cpu", "train_cpu"),
-        ("wall", "wall", "train_wall"),
-    ):
-        tick = sorted(t[total] for t in training)[len(training) // 2]
-        spent = sum(t[part] for t in training) / sum(t[total] for t in training)
+    for name, runs in results.items():
+        updates = [r["updates"] for r in runs]
         table.rows.append(
             [
-                clock,
-                f"{1e3 * tick:.0f}",
-                f"{1e3 * tick * spent:.0f}",
-                f"{1e3 * tick * (1 - spent):.0f}",
-                f"{spent:.0%}",
-                "yes" if spent >= TARGET else "**no**",
+                name,
+                f"{statistics.median(updates):.1f} ({min(updates):.1f}–{max(updates):.1f})",
+                f"{statistics.median(r['to_95'] for r in runs):.2f} s",
+                f"{statistics.median(r['remounts'] for r in runs):.0f}",
+                f"{statistics.median(r['blank'] for r in runs):.0%}",
             ]
         )
     table.notes = [
-        "The Playground at default settings (budget raised so training never stops), Train "
-        f"pressed, then {len(training)} ticks measured after one warm-up tick. A tick is one run "
-        "of the live fragment's body (train a time-boxed chunk, then draw the boundary, curves "
-        "and path preview); AppTest executes the fragment once per script run, as the server's "
-        "timer does. Optimiser steps = the Trainer.step calls inside that body (forward, "
-        "backward, Adam, the per-step test accuracy); the rest is drawing (decision grid, "
-        "path preview, figure building and serialisation). Shares are summed over the ticks.",
-        "Thread CPU counts only the script thread's own work, so it is the share that holds on "
-        "an idle server; wall time includes waiting for a core on this shared machine.",
+        f"Defaults with the step budget raised to 5000; {repeats} runs per path of "
+        f"{seconds:.0f} s each, interleaved; updates are counted after the first second. "
+        f"Remounts: animation frames in which the boundary's Plotly node was another one than "
+        "in the frame before; no chart: frames in which it was missing or empty (a blank). "
+        f"Load average when done: {_load()}.",
     ]
     return table
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -135,10 +135,11 @@ def _shared_step(active: list[Trainer]) -> list[tuple[Trainer, StepRecord]]:
         else:
             test_logits = _eval(ensemble, params, keep, x_test[keep])
         test_acc = batched_accuracy(test_logits, y_test[keep])
+    updated = _update([active[j] for j in keep], [g[keep] for g in grads])
     records = []
     for r, j in enumerate(keep):
         trainer = active[j]
-        if not _update(trainer, [g[j] for g in grads]):
+        if not updated[r]:
             continue
         record = StepRecord(
             step=trainer.steps_done + 1,
@@ -178,18 +179,34 @@ def _eval(ensemble: Ensemble, params, keep: list[int], x: torch.Tensor) -> torch
     return logits
 
 
-def _update(trainer: Trainer, grads: list[torch.Tensor]) -> bool:
-    """Clip by the model's own norm, take its optimiser step, check the weights (as Trainer)."""
-    params = list(trainer.model.parameters())
-    for p, g in zip(params, grads, strict=True):
-        p.grad = g
-    if trainer.config.grad_clip > 0:
-        nn.utils.clip_grad_norm_(params, trainer.config.grad_clip)
-    trainer.optimizer.step()
-    if not all(torch.isfinite(p).all() for p in params):
-        trainer.stop_diverged("a weight became infinite or NaN")
-        return False
-    return True
+def _update(trainers: list[Trainer], grads: list[torch.Tensor]) -> list[bool]:
+    """Clip each model's gradient by its own norm, take each one's optimiser step, check the
+    weights (as Trainer does); ``grads`` are stacked (K, ...) for the K ``trainers``.
+
+    The norms and the finiteness checks are computed for all models at once; only the optimiser
+    steps are one per model (each keeps its own state and learning rate). Returns, per model,
+    whether its new weights are finite (if not, it has been stopped).
+    """
+    clips = torch.tensor([t.config.grad_clip for t in trainers], dtype=grads[0].dtype)
+    if bool((clips > 0).any()):
+        # clip_grad_norm_ of each model: the norm over that model's parameters only.
+        norms = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads])
+        total = torch.linalg.vector_norm(norms, dim=0)
+        coef = torch.where(clips > 0, torch.clamp(clips / (total + 1e-6), max=1.0), 1.0)
+        grads = [g * coef.view(-1, *[1] * (g.dim() - 1)) for g in grads]
+    params = [list(t.model.parameters()) for t in trainers]
+    for r, (trainer, own) in enumerate(zip(trainers, params, strict=True)):
+        for p, g in zip(own, grads, strict=True):
+            p.grad = g[r]
+        trainer.optimizer.step()
+    # A norm is finite exactly when every element is (or it overflows: then it has diverged too).
+    flat = [p for own in params for p in own]
+    norms = torch.stack(torch._foreach_norm(flat)).view(len(trainers), -1)
+    finite = torch.isfinite(norms).all(dim=1).tolist()
+    for trainer, ok in zip(trainers, finite, strict=True):
+        if not ok:
+            trainer.stop_diverged("a weight became infinite or NaN")
+    return finite
 
 
 class GroupTrainer:
