@@ -3,16 +3,17 @@
 One Streamlit process serves every browser session (each script run is a thread). Training and
 drawing are Python-heavy, so every thread that computes also competes for the GIL with the
 server's event loop: with a class of 20 tabs training at once on two cores, an unlimited server
-answered neither websocket messages nor its health check for over 10 s. A session therefore
-computes only while it holds a slot; the others wait on a condition variable, which costs no CPU
-and no GIL, and are served first come, first served, so no tab starves.
+answered neither websocket messages nor its health check for over 10 s. Work that a page runs in
+its own script thread therefore computes only while it holds a slot; the others wait on a
+condition variable, which costs no CPU and no GIL, and are served first come, first served, so
+no tab starves. (Live training does not take slots: the server's one trainer thread,
+``ui.class_trainer``, trains every session that is training.)
 
 - ``training_slot(wait)``: one attempt (up to ``wait`` seconds) — for work a user starts and can
   start again (a sweep, lesson models).
 - ``queued_slot(on_wait)``: wait in line as long as it takes, calling ``on_wait()`` every
-  ``WAIT_SECONDS`` (to show a notice; each Streamlit call there is also where a Pause or a closed
-  tab stops the run); ``busy_turn(notice)`` is that with the busy notice, for live-training
-  ticks (which hold the slot while they train and draw) and quick training.
+  ``WAIT_SECONDS`` (to show a notice; each Streamlit call there is also where a closed tab stops
+  the run); ``busy_turn(notice)`` is that with the busy notice, for quick training.
 """
 
 from __future__ import annotations
