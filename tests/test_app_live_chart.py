@@ -8,6 +8,7 @@ the fallback to ``st.plotly_chart`` when the component cannot start.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from app_harness import start, texts
@@ -48,6 +49,7 @@ def test_ticks_send_only_what_changed(monkeypatch: pytest.MonkeyPatch) -> None:
     at.button(key="pg_step").click().run()
     first = _sent(at)
     monkeypatch.setattr(ui.live_chart, "_full_run", lambda: False)  # as in a fragment tick
+    time.sleep(0.6)  # the curves and the preview are updated at most every 0.4 and 0.5 s
     at.button(key="pg_step").click().run()
     tick = _sent(at)
     for key in KEYS:

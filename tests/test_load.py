@@ -319,6 +319,7 @@ class LightClass:
         self._run(closing())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
+        self.loop.close()
 
 
 def _percent(text: str | None) -> float:

@@ -35,6 +35,7 @@ from contextlib import ExitStack, contextmanager
 
 import streamlit as st
 import torch
+from streamlit.runtime import Runtime
 
 from deqnet.sweep import class_key, step_together
 from ui.guard import memory_problem
@@ -42,8 +43,17 @@ from ui.state import LIVE_GRID_POINTS, Session, make_picture
 
 _LOG = logging.getLogger("deqnet.ui")
 
-# A session none of whose tabs asked for a picture for this long is not trained any more.
+# A session whose tab has not ticked for this long (at least; longer in a class, whose tabs
+# tick less often: ``watch_seconds``) is not trained any more. A closed tab stops at once (its
+# connection is gone), and so does a tab that opens another page (``leave``).
 WATCH_SECONDS = 2.0
+# One tab alone ticks 10 times a second. Every tick is a script run that costs the server
+# Python time (the GIL) its trainer then lacks, and a server that cannot finish a tab's ticks
+# before the next one is asked for drops their output: so in a class each tab ticks less
+# often, and the server runs about TICKS_PER_SECOND_SERVER ticks a second in all.
+FASTEST_TICK = 0.1
+SLOWEST_TICK = 4.0
+TICKS_PER_SECOND_SERVER = 8.0
 # ... and is forgotten (the server may have dropped its tab) after this long.
 FORGET_SECONDS = 30.0
 # Pictures take at most about this share of the thread's time; one session gets at most one
@@ -84,11 +94,24 @@ class ClassTrainer:
             self._changed.notify_all()
         self._thread.join()
 
-    def touch(self, session: Session) -> None:
-        """The session's tab is watching: train it (while ``session.running``) for a while."""
+    def touch(self, session: Session, connection: str | None = None) -> None:
+        """The session's tab is watching: train it (while ``session.running``) for a while.
+
+        ``connection``: the Streamlit session id of the tab; once it disconnects, training
+        stops in the next round.
+        """
         with self._changed:
-            self._seen[id(session)] = (session, time.monotonic())
+            self._seen[id(session)] = (session, time.monotonic(), connection)
             self._changed.notify_all()
+
+    def leave(self, session: Session) -> None:
+        """The session's tab shows another page now: stop training it."""
+        with self._changed:
+            self._seen.pop(id(session), None)
+
+    def tick_seconds(self) -> float:
+        """Seconds between two ticks of a tab, for the number of sessions training now."""
+        return tick_for(self.training_count())
 
     @contextmanager
     def drawing(self) -> Iterator[None]:
@@ -122,17 +145,20 @@ class ClassTrainer:
         return any(s is session for s in self._training())
 
     def _training(self) -> list[Session]:
-        """Sessions running and watched recently; forgets the long-unwatched."""
+        """Sessions running, watched recently and still connected; forgets the others."""
         now = time.monotonic()
         with self._changed:
-            for key, (_, seen) in list(self._seen.items()):
-                if now - seen > FORGET_SECONDS:
+            running = [s for s, _, _ in self._seen.values() if s.running]
+            # Three missed ticks at the class's tick rate (the rate the tabs were given).
+            watch = max(WATCH_SECONDS, 3 * tick_for(len(running)))
+            for key, (_, seen, connection) in list(self._seen.items()):
+                if now - seen > FORGET_SECONDS or not _connected(connection):
                     del self._seen[key]
                     self._pictured.pop(key, None)
             return [
                 s
-                for s, seen in self._seen.values()
-                if s.running and now - seen <= WATCH_SECONDS and not s.budget_reached
+                for s, seen, _ in self._seen.values()
+                if s.running and now - seen <= watch and not s.budget_reached
             ]
 
     def _run(self) -> None:
@@ -197,6 +223,18 @@ class ClassTrainer:
             if problem:
                 session.running = False
                 session.notes.append(problem)
+
+
+def tick_for(sessions: int) -> float:
+    """Seconds between two ticks of a tab when ``sessions`` sessions train on the server."""
+    return min(SLOWEST_TICK, max(FASTEST_TICK, sessions / TICKS_PER_SECOND_SERVER))
+
+
+def _connected(connection: str | None) -> bool:
+    """Whether the tab with this Streamlit session id is still connected (True if unknown)."""
+    if connection is None or not Runtime.exists():
+        return True
+    return Runtime.instance().is_active_session(connection)
 
 
 def _log_round(sessions: int, groups: int, seconds: float) -> None:

@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from ui import sidebar
+from ui.class_trainer import class_trainer
 from ui.sharing_ui import classroom_panel, read_url, write_url
 from ui.show import guarded
 from ui.state import Session, get_session, sync
@@ -83,6 +84,9 @@ def run() -> None:
             classroom_panel(session)
         sync(session)
     _messages(session)
+    # Live training follows the Playground's ticks: any page run stops it until the Playground
+    # (whose live panel touches the trainer again in this same run) ticks.
+    class_trainer().leave(session)
     with guarded(f"the {page.title} page"):
         page.run()
     write_url(session)

@@ -2,10 +2,10 @@
 
 Training runs off the browser's clock, in the server's one trainer thread
 (``ui.class_trainer``). A tick only says "this tab is watching" (which keeps the session in
-training), and draws the latest published weights; Pause (a full rerun with ``running`` False)
-or a tab that stops ticking (closed, on another page) takes the session out of training. The
-fragment is re-declared on every full run, ticking only while training, at a rate that slows as
-more sessions train (``tick_seconds``): every tick costs the server a script run.
+training), and draws the latest picture; Pause (a full rerun with ``running`` False), a closed
+tab, another page or a tab that stops ticking takes the session out of training. The fragment
+is re-declared on every full run, ticking only while training, at a rate that slows as more
+sessions train (``ClassTrainer.tick_seconds``): every tick costs the server a script run.
 
 When the trainer thread stops a session (step budget, divergence, a step too large for the
 server's memory), the next tick reruns the whole page so its buttons and messages show it.
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui.class_trainer import class_trainer
 from ui.guard import memory_problem
@@ -29,18 +30,6 @@ from ui.state import (
     make_picture,
     memo,
 )
-
-# One tab alone ticks 10 times a second. Every tick is a script run that costs the server
-# Python time (the GIL) that its trainer thread then lacks, so in a class each tab ticks less
-# often: the server runs about TICKS_PER_SECOND_SERVER ticks a second in all.
-FASTEST_TICK = 0.1
-SLOWEST_TICK = 2.0
-TICKS_PER_SECOND_SERVER = 8.0
-
-
-def tick_seconds(training: int) -> float:
-    """Seconds between the ticks of one tab when ``training`` sessions train on the server."""
-    return min(SLOWEST_TICK, max(FASTEST_TICK, training / TICKS_PER_SECOND_SERVER))
 
 
 def start_training(session: Session) -> None:
@@ -84,10 +73,12 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
     """
     session = get_session()
     trainer = class_trainer()
+    ctx = get_script_run_ctx()
+    connection = ctx.session_id if ctx else None
     interval = None
     if session.running:
-        trainer.touch(session)  # training starts now, not at the first tick
-        interval = tick_seconds(trainer.training_count())
+        trainer.touch(session, connection)  # training starts now, not at the first tick
+        interval = trainer.tick_seconds()
 
     @st.fragment(run_every=interval)
     def _panel() -> None:
@@ -95,8 +86,8 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
         if interval is not None:
             if not current.running:
                 st.rerun()  # stopped by the trainer (budget, divergence, memory) or elsewhere
-            trainer.touch(current)
-            wanted = tick_seconds(trainer.training_count())
+            trainer.touch(current, connection)
+            wanted = trainer.tick_seconds()
             if not interval / 2 <= wanted <= interval * 2:
                 st.rerun()  # the class grew or shrank: tick at the rate that fits it now
         with trainer.drawing(), st.container(key=f"live_{key}"), guarded(what):

@@ -7,6 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+# Imported here, once, before any script thread builds a figure: plotly imports pandas lazily on
+# first use, and two sessions building their first figures at once raced that import
+# ("partially initialized module 'pandas'", seen in the load test).
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 import streamlit as st
 
