@@ -57,12 +57,10 @@ TICKS_PER_SECOND_SERVER = 8.0
 # ... and is forgotten (the server may have dropped its tab) after this long.
 FORGET_SECONDS = 30.0
 # Pictures take at most about this share of the thread's time; one session gets at most one
-# every FASTEST_PICTURE seconds.
+# every FASTEST_PICTURE seconds (five a second: the boundary does not need more, and for one
+# student the time goes to training instead).
 PICTURE_SHARE = 0.3
-FASTEST_PICTURE = 0.1
-# Longest wait of a step for tabs that draw: in a class some tab is nearly always drawing, and
-# its ticks must not stop training.
-DRAW_WAIT_SECONDS = 0.03
+FASTEST_PICTURE = 0.2
 # How long the idle thread sleeps before it looks again (a Train click wakes it at once).
 IDLE_SECONDS = 1.0
 # For capacity planning and tests/test_load.py: a CSV file that gets one line per training
@@ -80,7 +78,6 @@ class ClassTrainer:
     def __init__(self) -> None:
         self._seen: dict[int, tuple[Session, float]] = {}
         self._changed = threading.Condition()
-        self._drawing = 0  # tabs drawing right now (see ``drawing``)
         self._pictured: dict[int, float] = {}  # session id -> when its last picture was made
         self._picture_cost = 0.0  # seconds per picture, smoothed
         self._closed = False
@@ -112,29 +109,6 @@ class ClassTrainer:
     def tick_seconds(self) -> float:
         """Seconds between two ticks of a tab, for the number of sessions training now."""
         return tick_for(self.training_count())
-
-    @contextmanager
-    def drawing(self) -> Iterator[None]:
-        """Hold while a tab draws: the trainer waits between steps until no tab draws.
-
-        Both are Python-heavy and share one GIL. A thread that gives the GIL up around every
-        small torch call waits up to the interpreter's switch interval (5 ms) to get it back
-        from a thread that never gives it up, so a tick of a few hundred calls drawn next to the
-        training loop took ten times its CPU time; ticks are short, so training waits for them.
-        """
-        with self._changed:
-            self._drawing += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._drawing -= 1
-                self._changed.notify_all()
-
-    def _wait_for_drawing(self) -> None:
-        """Before a step: let tabs that are drawing finish first (at most DRAW_WAIT_SECONDS)."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._drawing == 0, DRAW_WAIT_SECONDS)
 
     def training_count(self) -> int:
         """How many sessions are being trained now (the tabs' tick rate adapts to it)."""
@@ -174,7 +148,6 @@ class ClassTrainer:
             for session in sessions:
                 groups.setdefault(class_key(session.trainer), []).append(session)
             for key, members in groups.items():
-                self._wait_for_drawing()
                 self._step_group(key, members, len(sessions))
             if TRAIN_LOG:
                 _log_round(len(sessions), len(groups), time.monotonic() - began)

@@ -90,7 +90,7 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
             wanted = trainer.tick_seconds()
             if not interval / 2 <= wanted <= interval * 2:
                 st.rerun()  # the class grew or shrank: tick at the rate that fits it now
-        with trainer.drawing(), st.container(key=f"live_{key}"), guarded(what):
+        with st.container(key=f"live_{key}"), guarded(what):
             render(current)
 
     _panel()
