@@ -43,20 +43,20 @@ from ui.state import LIVE_GRID_POINTS, Session, make_picture
 
 _LOG = logging.getLogger("deqnet.ui")
 
-# A session whose tab has not ticked for this long (at least; longer in a class, whose tabs
-# tick less often: ``watch_seconds``) is not trained any more. A closed tab stops at once (its
-# connection is gone), and so does a tab that opens another page (``leave``).
+# A session whose tab has not ticked for this long (at least; three ticks in a class, whose
+# tabs tick less often) is not trained any more. A closed tab stops at once (its connection is
+# gone), and so does a tab that opens another page (``leave``).
 WATCH_SECONDS = 2.0
+# ... and is forgotten (the server may have dropped its tab) after this long.
+FORGET_SECONDS = 30.0
 # One tab alone ticks about 7 times a second (faster gains it nothing: its browser draws about
-# 5 updates a second on this machine, and the trainer would lose time). Every tick is a script run that costs the server
-# Python time (the GIL) its trainer then lacks, and a server that cannot finish a tab's ticks
-# before the next one is asked for drops their output: so in a class each tab ticks less
-# often, and the server runs about TICKS_PER_SECOND_SERVER ticks a second in all.
+# 5 updates a second on this machine, and the trainer would lose time). Every tick is a script
+# run that costs the server Python time (the GIL) its trainer then lacks, and a server that
+# cannot finish a tab's ticks before the next one is asked for drops their output: so in a class
+# each tab ticks less often, and the server runs about TICKS_PER_SECOND_SERVER ticks a second.
 FASTEST_TICK = 0.15
 SLOWEST_TICK = 4.0
 TICKS_PER_SECOND_SERVER = 8.0
-# ... and is forgotten (the server may have dropped its tab) after this long.
-FORGET_SECONDS = 30.0
 # Pictures take at most about this share of the thread's time; one session gets at most one
 # every FASTEST_PICTURE seconds (five a second: the boundary does not need more, and for one
 # student the time goes to training instead).
