@@ -541,11 +541,6 @@ class LightTab:
         """The widget states the tab's next rerun request sends (besides a click's trigger)."""
         return list(self._widgets.values())
 
-    @property
-    def auto_rerun_intervals(self) -> dict[str, float]:
-        """Fragment id -> seconds between the reruns the tab requests for it now."""
-        return {fragment_id: interval for fragment_id, (interval, _) in self._timers.items()}
-
     async def wait_for(self, predicate: Callable[[], bool], timeout: float) -> None:
         """Return once ``predicate()`` holds, checked after every message from the server.
 
