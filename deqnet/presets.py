@@ -299,6 +299,68 @@ _ALL = (
             "between layers."
         ),
     ),
+    Preset(
+        name="slides-100-layers",
+        title="The slides' example: 100 plain layers are a path",
+        equations=("P3", "P4"),
+        page="layers",
+        run=_run(
+            _RINGS,
+            ModelConfig(
+                family="feedforward",
+                layers=100,
+                T=2.0,
+                gamma=0.5,
+                time_mode="piecewise",
+                segments=100,
+            ),
+            lr=0.01,
+            steps=200,
+        ),
+        explanation=(
+            "A 2-D network of the paper's type, x → h(W x + B) with 100 layers and no skip "
+            "connection, trained on a disk inside a ring. Each layer moves a point only a "
+            "little, so the hundred layer states of one input trace out a smooth path, the "
+            "solution of an ODE, numbered 0 to 100. Being close to a flow in the plane, it "
+            "cannot tear the ring open, so the accuracy stays well short of 100 %."
+        ),
+        what_to_look_at=(
+            "The numbered dots: consecutive layers sit close together along one smooth curve, "
+            "and the continuous path of the same flow runs through them."
+        ),
+    ),
+    Preset(
+        name="slides-3d-line",
+        title="The slides' 3-D example: final features on a line, ordered by class",
+        equations=("topology",),
+        page="trajectories",
+        run=_run(
+            _RINGS,
+            ModelConfig(
+                family="feedforward",
+                augment=1,
+                layers=20,
+                T=2.0,
+                gamma=0.5,
+                time_mode="piecewise",
+                segments=20,
+            ),
+            lr=0.01,
+            steps=150,
+        ),
+        explanation=(
+            "The same kind of plain network with 20 layers, on a state with one extra zero "
+            "coordinate. In three dimensions the layers can lift the disk off the ring. The "
+            "final linear classifier reads the state along one direction only, and training "
+            "lays the final features out along that line: one class at one end, the other at "
+            "the other end."
+        ),
+        what_to_look_at=(
+            "The readout line: each point's final state projected on the classifier's "
+            "direction, one row per class, the rows side by side with a gap at the dashed "
+            "boundary."
+        ),
+    ),
 )
 
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in _ALL}
