@@ -8,20 +8,22 @@ from deqnet.figures.live import boundary_update, preview_update
 from ui.guard import memory_problem
 from ui.live import live_fragment, live_picture, pause_training, start_training
 from ui.live_chart import LiveChart, show_live_chart
-from ui.sharing_ui import export_panel, new_data_seed
-from ui.show import error
-from ui.state import PREVIEW_POINTS, Session, get_session, reset, step_once
+from ui.sharing_ui import export_panel
+from ui.show import error, solver_failure
+from ui.state import (
+    PREVIEW_POINTS,
+    Session,
+    get_session,
+    hidden_controls,
+    regenerate_data,
+    reset,
+    step_once,
+)
 
 # While training, the browser redraws the curves and the path preview at most this often
 # (Plotly redraws them whole); the decision boundary's shading follows every picture.
 CURVES_SECONDS = 0.4
 PREVIEW_SECONDS = 0.5
-
-
-def _regenerate(session: Session) -> None:
-    seed = new_data_seed()
-    session.wanted["data"]["seed"] = seed
-    st.session_state["dseed"] = seed
 
 
 def _step(session: Session) -> None:
@@ -80,7 +82,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
             "Regenerate data",
             key="pg_regen",
             icon=":material/casino:",
-            on_click=_regenerate,
+            on_click=regenerate_data,
             args=(session,),
             help="New random points (a new data seed, saved in the link); resets the model.",
             width="stretch",
@@ -98,7 +100,6 @@ def _status(session: Session, done: int) -> None:
     trainer, budget = session.trainer, session.run.train.train_steps
     if session.diverged:
         error(trainer.message)
-    if session.diverged:
         text = f"Stopped at step {done} of {budget}: press Reset, or change a setting and Train."
     elif session.running:
         text = f"Training… step {done} of {budget}"
@@ -188,10 +189,7 @@ def _panel(session: Session) -> None:
     charts = _charts(session, history)
     if charts is None:
         _metrics(session, history)
-        error(
-            "The current weights make the ODE solver fail somewhere on the plot; the picture "
-            "cannot be drawn. Press Reset or relax the solver settings."
-        )
+        error(solver_failure("the picture cannot be drawn"))
         return
     boundary, curves, preview = charts
     left, right = st.columns([3, 2], gap="medium")
@@ -204,7 +202,7 @@ def _panel(session: Session) -> None:
 
 
 session = get_session()
-hidden = session.hidden if session.classroom else frozenset()
+hidden = hidden_controls(session)
 st.markdown("## Playground")
 st.markdown(
     "deqnet trains small neural networks on 2-D points live and shows them as the paper does: as "

@@ -8,14 +8,13 @@ the values of controls that are not rendered (other families' knobs, classroom-h
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from deqnet import LIMITS, DatasetError, RunConfig, load_csv
+from deqnet import DatasetError, RunConfig, load_csv
 from deqnet.datasets import MAX_CSV_BYTES, dataset_to_csv
 from deqnet.sharing import (
     HIDEABLE,
@@ -259,8 +258,3 @@ def export_panel(session: Session, hidden: frozenset[str]) -> None:
             _downloads(session)
         if show_upload:
             _uploads(session)
-
-
-def new_data_seed() -> int:
-    """A fresh data seed for Regenerate (drawn from the OS, within the link's limits)."""
-    return secrets.randbelow(int(LIMITS["seed"][1]) + 1)

@@ -9,6 +9,7 @@ dict); :func:`sync` compares them with the configuration the model was built fro
 from __future__ import annotations
 
 import copy
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +33,10 @@ from deqnet import (
     plot_extent,
     trajectory,
 )
+from deqnet.config import LIMITS
 from deqnet.datasets import n_classes_range
 from deqnet.models import DeqModel
+from deqnet.presets import Preset
 from ui.slots import busy_turn
 
 _STATE_KEY = "deqnet"
@@ -153,6 +156,11 @@ class Session:
         return self.trainer.status != "ok"
 
 
+def hidden_controls(session: Session) -> frozenset[str]:
+    """The keys of the controls classroom mode hides (none while it is off)."""
+    return session.hidden if session.classroom else frozenset()
+
+
 def memo(session: Session, name: str, compute: Callable[[], T], *, per_version: bool = True) -> T:
     """``compute()`` memoised in the session: per model version, or per dataset if not
     ``per_version``. Pages use it to skip recomputing pictures of an unchanged model."""
@@ -163,6 +171,14 @@ def memo(session: Session, name: str, compute: Callable[[], T], *, per_version: 
     value = compute()
     session.cache[name] = (key, value)
     return value
+
+
+def memo_peek(session: Session, name: str, *, per_version: bool = True) -> Any | None:
+    """What :func:`memo` holds under ``name`` for the current model version (or dataset), or
+    None if it has not been computed for it yet; never computes."""
+    key: Any = session.version if per_version else session.data
+    hit = session.cache.get(name)
+    return hit[1] if hit is not None and hit[0] == key else None
 
 
 def coerce_run(wanted: dict[str, dict[str, Any]]) -> RunConfig:
@@ -316,6 +332,24 @@ def apply_run(run: RunConfig, *, note: str) -> None:
     rebuild(session, run, note=note)
 
 
+def apply_preset(preset: Preset) -> None:
+    """Load a lesson preset (see :func:`apply_run`) with a note saying what to look at."""
+    note = f"Loaded lesson preset: {preset.title}. Look at: {preset.what_to_look_at}"
+    apply_run(preset.run, note=note)
+
+
+def want(session: Session, section: str, name: str, value: Any) -> None:
+    """Change one wanted setting as its sidebar widget would; the widgets show it when the
+    sidebar is next drawn (call from a widget callback), and :func:`sync` then applies it."""
+    session.wanted[section][name] = value
+    session.push_widgets = True
+
+
+def regenerate_data(session: Session) -> None:
+    """New random points: a fresh data seed, drawn from the OS within the link's limits."""
+    want(session, "data", "seed", secrets.randbelow(int(LIMITS["seed"][1]) + 1))
+
+
 def use_custom_data(session: Session, data: Dataset) -> None:
     """Replace the generated dataset by ``data`` for this session and reset the model."""
     session.custom_data = data
@@ -355,6 +389,7 @@ def load_trained(
 __all__ = [
     "Session",
     "Picture",
+    "apply_preset",
     "apply_run",
     "coerce_run",
     "current_run",
@@ -362,8 +397,11 @@ __all__ = [
     "ensure_trained",
     "trained_summary",
     "get_session",
+    "hidden_controls",
     "load_trained",
     "memo",
+    "memo_peek",
+    "regenerate_data",
     "new_session",
     "make_picture",
     "rebuild",
@@ -372,4 +410,5 @@ __all__ = [
     "sync",
     "train_chunk",
     "use_custom_data",
+    "want",
 ]
