@@ -12,24 +12,10 @@ from streamlit.navigation.page import StreamlitPage
 
 from ui import sidebar
 from ui.class_trainer import class_trainer
+from ui.pages import DEFAULT_PAGE, installed
 from ui.sharing_ui import classroom_panel, read_url, write_url
 from ui.show import guarded
 from ui.state import Session, get_session, sync
-
-# (section, [(file, title, material icon)]); the first page is the default.
-PAGES: dict[str, list[tuple[str, str, str]]] = {
-    "Train": [
-        ("app_pages/playground.py", "Playground", ":material/model_training:"),
-        ("app_pages/sweep.py", "Sweep", ":material/grid_view:"),
-    ],
-    "See the paper": [
-        ("app_pages/trajectories.py", "Trajectories", ":material/timeline:"),
-        ("app_pages/momentum.py", "Momentum", ":material/swap_calls:"),
-        ("app_pages/layers.py", "Layers ↔ Time", ":material/stacks:"),
-    ],
-    "Learn": [("app_pages/lessons.py", "Lessons", ":material/school:")],
-}
-
 
 # Less empty space above the page so the Playground's main chart fits a 900-px-high screen;
 # metric values small enough for three side by side next to it; and no "stale" fading inside
@@ -42,14 +28,11 @@ _STYLE = """<style>
 
 
 def _navigation() -> StreamlitPage:
-    first = PAGES["Train"][0][0]
-    sections = {
-        section: [
-            st.Page(path, title=title, icon=icon, default=path == first)
-            for path, title, icon in pages
-        ]
-        for section, pages in PAGES.items()
-    }
+    sections: dict[str, list[StreamlitPage]] = {}
+    for page in installed():
+        sections.setdefault(page.section, []).append(
+            st.Page(page.path, title=page.title, icon=page.icon, default=page.stem == DEFAULT_PAGE)
+        )
     return st.navigation(sections, position="sidebar")
 
 
