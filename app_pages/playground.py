@@ -6,9 +6,9 @@ from deqnet import StepRecord
 from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
 from deqnet.figures.live import boundary_update, preview_update
 from ui.guard import memory_problem
+from ui.links import export_panel
 from ui.live import live_fragment, live_picture, pause_training, start_training
 from ui.live_chart import LiveChart, show_live_chart
-from ui.sharing_ui import export_panel
 from ui.show import error, solver_failure
 from ui.state import (
     PREVIEW_POINTS,

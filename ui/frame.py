@@ -12,8 +12,8 @@ from streamlit.navigation.page import StreamlitPage
 
 from ui import sidebar
 from ui.class_trainer import class_trainer
+from ui.links import classroom_panel, read_url, write_url
 from ui.pages import DEFAULT_PAGE, installed
-from ui.sharing_ui import classroom_panel, read_url, write_url
 from ui.show import guarded
 from ui.state import Session, get_session, sync
 

@@ -16,6 +16,7 @@ import streamlit as st
 
 from deqnet import DatasetError, RunConfig, load_csv
 from deqnet.datasets import MAX_CSV_BYTES, dataset_to_csv
+from deqnet.presets import PRESETS
 from deqnet.sharing import (
     HIDEABLE,
     RunFileError,
@@ -34,11 +35,7 @@ MAX_UPLOAD_MB = max(1, MAX_CSV_BYTES // 1_000_000)
 
 
 def _presets() -> Mapping[str, RunConfig]:
-    """Preset name -> RunConfig, if the lessons' presets exist."""
-    try:
-        from deqnet.presets import PRESETS
-    except ImportError:
-        return {}
+    """Preset name -> RunConfig: what a ``?preset=<name>`` link may open."""
     return {name: preset.run for name, preset in PRESETS.items()}
 
 
