@@ -15,8 +15,10 @@ from ui.state import (
     Session,
     get_session,
     hidden_controls,
+    note,
     regenerate_data,
     reset,
+    set_view,
     step_once,
 )
 
@@ -29,15 +31,15 @@ PREVIEW_SECONDS = 0.5
 def _step(session: Session) -> None:
     problem = memory_problem(session)
     if problem:
-        session.notes.append(problem)
+        note(session, problem)
     else:
         step_once(session)
 
 
 def _view_toggle(session: Session, key: str, label: str, help_text: str) -> None:
     if key not in st.session_state:
-        st.session_state[key] = session.view[key]
-    session.view[key] = st.toggle(label, key=key, help=help_text)
+        st.session_state[key] = session.link.view[key]
+    set_view(session, key, st.toggle(label, key=key, help=help_text))
 
 
 def _buttons(session: Session, hidden: frozenset[str]) -> None:
@@ -145,7 +147,7 @@ def _charts(session: Session, history: list[StepRecord]) -> tuple[LiveChart, ...
     grid, traj, extent = picture.grid, picture.paths, picture.extent
     if grid is None or traj is None:
         return None
-    data, view = session.data, session.view
+    data, view = session.data, session.link.view
     labels = data.y_train[:PREVIEW_POINTS]
     boundary = LiveChart(
         key="pg_boundary",

@@ -15,7 +15,7 @@ from ui.class_trainer import class_trainer
 from ui.links import classroom_panel, read_url, write_url
 from ui.pages import DEFAULT_PAGE, installed
 from ui.show import guarded
-from ui.state import Session, get_session, sync
+from ui.state import Session, get_session, sync, take_messages
 
 # Less empty space above the page so the Playground's main chart fits a 900-px-high screen;
 # metric values small enough for three side by side next to it; and no "stale" fading inside
@@ -38,14 +38,13 @@ def _navigation() -> StreamlitPage:
 
 def _messages(session: Session) -> None:
     """Link notices and one-shot notes, shown once at the top of the page."""
-    if session.url_notices:
+    notices, notes = take_messages(session)
+    if notices:
         # The codec's notices are already markdown-safe (escaped user text).
-        items = "\n".join(f"- {text}" for text in session.url_notices)
+        items = "\n".join(f"- {text}" for text in notices)
         st.warning(f"**Some settings in the link were changed:**\n{items}", icon=":material/link:")
-        session.url_notices = []
-    for note in session.notes:
-        st.info(note, icon=":material/info:")
-    session.notes = []
+    for text in notes:
+        st.info(text, icon=":material/info:")
 
 
 def run() -> None:

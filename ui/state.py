@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from deqnet.config import LIMITS
 from deqnet.datasets import n_classes_range
 from deqnet.models import DeqModel
 from deqnet.presets import Preset
+from deqnet.sharing import QueryResult
 from ui.slots import busy_turn
 
 _STATE_KEY = "deqnet"
@@ -87,6 +88,40 @@ def make_picture(session: Session, n: int) -> Picture:
 
 
 @dataclass(eq=False)
+class Link:
+    """What a link sets besides the configuration (``Session.link``; change it through
+    :func:`open_link`, :func:`set_classroom` and :func:`set_view`).
+
+    Attributes:
+        parsed: the URL was read (first run of the session).
+        classroom: classroom mode is on; ``hidden`` are the control keys not rendered.
+        from_url: classroom mode came from the link (then the Classroom panel is hidden).
+        view: Playground view flags ("showtest", "discrete").
+        notices: markdown-safe notices about the link's rejected or clamped values, shown once.
+    """
+
+    parsed: bool = False
+    classroom: bool = False
+    hidden: frozenset[str] = frozenset()
+    from_url: bool = False
+    view: dict[str, bool] = field(default_factory=lambda: {"showtest": False, "discrete": False})
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Upload:
+    """The last uploaded file handled (``Session.upload``; see :func:`record_upload`).
+
+    Attributes:
+        file_id: the uploader's id of that file, or None when the uploader is empty.
+        error: why it was refused (markdown-safe), or None.
+    """
+
+    file_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(eq=False)
 class Session:
     """Everything one browser session trains and shows.
 
@@ -100,14 +135,10 @@ class Session:
         version: bumped whenever the model is rebuilt or trained further; pages memoise on it.
         wanted: the settings the sidebar shows, ``RunConfig.to_dict()`` shaped.
         custom_data: an uploaded dataset that replaces the generated one (not in the URL).
-        notes: one-shot messages shown at the top of the next full run.
+        notes: one-shot messages shown at the top of the next full run (add with :func:`note`).
         push_widgets: True when ``wanted`` must be copied into the sidebar widgets.
-        url_parsed: the URL was read (first run of the session).
-        classroom: classroom mode is on; ``hidden`` are the control keys not rendered.
-        classroom_from_url: classroom mode came from the link (then the Classroom panel is hidden).
-        view: Playground view flags of the link ("showtest", "discrete").
-        url_notices: markdown-safe notices about the link's rejected or clamped values.
-        upload_id, upload_error: the last uploaded file handled, and why it was refused.
+        link: what the link set beyond the configuration (classroom mode, view flags, notices).
+        upload: the last uploaded file handled.
         lock: held while weights change, so a download (served from another thread) sees a
             consistent model and history.
         cache: results memoised by :func:`memo`.
@@ -128,14 +159,8 @@ class Session:
     custom_data: Dataset | None = None
     notes: list[str] = field(default_factory=list)
     push_widgets: bool = True
-    url_parsed: bool = False
-    classroom: bool = False
-    hidden: frozenset[str] = frozenset()
-    classroom_from_url: bool = False
-    view: dict[str, bool] = field(default_factory=lambda: {"showtest": False, "discrete": False})
-    url_notices: list[str] = field(default_factory=list)
-    upload_id: str | None = None
-    upload_error: str | None = None
+    link: Link = field(default_factory=lambda: Link())
+    upload: Upload = field(default_factory=lambda: Upload())
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     picture: Picture | None = None
@@ -158,7 +183,57 @@ class Session:
 
 def hidden_controls(session: Session) -> frozenset[str]:
     """The keys of the controls classroom mode hides (none while it is off)."""
-    return session.hidden if session.classroom else frozenset()
+    return session.link.hidden if session.link.classroom else frozenset()
+
+
+def note(session: Session, text: str) -> None:
+    """A one-shot message for the top of the next full run."""
+    session.notes.append(text)
+
+
+def take_messages(session: Session) -> tuple[list[str], list[str]]:
+    """The link's notices (shown on the first run only) and the pending notes, both emptied."""
+    notices, notes = session.link.notices, session.notes
+    session.link.notices, session.notes = [], []
+    return notices, notes
+
+
+def open_link(session: Session, link: QueryResult | None) -> None:
+    """Mark the link as read (on the session's first run) and take the settings, view flags
+    and classroom mode from it (None: the URL had no parameters); a link to a preset says so
+    in a note. Rebuilds the model if the link's run differs from the session's."""
+    session.link.parsed = True
+    if link is None:
+        return
+    session.link.notices = list(link.notices)
+    session.link.view = {key: bool(link.view[key]) for key in session.link.view}
+    session.link.classroom = session.link.from_url = bool(link.view["classroom"])
+    session.link.hidden = frozenset(link.view["hide"])
+    session.wanted = link.run.to_dict()
+    session.push_widgets = True
+    if link.view["preset"]:
+        note(session, f"Opened the lesson preset {link.view['preset']}.")
+    if link.run != session.run:
+        rebuild(session, link.run)
+
+
+def set_classroom(session: Session, on: bool, hidden: Iterable[str]) -> None:
+    """Classroom mode on or off, hiding the controls ``hidden`` while it is on."""
+    session.link.classroom = on
+    session.link.hidden = frozenset(hidden)
+
+
+def set_view(session: Session, key: str, value: bool) -> None:
+    """A Playground view flag ("showtest" or "discrete"), kept in the link."""
+    if key not in session.link.view:
+        raise KeyError(f"{key!r} is not a view flag ({', '.join(session.link.view)})")
+    session.link.view[key] = value
+
+
+def record_upload(session: Session, file_id: str | None, error: str | None = None) -> None:
+    """Remember the uploaded file handled last (None: the uploader is empty) and why it was
+    refused, if it was."""
+    session.upload = Upload(file_id, error)
 
 
 def memo(session: Session, name: str, compute: Callable[[], T], *, per_version: bool = True) -> T:
@@ -260,7 +335,7 @@ def sync(session: Session) -> None:
         with session.lock:
             trainer.history.extend(session.trainer.history)
             session.trainer = trainer
-        session.notes.append(OPTIMISER_NOTE)
+        note(session, OPTIMISER_NOTE)
     session.run = run
     session.version += 1
 
@@ -387,8 +462,10 @@ def load_trained(
 
 
 __all__ = [
-    "Session",
+    "Link",
     "Picture",
+    "Session",
+    "Upload",
     "apply_preset",
     "apply_run",
     "coerce_run",
@@ -401,13 +478,19 @@ __all__ = [
     "load_trained",
     "memo",
     "memo_peek",
+    "note",
+    "open_link",
+    "record_upload",
     "regenerate_data",
     "new_session",
     "make_picture",
     "rebuild",
+    "set_classroom",
+    "set_view",
     "reset",
     "step_once",
     "sync",
+    "take_messages",
     "train_chunk",
     "use_custom_data",
     "want",
