@@ -236,24 +236,35 @@ def record_upload(session: Session, file_id: str | None, error: str | None = Non
     session.upload = Upload(file_id, error)
 
 
+_MISSING = object()
+
+
+def _memo_key(session: Session, per_version: bool) -> Any:
+    return session.version if per_version else session.data  # Dataset compares by identity
+
+
+def _memo_hit(session: Session, name: str, per_version: bool) -> Any:
+    """The value memoised under ``name`` for the current key, or ``_MISSING``."""
+    hit = session.cache.get(name)
+    return hit[1] if hit is not None and hit[0] == _memo_key(session, per_version) else _MISSING
+
+
 def memo(session: Session, name: str, compute: Callable[[], T], *, per_version: bool = True) -> T:
     """``compute()`` memoised in the session: per model version, or per dataset if not
     ``per_version``. Pages use it to skip recomputing pictures of an unchanged model."""
-    key: Any = session.version if per_version else session.data  # Dataset compares by identity
-    hit = session.cache.get(name)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    value = compute()
-    session.cache[name] = (key, value)
+    value = _memo_hit(session, name, per_version)
+    if value is _MISSING:
+        key = _memo_key(session, per_version)  # before compute(), as it was asked for
+        value = compute()
+        session.cache[name] = (key, value)
     return value
 
 
 def memo_peek(session: Session, name: str, *, per_version: bool = True) -> Any | None:
     """What :func:`memo` holds under ``name`` for the current model version (or dataset), or
     None if it has not been computed for it yet; never computes."""
-    key: Any = session.version if per_version else session.data
-    hit = session.cache.get(name)
-    return hit[1] if hit is not None and hit[0] == key else None
+    value = _memo_hit(session, name, per_version)
+    return None if value is _MISSING else value
 
 
 def coerce_run(wanted: dict[str, dict[str, Any]]) -> RunConfig:
