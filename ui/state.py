@@ -159,8 +159,8 @@ class Session:
     custom_data: Dataset | None = None
     notes: list[str] = field(default_factory=list)
     push_widgets: bool = True
-    link: Link = field(default_factory=lambda: Link())
-    upload: Upload = field(default_factory=lambda: Upload())
+    link: Link = field(default_factory=Link)
+    upload: Upload = field(default_factory=Upload)
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     picture: Picture | None = None
