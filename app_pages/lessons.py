@@ -4,19 +4,11 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from deqnet.presets import LESSONS, Lesson, Preset, lesson_presets, load_lesson, preset_query
-from ui.state import apply_run
+from deqnet.presets import Preset, preset_query
+from ui.lessons import LESSONS, Lesson, lesson_presets, load_lesson
+from ui.pages import PAGES, switch_to, url_path
+from ui.state import apply_preset
 
-# Page file stem -> title in the navigation (ui.frame); the Playground is the app's default page,
-# served at the app's root URL.
-PAGE_TITLES = {
-    "playground": "Playground",
-    "trajectories": "Trajectories",
-    "momentum": "Momentum",
-    "layers": "Layers ↔ Time",
-    "sweep": "Sweep",
-}
-DEFAULT_PAGE = "playground"
 THIS_PAGE = "lessons"
 
 
@@ -24,19 +16,17 @@ def share_link(preset: Preset) -> str:
     """Full link that opens ``preset`` on its page (a root-relative link if the URL is unknown)."""
     here = (st.context.url or "").split("?")[0].rstrip("/")
     root = here.removesuffix(f"/{THIS_PAGE}")
-    path = "" if preset.page == DEFAULT_PAGE else preset.page
-    return f"{root}/{path}?{urlencode(preset_query(preset.name))}"
+    return f"{root}/{url_path(preset.page)}?{urlencode(preset_query(preset.name))}"
 
 
 def show_me(preset: Preset) -> None:
     """Load the preset into the sidebar and model, then open its page."""
-    note = f"Loaded lesson preset: {preset.title}. Look at: {preset.what_to_look_at}"
-    apply_run(preset.run, note=note)
-    st.switch_page(f"app_pages/{preset.page}.py")
+    apply_preset(preset)
+    switch_to(preset.page)
 
 
 def preset_card(preset: Preset) -> None:
-    page = PAGE_TITLES[preset.page]
+    page = PAGES[preset.page].title
     with st.container(border=True, height="stretch"):
         st.markdown(f"**{preset.title}**")
         st.markdown(preset.explanation)

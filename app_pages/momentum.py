@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import TYPE_CHECKING
 
-import numpy as np
 import streamlit as st
 
-from deqnet import (
-    Check,
-    Momentum,
-    SolverFailure,
-    momentum,
-    plot_extent,
-    run_checks,
+from deqnet import Check, Momentum, plot_extent, run_checks
+from deqnet.analysis.phase_space import (
+    rows_momentum,
+    sample_momentum,
+    segment_bounds,
+    segments_at,
 )
 from deqnet.figures.momentum import (
     adjoint_field_figure,
@@ -26,8 +25,18 @@ from deqnet.figures.momentum import (
     round_robin_points,
 )
 from deqnet.presets import PRESETS
-from ui.show import PLOTLY_CONFIG, chart, error, notice
-from ui.state import Session, apply_run, ensure_trained, memo, trained_summary
+from ui.show import (
+    PLOTLY_CONFIG,
+    chart,
+    layer_label,
+    page_intro,
+    selected_indices,
+    unless_solver_fails,
+)
+from ui.state import Session, apply_preset, ensure_trained, memo, memo_peek
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_POINTS = 6  # shown by default and measured by the checks: the classes taken in turn
 MAX_POINTS = 12  # defaults plus picks
@@ -65,25 +74,7 @@ def _intro(session: Session) -> None:
             "test the exact identities on the ODE this network discretizes.",
             icon=":material/stacks:",
         )
-    st.caption(
-        f"{trained_summary(session)}. Train further in the Playground; this page follows the "
-        "latest weights."
-    )
-    if session.diverged:
-        notice(session.trainer.message)
-
-
-def _selected_rows(event: Any, n_rows: int) -> list[int]:
-    """Training-row indices of a chart selection (each marker's customdata is its row)."""
-    rows: list[int] = []
-    points = event.selection.points if event and "selection" in event else []
-    for point in points:
-        value = point.get("customdata")
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, int | float) and 0 <= int(value) < n_rows:
-            rows.append(int(value))
-    return rows
+    page_intro(session)
 
 
 def _pick_points(session: Session, extent, defaults: np.ndarray) -> list[int]:
@@ -107,7 +98,7 @@ def _pick_points(session: Session, extent, defaults: np.ndarray) -> list[int]:
         selection_mode=("points", "box", "lasso"),
     )
     keep = st.checkbox("Also show the default points (ringed)", value=True, key="mom_defaults")
-    picked = _selected_rows(event, len(data.x_train))
+    picked = selected_indices(event, len(data.x_train))
     chosen = list(dict.fromkeys([*(defaults.tolist() if keep else []), *picked]))
     st.caption(
         "Click a point (shift-click for more), or use the box or lasso tool of the chart's "
@@ -124,48 +115,19 @@ def _chosen_momentum(session: Session, rows: tuple[int, ...]) -> Momentum:
     if rows not in per_choice:
         if len(per_choice) > 16:  # bounded: a session can pick many different sets
             per_choice.clear()
-        data = session.data
-        index = np.array(rows, dtype=np.int64)
-        per_choice[rows] = momentum(
-            session.model,
-            data.x_train[index],
-            data.y_train[index],
-            times=_exact_times(session),
-            loss=session.run.train.loss,
+        per_choice[rows] = rows_momentum(
+            session.model, session.data, rows, loss=session.run.train.loss
         )
     return per_choice[rows]
 
 
-def _exact_times(session: Session) -> np.ndarray | None:
-    """The fixed-step solver's own grid, else None (the default times).
-
-    Between grid times a fixed-step solution is a linear interpolation, which is not a path of
-    Hamilton's equations: H there would show an interpolation error, not the model's. The
-    polygon through the grid states is the very same picture as the interpolated path.
-    """
-    run = session.run.model
-    if run.discrete or run.adaptive:
-        return None
-    return session.model.solver_grid().numpy()
-
-
-def _segments(session: Session, t: np.ndarray) -> np.ndarray:
-    """The weight segment used at each time (discrete: by each layer's step)."""
-    model = session.model
-    if session.run.model.discrete:
-        last = model.layers - 1
-        return np.array([model.segment_of_layer(min(round(v / model.dt), last)) for v in t])
-    return np.array([model.segment_of(v) for v in t])
-
-
 def _energy_chart(session: Session, mom: Momentum, labels: np.ndarray, numbers) -> None:
     run = session.run.model
-    segments = _segments(session, mom.t)
+    segments = segments_at(session.model, mom.t)
     variation = energy_variation(mom.H, segments)
     summary = energy_summary(
         variation, time_mode=run.time_mode, discrete=run.discrete, n_segments=run.n_segments
     )
-    bounds = None if run.n_segments == 1 else np.linspace(0.0, run.T, run.n_segments + 1)
     fig = energy_figure(
         mom.t,
         mom.H,
@@ -173,7 +135,7 @@ def _energy_chart(session: Session, mom: Momentum, labels: np.ndarray, numbers) 
         summary=summary,
         numbers=numbers,
         segments=segments,
-        bounds=bounds,
+        bounds=segment_bounds(session.model),
         discrete=run.discrete,
         big=True,
     )
@@ -196,9 +158,8 @@ def _preset_buttons(session: Session) -> None:
             key=f"mom_preset_{name}",
             icon=":material/school:",
             help=f"Loads the lesson preset “{preset.title}” (rebuilds and trains the model).",
-            on_click=apply_run,
-            args=(preset.run,),
-            kwargs={"note": f"Lesson preset “{preset.title}”: {preset.what_to_look_at}"},
+            on_click=apply_preset,
+            args=(preset,),
         )
 
 
@@ -227,11 +188,6 @@ def _phase_and_energy(session: Session, mom: Momentum, labels: np.ndarray, numbe
         _preset_buttons(session)
 
 
-def _cached_checks(session: Session) -> list[Check] | None:
-    hit = session.cache.get(CHECKS_KEY)
-    return hit[1] if hit is not None and hit[0] == session.version else None
-
-
 def _check_row(check: Check) -> None:
     icon, body, numbers = st.columns([0.4, 6, 2.2], vertical_alignment="center")
     icon.markdown(f"### {ICONS.get(check.status, '?')}")
@@ -239,7 +195,7 @@ def _check_row(check: Check) -> None:
         st.markdown(f"**{check.name}**  \n{check.proves}")
         if check.note:
             st.caption(check.note)
-    if not np.isfinite(check.error):
+    if not math.isfinite(check.error):
         numbers.markdown("not measured")
     elif check.status == "expected drift":
         numbers.markdown(f"change **{check.error:.3g}**  \nnot conserved here")
@@ -259,7 +215,7 @@ def _request_checks(session: Session) -> None:
 @st.fragment
 def _checks_panel(session: Session) -> None:
     st.markdown("#### Checks: the identities in numbers")
-    checks = _cached_checks(session)
+    checks = memo_peek(session, CHECKS_KEY)
     if checks is None and st.session_state.get(CHECKS_WANTED) == session.version:
         with st.spinner("Solving in float64 to 1e-10 (a few seconds)…", show_time=True):
             checks = memo(session, CHECKS_KEY, lambda: _run_checks(session))
@@ -304,7 +260,7 @@ def _adjoint_field(session: Session, extent) -> None:
         dt = run.T / run.layers
 
         def label(k: int) -> str:
-            return f"layer {round(mom.t[k] / dt)} (t = {mom.t[k]:.2f})"
+            return layer_label(mom.t[k], dt)
     else:
 
         def label(k: int) -> str:
@@ -334,31 +290,18 @@ def _adjoint_field(session: Session, extent) -> None:
 
 
 def _field_momentum(session: Session) -> tuple[Momentum, np.ndarray]:
-    data = session.data
-    rows = np.arange(len(data.x_train))
-    if len(rows) > FIELD_POINTS:
-        rows = np.sort(np.random.default_rng(SAMPLE_SEED).permutation(rows)[:FIELD_POINTS])
-    mom = momentum(
-        session.model, data.x_train[rows], data.y_train[rows], loss=session.run.train.loss
+    return sample_momentum(
+        session.model, session.data, FIELD_POINTS, SAMPLE_SEED, loss=session.run.train.loss
     )
-    return mom, data.y_train[rows]
 
 
-session = ensure_trained()
-_intro(session)
-extent = memo(session, "mom_extent", lambda: plot_extent(session.data), per_version=False)
-defaults = memo(
-    session,
-    "mom_default_rows",
-    lambda: round_robin_points(session.data.y_train, DEFAULT_POINTS),
-    per_version=False,
-)
-try:
+def _chosen_panels(session: Session, extent, defaults: np.ndarray) -> None:
+    """The picking chart, the chosen points' momentum along their paths, phase space and H."""
     left, right = st.columns([2, 3])
     with left:
         rows = tuple(_pick_points(session, extent, defaults))
     mom = _chosen_momentum(session, rows)
-    labels = session.data.y_train[np.array(rows)]
+    labels = session.data.y_train[list(rows)]
     numbers = [str(r) for r in rows]
     with right:
         st.markdown("#### Momentum along the paths")
@@ -373,14 +316,24 @@ try:
             "arrow at the top gives its size)."
         )
     _phase_and_energy(session, mom, labels, numbers)
-except SolverFailure:
-    error(
-        "The current weights make the ODE solver fail on these points, so the momentum cannot be "
-        "computed. Press Reset in the Playground or relax the solver settings."
+
+
+def _page() -> None:
+    session = ensure_trained()
+    _intro(session)
+    extent = memo(session, "mom_extent", lambda: plot_extent(session.data), per_version=False)
+    defaults = memo(
+        session,
+        "mom_default_rows",
+        lambda: round_robin_points(session.data.y_train, DEFAULT_POINTS),
+        per_version=False,
     )
-    st.stop()
-_checks_panel(session)
-try:
-    _adjoint_field(session, extent)
-except SolverFailure:
-    error("The solver failed on the training points, so the adjoint field cannot be drawn.")
+    # A failure on the chosen points skips the rest of the page, as nothing below can be solved.
+    with unless_solver_fails("the momentum cannot be computed"):
+        _chosen_panels(session, extent, defaults)
+        _checks_panel(session)
+        with unless_solver_fails("the adjoint field cannot be drawn"):
+            _adjoint_field(session, extent)
+
+
+_page()

@@ -6,11 +6,21 @@ from deqnet import StepRecord
 from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
 from deqnet.figures.live import boundary_update, preview_update
 from ui.guard import memory_problem
+from ui.links import export_panel
 from ui.live import live_fragment, live_picture, pause_training, start_training
 from ui.live_chart import LiveChart, show_live_chart
-from ui.sharing_ui import export_panel, new_data_seed
-from ui.show import error
-from ui.state import PREVIEW_POINTS, Session, get_session, reset, step_once
+from ui.show import error, solver_failure
+from ui.state import (
+    PREVIEW_POINTS,
+    Session,
+    get_session,
+    hidden_controls,
+    note,
+    regenerate_data,
+    reset,
+    set_view,
+    step_once,
+)
 
 # While training, the browser redraws the curves and the path preview at most this often
 # (Plotly redraws them whole); the decision boundary's shading follows every picture.
@@ -18,24 +28,18 @@ CURVES_SECONDS = 0.4
 PREVIEW_SECONDS = 0.5
 
 
-def _regenerate(session: Session) -> None:
-    seed = new_data_seed()
-    session.wanted["data"]["seed"] = seed
-    st.session_state["dseed"] = seed
-
-
 def _step(session: Session) -> None:
     problem = memory_problem(session)
     if problem:
-        session.notes.append(problem)
+        note(session, problem)
     else:
         step_once(session)
 
 
 def _view_toggle(session: Session, key: str, label: str, help_text: str) -> None:
     if key not in st.session_state:
-        st.session_state[key] = session.view[key]
-    session.view[key] = st.toggle(label, key=key, help=help_text)
+        st.session_state[key] = session.link.view[key]
+    set_view(session, key, st.toggle(label, key=key, help=help_text))
 
 
 def _buttons(session: Session, hidden: frozenset[str]) -> None:
@@ -80,7 +84,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
             "Regenerate data",
             key="pg_regen",
             icon=":material/casino:",
-            on_click=_regenerate,
+            on_click=regenerate_data,
             args=(session,),
             help="New random points (a new data seed, saved in the link); resets the model.",
             width="stretch",
@@ -98,7 +102,6 @@ def _status(session: Session, done: int) -> None:
     trainer, budget = session.trainer, session.run.train.train_steps
     if session.diverged:
         error(trainer.message)
-    if session.diverged:
         text = f"Stopped at step {done} of {budget}: press Reset, or change a setting and Train."
     elif session.running:
         text = f"Training… step {done} of {budget}"
@@ -144,7 +147,7 @@ def _charts(session: Session, history: list[StepRecord]) -> tuple[LiveChart, ...
     grid, traj, extent = picture.grid, picture.paths, picture.extent
     if grid is None or traj is None:
         return None
-    data, view = session.data, session.view
+    data, view = session.data, session.link.view
     labels = data.y_train[:PREVIEW_POINTS]
     boundary = LiveChart(
         key="pg_boundary",
@@ -188,10 +191,7 @@ def _panel(session: Session) -> None:
     charts = _charts(session, history)
     if charts is None:
         _metrics(session, history)
-        error(
-            "The current weights make the ODE solver fail somewhere on the plot; the picture "
-            "cannot be drawn. Press Reset or relax the solver settings."
-        )
+        error(solver_failure("the picture cannot be drawn"))
         return
     boundary, curves, preview = charts
     left, right = st.columns([3, 2], gap="medium")
@@ -204,7 +204,7 @@ def _panel(session: Session) -> None:
 
 
 session = get_session()
-hidden = session.hidden if session.classroom else frozenset()
+hidden = hidden_controls(session)
 st.markdown("## Playground")
 st.markdown(
     "deqnet trains small neural networks on 2-D points live and shows them as the paper does: as "

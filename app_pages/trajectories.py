@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from deqnet import (
-    GridFlow,
-    SolverFailure,
-    Trajectory,
-    cloud_log_volume,
-    deformed_grid,
-    log_volume_change,
-    mean_divergence,
-    plot_extent,
-    trajectory,
-    vector_field_grid,
-)
+from deqnet import plot_extent, vector_field_grid
+from deqnet.analysis.flow import PlaneFlow, field_times, plane_flow
 from deqnet.figures import (
     coordinates_figure,
     features_3d_figure,
@@ -39,8 +28,8 @@ from deqnet.figures.trajectories import (
     volume_cloud_figure,
 )
 from deqnet.presets import PRESETS
-from ui.show import chart, error, notice
-from ui.state import Session, apply_run, ensure_trained, memo, trained_summary
+from ui.show import chart, layer_label, page_intro, unless_solver_fails
+from ui.state import Session, apply_preset, apply_run, ensure_trained, memo
 
 DRAWN_PATHS = 300  # paths drawn in every chart (the animation, the plane, 3-D, coordinates)
 STAT_POINTS = 1000  # training points behind the volume statistics and the final features
@@ -51,52 +40,15 @@ FAMILY_NAMES = {"resnet": "ResNet", "feedforward": "near-identity feed-forward n
 TABS = ("Paths over the vector field", "3-D views", "Divergence and volume")
 
 
-@dataclass(frozen=True)
-class Flow:
-    """What the page draws, for one model version.
-
-    Attributes:
-        traj: t (K,), x (K, N, D): paths of a random sample of at most STAT_POINTS training
-            points; the first ``drawn`` (at most DRAWN_PATHS) of them are the ones drawn.
-        labels: (N,) classes of the sample.
-        grid: the deformed grid of the plot box at the trajectory's times.
-        mean_div: (K,) mean divergence over the sample.
-        log_volume: (K, N) exact log|det dx(t)/dx(0)| of each sample path.
-        cloud: (K,) Gaussian log-volume of the sample's cloud (-inf while it is flat).
-        drawn: how many of the sample's paths the charts draw.
-    """
-
-    traj: Trajectory
-    labels: np.ndarray
-    grid: GridFlow
-    mean_div: np.ndarray
-    log_volume: np.ndarray
-    cloud: np.ndarray
-    drawn: int
-
-    @property
-    def drawn_traj(self) -> Trajectory:
-        return Trajectory(t=self.traj.t, x=self.traj.x[:, : self.drawn])
-
-    @property
-    def drawn_labels(self) -> np.ndarray:
-        return self.labels[: self.drawn]
-
-
-def _compute(session: Session, extent: tuple[float, float, float, float]) -> Flow:
+def _compute(session: Session, extent: tuple[float, float, float, float]) -> PlaneFlow:
     """All analysis of the page for the session's current weights (memoised per version)."""
-    data, model = session.data, session.model
-    order = np.random.default_rng(SAMPLE_SEED).permutation(len(data.x_train))[:STAT_POINTS]
-    x, labels = data.x_train[order], data.y_train[order]
-    traj = trajectory(model, x)
-    return Flow(
-        traj=traj,
-        labels=labels,
-        grid=deformed_grid(model, extent, times=traj.t),
-        mean_div=mean_divergence(model, traj),
-        log_volume=log_volume_change(model, x, traj.t),
-        cloud=cloud_log_volume(traj),
-        drawn=min(DRAWN_PATHS, len(order)),
+    return plane_flow(
+        session.model,
+        session.data,
+        extent,
+        points=STAT_POINTS,
+        drawn=DRAWN_PATHS,
+        seed=SAMPLE_SEED,
     )
 
 
@@ -117,15 +69,10 @@ def _intro(session: Session) -> None:
         "plane (watch the grid) but never tear or fold it — which is why some problems need an "
         "extra dimension, or a coarse discrete net that is allowed to fold."
     )
-    st.caption(
-        f"{trained_summary(session)}. Train further in the Playground; this page follows the "
-        "latest weights."
-    )
-    if session.diverged:
-        notice(session.trainer.message)
+    page_intro(session)
 
 
-def _animation_figure(session: Session, flow: Flow, extent) -> go.Figure:
+def _animation_figure(session: Session, flow: PlaneFlow, extent) -> go.Figure:
     fig = flow_animation_figure(
         flow.drawn_traj, flow.drawn_labels, flow.grid, extent, max_points=DRAWN_PATHS, big=True
     )
@@ -138,7 +85,7 @@ def _animation_figure(session: Session, flow: Flow, extent) -> go.Figure:
     return fig
 
 
-def _animation(session: Session, flow: Flow, extent) -> None:
+def _animation(session: Session, flow: PlaneFlow, extent) -> None:
     # Building the frames takes about a second: once per model version, not on every rerun.
     fig = memo(session, "traj_animation", lambda: _animation_figure(session, flow, extent))
     model = session.run.model
@@ -171,17 +118,14 @@ def _animation(session: Session, flow: Flow, extent) -> None:
 def _time_options(session: Session) -> tuple[list[float], Callable[[float], str]]:
     """Times the vector-field slider offers and how it labels them."""
     model = session.run.model
+    times = field_times(session.model, FIELD_TIMES)
     if model.discrete:
         dt = model.T / model.layers
-        return [round(layer * dt, 12) for layer in range(model.layers)], (
-            lambda t: f"layer {round(t / dt)} (t = {t:.2f})"
-        )
-    return [round(float(t), 12) for t in np.linspace(0.0, model.T, FIELD_TIMES)], (
-        lambda t: f"t = {t:.2f}"
-    )
+        return times, lambda t: layer_label(t, dt)
+    return times, lambda t: f"t = {t:.2f}"
 
 
-def _paths_tab(session: Session, flow: Flow, extent) -> None:
+def _paths_tab(session: Session, flow: PlaneFlow, extent) -> None:
     options, label = _time_options(session)
     if st.session_state.get("traj_time") not in options:
         st.session_state["traj_time"] = options[0]
@@ -205,8 +149,7 @@ def _paths_tab(session: Session, flow: Flow, extent) -> None:
         extent=extent,
         big=True,
     )
-    k = int(np.abs(flow.traj.t - t).argmin())
-    add_time_slice(paths, flow.traj.x[k, : flow.drawn], flow.drawn_labels, t=t, big=True)
+    add_time_slice(paths, flow.drawn_at(t), flow.drawn_labels, t=t, big=True)
     fill_plane(paths)
     if discrete:
         mark_layers(paths)
@@ -218,12 +161,12 @@ def _paths_tab(session: Session, flow: Flow, extent) -> None:
         chart(coords, key="traj_coords", height=560)
 
 
-def _coordinates_figure(session: Session, flow: Flow) -> go.Figure:
+def _coordinates_figure(session: Session, flow: PlaneFlow) -> go.Figure:
     fig = coordinates_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS, big=True)
     return mark_layers(fig) if session.run.model.discrete else fig
 
 
-def _paths_3d_figure(session: Session, flow: Flow) -> go.Figure:
+def _paths_3d_figure(session: Session, flow: PlaneFlow) -> go.Figure:
     fig = step_back(
         paths_3d_figure(flow.drawn_traj, flow.drawn_labels, max_paths=DRAWN_PATHS, big=True)
     )
@@ -253,14 +196,13 @@ def _offer_augment(session: Session) -> None:
         f"Lesson: {preset.title}",
         key="traj_preset",
         icon=":material/school:",
-        on_click=apply_run,
-        args=(preset.run,),
-        kwargs={"note": f"Loaded the lesson “{preset.title}”. {preset.what_to_look_at}"},
+        on_click=apply_preset,
+        args=(preset,),
         help=preset.explanation,
     )
 
 
-def _views_tab(session: Session, flow: Flow) -> None:
+def _views_tab(session: Session, flow: PlaneFlow) -> None:
     paths3d = memo(session, "traj_paths3d", lambda: _paths_3d_figure(session, flow))
     left, right = st.columns(2)
     with left:
@@ -279,7 +221,7 @@ def _views_tab(session: Session, flow: Flow) -> None:
             _offer_augment(session)
 
 
-def _volume_tab(session: Session, flow: Flow) -> None:
+def _volume_tab(session: Session, flow: PlaneFlow) -> None:
     discrete = session.run.model.discrete
     fig = memo(
         session,
@@ -304,7 +246,7 @@ def _volume_tab(session: Session, flow: Flow) -> None:
         )
         if discrete:
             st.markdown("For a discrete net the rate is log|det ∂xₗ₊₁/∂xₗ| / Δt of each layer.")
-        if np.isfinite(flow.cloud[0]):
+        if not flow.cloud_starts_flat:
             st.markdown(
                 "The dashed curve estimates the same change from the cloud's covariance alone, "
                 "which is exact only for a Gaussian cloud: a flow can squeeze every neighbourhood "
@@ -321,15 +263,13 @@ def _page() -> None:
     session = ensure_trained()
     _intro(session)
     extent = memo(session, "traj_extent", lambda: plot_extent(session.data), per_version=False)
-    try:
+    with unless_solver_fails("the paths cannot be drawn"):
         flow = memo(session, "traj_flow", lambda: _compute(session, extent))
-    except SolverFailure:
-        error(
-            "The current weights make the ODE solver fail on these points, so the paths cannot "
-            "be drawn. Press Reset in the Playground or relax the solver settings."
-        )
-        return
-    _animation(session, flow, extent)
+        _animation(session, flow, extent)
+        _tabs(session, flow, extent)
+
+
+def _tabs(session: Session, flow: PlaneFlow, extent) -> None:
     # Lazy tabs: only the open tab is built and sent, which keeps the page within its chart
     # budget (at most three charts, two of them WebGL, at a time).
     tabs = st.tabs(TABS, key="traj_tab", on_change="rerun")

@@ -27,9 +27,9 @@ def app(query: dict[str, str], page: str | None = None) -> AppTest:
 
 def pages() -> list[tuple[str, str]]:
     """(file, title) of every page, in the navigation's order."""
-    from ui.frame import PAGES
+    from ui.pages import installed
 
-    return [(path, title) for section in PAGES.values() for path, title, _ in section]
+    return [(page.path, page.title) for page in installed()]
 
 
 def chart_bytes(at: AppTest) -> int:

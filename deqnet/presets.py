@@ -1,27 +1,17 @@
 """Lesson presets: one-click setups (data, model, training) that demonstrate the paper's equations.
 
 Each ``Preset`` names the equations it illustrates, the page that shows them and a ``RunConfig``
-small enough to train well in a few seconds on one thread. The lesson texts live in
-``assets/lessons/<name>.md`` (one file per equation group, see ``LESSONS``); :func:`load_lesson`
-splits one into markdown and ``latex`` blocks. A lesson covers its own name and every
-``\\tag{...}`` label in its equations, so a preset's ``equations`` resolve to lessons.
+small enough to train well in a few seconds on one thread. The lesson texts that explain the
+equations, and list the presets under them by their labels, are the app's (``ui.lessons``).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
 
 from deqnet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from deqnet.sharing import run_to_query
-
-PAGES = ("playground", "trajectories", "momentum", "layers", "sweep")
-
-LESSON_DIR = Path(__file__).resolve().parent.parent / "assets" / "lessons"
-
-# Lesson files in reading order (file stem = lesson name): the paper's sections 1-6.
-LESSONS = ("M1", "M2-M4", "M5-M8", "P1-P2", "P3-P4", "topology")
 
 
 @dataclass(frozen=True)
@@ -33,7 +23,7 @@ class Preset:
         title: short headline shown on the Lessons page.
         equations: labels it illustrates, e.g. ("M7", "M8"); the first one decides the lesson
             it is listed under.
-        page: the page that shows it, one of ``PAGES``.
+        page: the key of the app page that shows it (checked by :func:`check_preset_pages`).
         run: data, model and training configuration.
         explanation: one plain-language paragraph.
         what_to_look_at: one sentence pointing at the picture that matters.
@@ -48,8 +38,6 @@ class Preset:
     what_to_look_at: str
 
     def __post_init__(self) -> None:
-        if self.page not in PAGES:
-            raise ValueError(f"page={self.page!r} is not one of {', '.join(PAGES)}")
         if not self.equations:
             raise ValueError(f"preset {self.name!r} names no equations")
 
@@ -371,76 +359,21 @@ def preset_query(name: str) -> dict[str, str]:
     return {**run_to_query(PRESETS[name].run), "preset": name}
 
 
-@dataclass(frozen=True)
-class Lesson:
-    """One lesson text.
+def check_preset_pages(pages: Collection[str]) -> None:
+    """Raise ValueError if a preset names a page not in ``pages`` (the app's page keys).
 
-    Attributes:
-        name: file stem, e.g. "M2-M4".
-        title: the text of the file's ``# `` heading.
-        blocks: in order, ("markdown", text) and ("latex", equation) pairs.
-        labels: the lesson's name and every ``\\tag{...}`` label of its equations.
+    The app's page registry (``ui.pages``) calls this when it is imported: the backend names
+    the page a preset is shown on, but does not know which pages exist.
     """
-
-    name: str
-    title: str
-    blocks: tuple[tuple[str, str], ...]
-    labels: frozenset[str]
-
-    @property
-    def equations(self) -> tuple[str, ...]:
-        return tuple(text for kind, text in self.blocks if kind == "latex")
-
-
-_LATEX_BLOCK = re.compile(r"^```latex[ \t]*\n(.*?)\n```[ \t]*$", re.DOTALL | re.MULTILINE)
-_TAG = re.compile(r"\\tag\{([^}]*)\}")
-# How a label is drawn: KaTeX right-aligns \tag against the full page width, which makes it
-# overlap the equation inside Streamlit's content-width latex element; a trailing "(M1)" is clear.
-_LABEL = r"\\qquad\\text{(\1)}"  # a re.sub template: backslashes doubled
-
-
-def parse_lesson(name: str, text: str) -> Lesson:
-    """Split lesson markdown into blocks: ```latex fences become equations, the rest markdown.
-
-    The first line must be ``# <title>``. Each ``\\tag{X}`` in an equation labels the lesson with
-    X and is drawn as a trailing "(X)".
-    """
-    head, _, body = text.partition("\n")
-    if not head.startswith("# "):
-        raise ValueError(f"lesson {name!r} must start with a '# ' title line")
-    blocks: list[tuple[str, str]] = []
-    labels = {name}
-    position = 0
-    for match in _LATEX_BLOCK.finditer(body):
-        equation = match.group(1).strip()
-        labels.update(_TAG.findall(equation))
-        blocks.append(("markdown", body[position : match.start()]))
-        blocks.append(("latex", _TAG.sub(_LABEL, equation)))
-        position = match.end()
-    blocks.append(("markdown", body[position:]))
-    kept = tuple((kind, part.strip()) for kind, part in blocks if part.strip())
-    return Lesson(name, head[2:].strip(), kept, frozenset(labels))
-
-
-def load_lesson(name: str) -> Lesson:
-    """The lesson ``assets/lessons/<name>.md``."""
-    return parse_lesson(name, (LESSON_DIR / f"{name}.md").read_text(encoding="utf-8"))
-
-
-def lesson_presets(lesson: Lesson) -> list[Preset]:
-    """Presets listed under ``lesson``: those whose main equation it covers."""
-    return [preset for preset in PRESETS.values() if preset.equation in lesson.labels]
+    unknown = {name: preset.page for name, preset in PRESETS.items() if preset.page not in pages}
+    if unknown:
+        listing = ", ".join(f"{name} -> {page!r}" for name, page in sorted(unknown.items()))
+        raise ValueError(f"presets name unknown pages ({listing}); pages: {', '.join(pages)}")
 
 
 __all__ = [
-    "LESSONS",
-    "LESSON_DIR",
-    "PAGES",
     "PRESETS",
-    "Lesson",
     "Preset",
-    "lesson_presets",
-    "load_lesson",
-    "parse_lesson",
+    "check_preset_pages",
     "preset_query",
 ]

@@ -10,17 +10,18 @@ from urllib.parse import urlencode
 
 from app_harness import start, texts  # noqa: F401
 
-from deqnet.presets import LESSONS, PRESETS, load_lesson, preset_query
+from deqnet.presets import PRESETS, preset_query
+from ui.lessons import LESSONS, load_lesson
+from ui.pages import page_path
 
 FRIENDLY_ERROR = "Something went wrong"
-LESSONS_PAGE = "app_pages/lessons.py"
 # Four plain layers: the cheapest preset to quick-train when its page opens.
 CHEAP = "rings-coarse-fold"
 
 
 def _lessons_page():
     at = start()
-    at.switch_page(LESSONS_PAGE).run()
+    at.switch_page(page_path("lessons")).run()
     assert not at.exception
     assert FRIENDLY_ERROR not in texts(at.error)
     return at

@@ -10,10 +10,11 @@ import json
 import re
 
 import pytest
-from app_harness import APP, TIMEOUT, texts  # noqa: F401
+from app_harness import MAX_JSON_BYTES, chart_figures, open_page, texts
 from streamlit.testing.v1 import AppTest
 
-PAGE = "app_pages/momentum.py"
+from ui.state import memo_peek
+
 CHART_KEYS = ("mom_pick", "mom_paths", "mom_phase", "mom_energy", "mom_field")
 # Paper notes §7: what a correct float64 tight solve reaches, in the order of run_checks.
 TOLERANCES = {
@@ -26,30 +27,17 @@ TOLERANCES = {
 
 
 def _open(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in {"n": "80", "budget": "8", **query}.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def _charts(at: AppTest) -> dict[str, dict]:
-    """Figure dicts of the page's charts by widget key (the key ends the element id)."""
-    charts = {}
-    for element in at.get("plotly_chart"):
-        key = next((k for k in CHART_KEYS if element.proto.id.endswith(k)), element.proto.id)
-        charts[key] = json.loads(element.proto.spec)
-    return charts
+    return open_page("momentum", **query)
 
 
 def _assert_page_ok(at: AppTest) -> dict[str, dict]:
     assert not at.exception, [e.message for e in at.exception]
     assert "Something went wrong" not in texts(at.error)
     assert texts(at.error) == ""
-    charts = _charts(at)
-    assert set(charts) == set(CHART_KEYS)
-    assert sum(len(json.dumps(fig)) for fig in charts.values()) < 2_000_000
-    return charts
+    found = chart_figures(at, CHART_KEYS)
+    assert set(found) == set(CHART_KEYS)
+    assert sum(len(json.dumps(fig)) for fig in found.values()) < MAX_JSON_BYTES
+    return found
 
 
 def _energy_text(charts: dict[str, dict]) -> str:
@@ -91,7 +79,7 @@ def test_autonomous_node_checks_hold_to_the_paper_tolerances() -> None:
     assert not at.exception, [e.message for e in at.exception]
     shown = "\n".join(m.value for m in at.markdown)
     assert "5 of 5 hold" in shown
-    checks = at.session_state["deqnet"].cache["mom_checks"][1]
+    checks = memo_peek(at.session_state["deqnet"], "mom_checks")
     assert len(checks) == len(TOLERANCES)
     rendered = [float(v) for v in re.findall(r"error \*\*(\S+)\*\*", shown)]
     assert len(rendered) == len(TOLERANCES)

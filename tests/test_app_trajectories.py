@@ -7,16 +7,20 @@ its last frame shows where ``model.flow`` sends exactly those inputs.
 
 from __future__ import annotations
 
-import base64
-import json
-
 import numpy as np
 import pytest
 import torch
-from app_harness import APP, TIMEOUT, texts  # noqa: F401
+from app_harness import (
+    MAX_JSON_BYTES,
+    WEBGL,
+    array,
+    chart_figures,
+    charts_bytes,
+    open_page,
+    texts,
+)
 from streamlit.testing.v1 import AppTest
 
-PAGE = "app_pages/trajectories.py"
 TABS = ("Paths over the vector field", "3-D views", "Divergence and volume")
 CHART_KEYS = (
     "traj_animation",
@@ -26,29 +30,12 @@ CHART_KEYS = (
     "traj_features",
     "traj_volume",
 )
-WEBGL = {"scattergl", "scatter3d", "heatmapgl", "surface", "mesh3d", "cone", "streamtube"}
-MAX_JSON_BYTES = 2_000_000
 MAX_WEBGL_CHARTS = 4
 COORD_ROUNDING = 5e-4  # the animation sends coordinates rounded to 3 decimals
-DTYPES = {"f4": np.float32, "f8": np.float64, "i1": np.int8, "i4": np.int32, "u1": np.uint8}
 
 
 def _open(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in {"n": "80", "budget": "8", **query}.items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def _charts(at: AppTest) -> tuple[dict[str, dict], int]:
-    """Figure dicts of the page's charts by widget key, and their total JSON size in bytes."""
-    charts, size = {}, 0
-    for element in at.get("plotly_chart"):
-        key = next((k for k in CHART_KEYS if element.proto.id.endswith(k)), element.proto.id)
-        charts[key] = json.loads(element.proto.spec)
-        size += len(element.proto.spec.encode())
-    return charts, size
+    return open_page("trajectories", **query)
 
 
 def _ok(at: AppTest, tab_charts: set[str]) -> dict[str, dict]:
@@ -56,24 +43,17 @@ def _ok(at: AppTest, tab_charts: set[str]) -> dict[str, dict]:
     within the budgets; return the charts."""
     assert not at.exception, [e.message for e in at.exception]
     assert texts(at.error) == ""
-    charts, size = _charts(at)
+    charts = chart_figures(at, CHART_KEYS)
     assert set(charts) == {"traj_animation"} | tab_charts
-    assert size <= MAX_JSON_BYTES
+    assert charts_bytes(at) <= MAX_JSON_BYTES
     webgl = [k for k, fig in charts.items() if WEBGL & {tr.get("type") for tr in fig["data"]}]
     assert len(webgl) <= MAX_WEBGL_CHARTS
     return charts
 
 
-def _array(value) -> np.ndarray:
-    """A Plotly array: a plain list or a base64 typed array {"dtype", "bdata"}."""
-    if isinstance(value, dict):
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=DTYPES[value["dtype"]])
-    return np.asarray(value, dtype=np.float64)
-
-
 def _points(traces: list[dict]) -> list[np.ndarray]:
     """(n_k, 2) points of each class trace (every marker trace after the grid)."""
-    return [np.stack([_array(tr["x"]), _array(tr["y"])], axis=1) for tr in traces[1:]]
+    return [np.stack([array(tr["x"]), array(tr["y"])], axis=1) for tr in traces[1:]]
 
 
 def _tab(at: AppTest, name: str) -> AppTest:
@@ -132,7 +112,7 @@ def test_every_family_draws_its_flow_within_the_budgets(query: dict[str, str]) -
         assert at.button(key="traj_augment") and at.button(key="traj_preset")
 
     volume = _ok(_tab(at, TABS[2]), {"traj_volume"})["traj_volume"]
-    t, exact = (_array(volume["data"][1][axis]) for axis in ("x", "y"))
+    t, exact = (array(volume["data"][1][axis]) for axis in ("x", "y"))
     assert t[0] == 0 and t[-1] == pytest.approx(at.session_state["deqnet"].run.model.T)
     assert exact[0] == 0  # log-volume change is measured from t = 0
 
@@ -148,7 +128,7 @@ def test_the_field_snapshot_follows_the_time_slider_and_the_button_adds_a_dimens
     now, end = traces["x(t) at t = 1.00"], traces["end (t = T)"]
     # At t = T the marked states are the end points of the paths.
     for axis in ("x", "y"):
-        np.testing.assert_array_equal(_array(now[axis]), _array(end[axis]))
+        np.testing.assert_array_equal(array(now[axis]), array(end[axis]))
 
     _tab(at, TABS[1]).button(key="traj_augment").click().run()
     session = at.session_state["deqnet"]

@@ -1,7 +1,7 @@
 """Hostile uploads through the Playground's own upload handler: refused, and nothing changes.
 
 The campaign feeds malformed CSV files (generated here) and malformed run files (the generator
-of tests/test_sharing_runfile.py, which checks the codec alone) to ``ui.sharing_ui._load_upload``,
+of tests/test_sharing_runfile.py, which checks the codec alone) to ``ui.links._load_upload``,
 the function the uploader widget calls with the file's name and bytes. One session receives every
 file in turn: each must give a clear, markdown-safe error and leave the session's settings, data,
 model weights and history exactly as they were. A few files also go through the real uploader
@@ -22,7 +22,7 @@ from test_sharing_runfile import malformed_files
 from deqnet import DataConfig, ModelConfig, RunConfig, TrainConfig, Trainer, build_model
 from deqnet.datasets import MAX_CSV_BYTES, dataset_to_csv
 from deqnet.sharing import run_to_json
-from ui.sharing_ui import _load_upload
+from ui.links import _load_upload
 from ui.state import Session, new_session
 
 RUN = RunConfig(

@@ -24,12 +24,12 @@ from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 from test_sharing_query import NASTY_VALUES, _random_query
 
-import ui.sharing_ui
+import ui.links
 from deqnet.sharing import QUERY_FIELDS
-from ui.frame import PAGES
+from ui.pages import installed
 
 URLS_PER_PAGE = 40
-PAGE_FILES = [path for pages in PAGES.values() for path, _, _ in pages]
+PAGE_FILES = [page.path for page in installed()]
 FRIENDLY_ERROR = "Something went wrong"
 LINK_WARNING = "Some settings in the link were changed"
 
@@ -84,14 +84,14 @@ def hostile_queries(seed: int, count: int) -> list[dict[str, str | list[str]]]:
 def codec_calls(monkeypatch: pytest.MonkeyPatch) -> list:
     """Spy on the codec the app calls: a list of (query, result), one per call."""
     calls: list = []
-    original = ui.sharing_ui.run_from_query
+    original = ui.links.run_from_query
 
     def spy(query, **kwargs):
         result = original(query, **kwargs)
         calls.append((query, result))
         return result
 
-    monkeypatch.setattr(ui.sharing_ui, "run_from_query", spy)
+    monkeypatch.setattr(ui.links, "run_from_query", spy)
     return calls
 
 

@@ -25,10 +25,7 @@ import asyncio
 import json
 import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -37,16 +34,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from browser.conftest import CHROMIUM, CHROMIUM_ARGS, by_key, wait_for_app
+from browser import conftest as browser_kit
+from browser.conftest import (
+    ARTIFACTS,
+    by_key,
+    free_port,
+    healthy,
+    start_streamlit,
+    stop_streamlit,
+    wait_for_app,
+)
 from light_client import LightTab
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from ui.class_trainer import WATCH_SECONDS
 
 pytestmark = [pytest.mark.load, pytest.mark.browser]
+browser = browser_kit.browser  # the browser tests' headless Chromium fixture, shared
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "artifacts"
 SESSION_TTL = 5  # seconds; server.disconnectedSessionTTL of the disconnect test's server
 START_SECONDS = 120
 # A long step budget so training is still running when sampling ends.
@@ -88,43 +93,23 @@ class Server:
     """``streamlit run app.py`` on a free loopback port; ``stop()`` ends it (also on failure)."""
 
     def __init__(self, name: str, *, session_ttl: int | None = None) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        ARTIFACTS.mkdir(exist_ok=True)
         self.log = ARTIFACTS / f"load-{name}-{self.port}.log"
         self.train_log = ARTIFACTS / f"train-{name}-{self.port}.csv"
-        command = [sys.executable, "-m", "streamlit", "run", "app.py",
-                   "--server.headless", "true", "--server.port", str(self.port),
-                   "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-                   "--server.fileWatcherType", "none"]  # fmt: skip
-        if session_ttl is not None:
-            command += ["--server.disconnectedSessionTTL", str(session_ttl)]
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "DEQNET_TRAIN_LOG": str(self.train_log)}  # fmt: skip
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
-            )
-        deadline = time.monotonic() + START_SECONDS
-        while not self._healthy():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"streamlit did not start:\n{self.log.read_text()[-2000:]}")
-            time.sleep(0.25)
-
-    def _healthy(self, timeout: float = 2) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=timeout) as response:
-                return response.read().strip() == b"ok"
-        except OSError:
-            return False
+        ttl = [] if session_ttl is None else ["--server.disconnectedSessionTTL", str(session_ttl)]
+        self.process = start_streamlit(
+            self.port,
+            self.log,
+            options=ttl,
+            env={"DEQNET_TRAIN_LOG": str(self.train_log)},
+            start_seconds=START_SECONDS,
+        )
 
     def health_seconds(self) -> float:
         """How long /_stcore/health takes to answer "ok" (what a load balancer polls)."""
         start = time.monotonic()
-        assert self._healthy(timeout=30), "the server did not answer its health check"
+        assert healthy(self.url, timeout=30), "the server did not answer its health check"
         return time.monotonic() - start
 
     def status(self, field: str) -> int:
@@ -160,13 +145,7 @@ class Server:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_streamlit(self.process)
 
 
 @pytest.fixture
@@ -174,16 +153,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     started = Server(request.node.name.split("[")[0].removeprefix("test_"))
     yield started
     started.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (make chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 # (sessions, of them Chromium tabs): reduced in `make test`, full with --full-load.

@@ -1,5 +1,5 @@
-"""Lesson presets and lesson texts: valid runs, shareable links, every equation explained, and
-every preset trains without diverging."""
+"""Lesson presets: valid runs on existing pages, shareable links, and every preset trains
+without diverging. (The lesson texts that list them: test_lessons.py.)"""
 
 from __future__ import annotations
 
@@ -10,21 +10,10 @@ import pytest
 
 import deqnet
 from deqnet import RunConfig, Trainer, build_model
-from deqnet.presets import (
-    LESSON_DIR,
-    LESSONS,
-    PAGES,
-    PRESETS,
-    Preset,
-    lesson_presets,
-    load_lesson,
-    parse_lesson,
-    preset_query,
-)
+from deqnet.presets import PRESETS, Preset, check_preset_pages, preset_query
 from deqnet.sharing import run_from_query, run_to_query
+from ui.pages import PAGES
 
-PAPER_LABELS = {f"M{i}" for i in range(1, 9)} | {f"P{i}" for i in range(1, 5)}
-ALL_LESSONS = [load_lesson(name) for name in LESSONS]
 # Several presets share one run (shown on different pages); train each distinct run once.
 DISTINCT_RUNS = {preset.run: name for name, preset in reversed(PRESETS.items())}
 
@@ -63,55 +52,11 @@ def test_preset_round_trips_through_a_link(name: str) -> None:
     assert run_from_query({"preset": name}, presets=presets).run == run
 
 
-def test_preset_rejects_an_unknown_page() -> None:
-    with pytest.raises(ValueError, match="page"):
-        Preset("x", "X", ("M1",), "nowhere", RunConfig(), "Why.", "Look.")
-
-
-def test_lesson_files_are_exactly_the_listed_lessons() -> None:
-    assert {path.stem for path in LESSON_DIR.glob("*.md")} == set(LESSONS)
-
-
-@pytest.mark.parametrize("lesson", ALL_LESSONS, ids=LESSONS)
-def test_lesson_has_equations_explanation_and_presets(lesson) -> None:
-    assert lesson.title
-    assert lesson.equations
-    prose = "\n".join(text for kind, text in lesson.blocks if kind == "markdown")
-    assert "What you'll see" in prose
-    assert "$" not in prose  # Streamlit markdown would read $...$ as inline LaTeX
-    assert lesson_presets(lesson), f"lesson {lesson.name} has no preset"
-
-
-def test_every_paper_equation_is_rendered_in_a_lesson() -> None:
-    labels = set().union(*(lesson.labels for lesson in ALL_LESSONS))
-    assert PAPER_LABELS <= labels
-
-
-def test_every_preset_equation_is_explained_and_each_preset_is_listed_once() -> None:
-    labels = set().union(*(lesson.labels for lesson in ALL_LESSONS))
-    for preset in PRESETS.values():
-        assert set(preset.equations) <= labels, preset.name
-    listed = [p.name for lesson in ALL_LESSONS for p in lesson_presets(lesson)]
-    assert sorted(listed) == sorted(PRESETS)
-
-
-def test_parse_lesson_splits_latex_fences_and_collects_tags() -> None:
-    text = (
-        "# Title\n\nIntro text.\n\n```latex\na = b \\tag{X1}\n```\n\nMiddle.\n\n"
-        "```latex\nc = d\n```\n\n**What you'll see:** end.\n"
-    )
-    lesson = parse_lesson("demo", text)
-    assert lesson.title == "Title"
-    assert lesson.blocks == (
-        ("markdown", "Intro text."),
-        ("latex", "a = b \\qquad\\text{(X1)}"),
-        ("markdown", "Middle."),
-        ("latex", "c = d"),
-        ("markdown", "**What you'll see:** end."),
-    )
-    assert lesson.labels == {"demo", "X1"}
-    with pytest.raises(ValueError, match="title"):
-        parse_lesson("demo", "no title\n")
+def test_preset_pages_are_checked_against_the_pages_given() -> None:
+    check_preset_pages(PAGES)
+    without_momentum = [stem for stem in PAGES if stem != "momentum"]
+    with pytest.raises(ValueError, match="backprop-hamiltonian -> 'momentum'"):
+        check_preset_pages(without_momentum)
 
 
 @pytest.mark.parametrize("name", sorted(DISTINCT_RUNS.values()))

@@ -12,24 +12,10 @@ from streamlit.navigation.page import StreamlitPage
 
 from ui import sidebar
 from ui.class_trainer import class_trainer
-from ui.sharing_ui import classroom_panel, read_url, write_url
+from ui.links import classroom_panel, read_url, write_url
+from ui.pages import DEFAULT_PAGE, installed
 from ui.show import guarded
-from ui.state import Session, get_session, sync
-
-# (section, [(file, title, material icon)]); the first page is the default.
-PAGES: dict[str, list[tuple[str, str, str]]] = {
-    "Train": [
-        ("app_pages/playground.py", "Playground", ":material/model_training:"),
-        ("app_pages/sweep.py", "Sweep", ":material/grid_view:"),
-    ],
-    "See the paper": [
-        ("app_pages/trajectories.py", "Trajectories", ":material/timeline:"),
-        ("app_pages/momentum.py", "Momentum", ":material/swap_calls:"),
-        ("app_pages/layers.py", "Layers ↔ Time", ":material/stacks:"),
-    ],
-    "Learn": [("app_pages/lessons.py", "Lessons", ":material/school:")],
-}
-
+from ui.state import Session, get_session, sync, take_messages
 
 # Less empty space above the page so the Playground's main chart fits a 900-px-high screen;
 # metric values small enough for three side by side next to it; and no "stale" fading inside
@@ -42,27 +28,23 @@ _STYLE = """<style>
 
 
 def _navigation() -> StreamlitPage:
-    first = PAGES["Train"][0][0]
-    sections = {
-        section: [
-            st.Page(path, title=title, icon=icon, default=path == first)
-            for path, title, icon in pages
-        ]
-        for section, pages in PAGES.items()
-    }
+    sections: dict[str, list[StreamlitPage]] = {}
+    for page in installed():
+        sections.setdefault(page.section, []).append(
+            st.Page(page.path, title=page.title, icon=page.icon, default=page.stem == DEFAULT_PAGE)
+        )
     return st.navigation(sections, position="sidebar")
 
 
 def _messages(session: Session) -> None:
     """Link notices and one-shot notes, shown once at the top of the page."""
-    if session.url_notices:
+    notices, notes = take_messages(session)
+    if notices:
         # The codec's notices are already markdown-safe (escaped user text).
-        items = "\n".join(f"- {text}" for text in session.url_notices)
+        items = "\n".join(f"- {text}" for text in notices)
         st.warning(f"**Some settings in the link were changed:**\n{items}", icon=":material/link:")
-        session.url_notices = []
-    for note in session.notes:
-        st.info(note, icon=":material/info:")
-    session.notes = []
+    for text in notes:
+        st.info(text, icon=":material/info:")
 
 
 def run() -> None:

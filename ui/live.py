@@ -29,6 +29,7 @@ from ui.state import (
     get_session,
     make_picture,
     memo,
+    note,
 )
 
 
@@ -39,7 +40,7 @@ def start_training(session: Session) -> None:
         return
     problem = memory_problem(session)
     if problem:
-        session.notes.append(problem)
+        note(session, problem)
     else:
         session.running = True
 

@@ -1,4 +1,5 @@
-"""Uniform display helpers: Plotly charts, user-facing messages and the friendly error guard."""
+"""Uniform display helpers: Plotly charts and their selections, user-facing messages, the
+friendly error guards and the texts pages share (the page intro, layer labels)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pandas  # noqa: F401
 import plotly.graph_objects as go
 import streamlit as st
 
+from deqnet import SolverFailure
 from deqnet.sharing import safe_text
+from ui.state import Session, trained_summary
 
 _LOG = logging.getLogger("deqnet.ui")
 
@@ -53,3 +56,54 @@ def guarded(what: str) -> Iterator[None]:
             "try changing a setting or pressing Reset. (Details are in the server log.)",
             icon=":material/sentiment_dissatisfied:",
         )
+
+
+def solver_failure(what: str) -> str:
+    """The message for weights that make the ODE solver fail: "…, so <what>. Press Reset…"."""
+    return (
+        f"The current weights make the ODE solver fail on these points, so {what}. Press Reset "
+        "in the Playground or relax the solver settings."
+    )
+
+
+@contextmanager
+def unless_solver_fails(what: str) -> Iterator[None]:
+    """Run a block that solves the model; a ``SolverFailure`` ends it with one error message
+    (see :func:`solver_failure`) and the page goes on after the block."""
+    try:
+        yield
+    except SolverFailure:
+        error(solver_failure(what))
+
+
+def page_intro(session: Session) -> None:
+    """Which model a page shows (the trained-model caption), and its divergence, if any."""
+    st.caption(
+        f"{trained_summary(session)}. Train further in the Playground; this page follows the "
+        "latest weights."
+    )
+    if session.diverged:
+        notice(session.trainer.message)
+
+
+def layer_label(t: float, dt: float) -> str:
+    """A discrete net's depth t as "layer l (t = 0.40)" (layer l sits at t = l·Δt)."""
+    return f"layer {round(t / dt)} (t = {t:.2f})"
+
+
+def selected_indices(event: Any, limit: int | None = None) -> list[int]:
+    """The integers a Plotly chart selection's points carry as customdata, in order.
+
+    ``event`` is what ``st.plotly_chart(..., on_select=...)`` returns (or its session-state
+    entry); a point's customdata is an index or a list starting with one. With ``limit``, only
+    indices in ``range(limit)`` are kept.
+    """
+    indices: list[int] = []
+    points = event.selection.points if event and "selection" in event else []
+    for point in points:
+        value = point.get("customdata")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, int | float) and (limit is None or 0 <= int(value) < limit):
+            indices.append(int(value))
+    return indices

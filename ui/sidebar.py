@@ -14,7 +14,7 @@ import streamlit as st
 
 from deqnet import RunConfig
 from ui.controls import CONTROLS, GROUPS, Control
-from ui.state import Session, coerce_run, drop_custom_data
+from ui.state import Session, coerce_run, drop_custom_data, hidden_controls
 
 # Groups open at start; Training holds the most-used knob (learning rate) so it is open too.
 _EXPANDED = {"Data": True, "Model": True, "Training": True}
@@ -87,7 +87,7 @@ def render(session: Session) -> None:
     if force:
         for key in CONTROLS:
             st.session_state.pop(key, None)
-    hidden = session.hidden if session.classroom else frozenset()
+    hidden = hidden_controls(session)
     for group, controls in GROUPS.items():
         shown = [c for c in controls if c.key not in hidden]
         if not shown:

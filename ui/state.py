@@ -9,8 +9,9 @@ dict); :func:`sync` compares them with the configuration the model was built fro
 from __future__ import annotations
 
 import copy
+import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,8 +33,11 @@ from deqnet import (
     plot_extent,
     trajectory,
 )
+from deqnet.config import LIMITS
 from deqnet.datasets import n_classes_range
 from deqnet.models import DeqModel
+from deqnet.presets import Preset
+from deqnet.sharing import QueryResult
 from ui.slots import busy_turn
 
 _STATE_KEY = "deqnet"
@@ -84,6 +88,40 @@ def make_picture(session: Session, n: int) -> Picture:
 
 
 @dataclass(eq=False)
+class Link:
+    """What a link sets besides the configuration (``Session.link``; change it through
+    :func:`open_link`, :func:`set_classroom` and :func:`set_view`).
+
+    Attributes:
+        parsed: the URL was read (first run of the session).
+        classroom: classroom mode is on; ``hidden`` are the control keys not rendered.
+        from_url: classroom mode came from the link (then the Classroom panel is hidden).
+        view: Playground view flags ("showtest", "discrete").
+        notices: markdown-safe notices about the link's rejected or clamped values, shown once.
+    """
+
+    parsed: bool = False
+    classroom: bool = False
+    hidden: frozenset[str] = frozenset()
+    from_url: bool = False
+    view: dict[str, bool] = field(default_factory=lambda: {"showtest": False, "discrete": False})
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Upload:
+    """The last uploaded file handled (``Session.upload``; see :func:`record_upload`).
+
+    Attributes:
+        file_id: the uploader's id of that file, or None when the uploader is empty.
+        error: why it was refused (markdown-safe), or None.
+    """
+
+    file_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(eq=False)
 class Session:
     """Everything one browser session trains and shows.
 
@@ -97,14 +135,10 @@ class Session:
         version: bumped whenever the model is rebuilt or trained further; pages memoise on it.
         wanted: the settings the sidebar shows, ``RunConfig.to_dict()`` shaped.
         custom_data: an uploaded dataset that replaces the generated one (not in the URL).
-        notes: one-shot messages shown at the top of the next full run.
+        notes: one-shot messages shown at the top of the next full run (add with :func:`note`).
         push_widgets: True when ``wanted`` must be copied into the sidebar widgets.
-        url_parsed: the URL was read (first run of the session).
-        classroom: classroom mode is on; ``hidden`` are the control keys not rendered.
-        classroom_from_url: classroom mode came from the link (then the Classroom panel is hidden).
-        view: Playground view flags of the link ("showtest", "discrete").
-        url_notices: markdown-safe notices about the link's rejected or clamped values.
-        upload_id, upload_error: the last uploaded file handled, and why it was refused.
+        link: what the link set beyond the configuration (classroom mode, view flags, notices).
+        upload: the last uploaded file handled.
         lock: held while weights change, so a download (served from another thread) sees a
             consistent model and history.
         cache: results memoised by :func:`memo`.
@@ -125,14 +159,8 @@ class Session:
     custom_data: Dataset | None = None
     notes: list[str] = field(default_factory=list)
     push_widgets: bool = True
-    url_parsed: bool = False
-    classroom: bool = False
-    hidden: frozenset[str] = frozenset()
-    classroom_from_url: bool = False
-    view: dict[str, bool] = field(default_factory=lambda: {"showtest": False, "discrete": False})
-    url_notices: list[str] = field(default_factory=list)
-    upload_id: str | None = None
-    upload_error: str | None = None
+    link: Link = field(default_factory=Link)
+    upload: Upload = field(default_factory=Upload)
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     picture: Picture | None = None
@@ -153,16 +181,90 @@ class Session:
         return self.trainer.status != "ok"
 
 
+def hidden_controls(session: Session) -> frozenset[str]:
+    """The keys of the controls classroom mode hides (none while it is off)."""
+    return session.link.hidden if session.link.classroom else frozenset()
+
+
+def note(session: Session, text: str) -> None:
+    """A one-shot message for the top of the next full run."""
+    session.notes.append(text)
+
+
+def take_messages(session: Session) -> tuple[list[str], list[str]]:
+    """The link's notices (shown on the first run only) and the pending notes, both emptied."""
+    notices, notes = session.link.notices, session.notes
+    session.link.notices, session.notes = [], []
+    return notices, notes
+
+
+def open_link(session: Session, link: QueryResult | None) -> None:
+    """Mark the link as read (on the session's first run) and take the settings, view flags
+    and classroom mode from it (None: the URL had no parameters); a link to a preset says so
+    in a note. Rebuilds the model if the link's run differs from the session's."""
+    session.link.parsed = True
+    if link is None:
+        return
+    session.link.notices = list(link.notices)
+    session.link.view = {key: bool(link.view[key]) for key in session.link.view}
+    session.link.classroom = session.link.from_url = bool(link.view["classroom"])
+    session.link.hidden = frozenset(link.view["hide"])
+    session.wanted = link.run.to_dict()
+    session.push_widgets = True
+    if link.view["preset"]:
+        note(session, f"Opened the lesson preset {link.view['preset']}.")
+    if link.run != session.run:
+        rebuild(session, link.run)
+
+
+def set_classroom(session: Session, on: bool, hidden: Iterable[str]) -> None:
+    """Classroom mode on or off, hiding the controls ``hidden`` while it is on."""
+    session.link.classroom = on
+    session.link.hidden = frozenset(hidden)
+
+
+def set_view(session: Session, key: str, value: bool) -> None:
+    """A Playground view flag ("showtest" or "discrete"), kept in the link."""
+    if key not in session.link.view:
+        raise KeyError(f"{key!r} is not a view flag ({', '.join(session.link.view)})")
+    session.link.view[key] = value
+
+
+def record_upload(session: Session, file_id: str | None, error: str | None = None) -> None:
+    """Remember the uploaded file handled last (None: the uploader is empty) and why it was
+    refused, if it was."""
+    session.upload = Upload(file_id, error)
+
+
+_MISSING = object()
+
+
+def _memo_key(session: Session, per_version: bool) -> Any:
+    return session.version if per_version else session.data  # Dataset compares by identity
+
+
+def _memo_hit(session: Session, name: str, per_version: bool) -> Any:
+    """The value memoised under ``name`` for the current key, or ``_MISSING``."""
+    hit = session.cache.get(name)
+    return hit[1] if hit is not None and hit[0] == _memo_key(session, per_version) else _MISSING
+
+
 def memo(session: Session, name: str, compute: Callable[[], T], *, per_version: bool = True) -> T:
     """``compute()`` memoised in the session: per model version, or per dataset if not
     ``per_version``. Pages use it to skip recomputing pictures of an unchanged model."""
-    key: Any = session.version if per_version else session.data  # Dataset compares by identity
-    hit = session.cache.get(name)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    value = compute()
-    session.cache[name] = (key, value)
+    value = _memo_hit(session, name, per_version)
+    if value is _MISSING:
+        key = _memo_key(session, per_version)  # before compute(), as it was asked for
+        value = compute()
+        session.cache[name] = (key, value)
     return value
+
+
+def memo_peek(session: Session, name: str, *, per_version: bool = True) -> Any | None:
+    """What :func:`memo` holds under ``name`` for the current model version (or dataset), or
+    None if it has not been computed for it yet; never computes."""
+    value = _memo_hit(session, name, per_version)
+    return None if value is _MISSING else value
 
 
 def coerce_run(wanted: dict[str, dict[str, Any]]) -> RunConfig:
@@ -244,7 +346,7 @@ def sync(session: Session) -> None:
         with session.lock:
             trainer.history.extend(session.trainer.history)
             session.trainer = trainer
-        session.notes.append(OPTIMISER_NOTE)
+        note(session, OPTIMISER_NOTE)
     session.run = run
     session.version += 1
 
@@ -316,6 +418,24 @@ def apply_run(run: RunConfig, *, note: str) -> None:
     rebuild(session, run, note=note)
 
 
+def apply_preset(preset: Preset) -> None:
+    """Load a lesson preset (see :func:`apply_run`) with a note saying what to look at."""
+    note = f"Loaded lesson preset: {preset.title}. Look at: {preset.what_to_look_at}"
+    apply_run(preset.run, note=note)
+
+
+def want(session: Session, section: str, name: str, value: Any) -> None:
+    """Change one wanted setting as its sidebar widget would; the widgets show it when the
+    sidebar is next drawn (call from a widget callback), and :func:`sync` then applies it."""
+    session.wanted[section][name] = value
+    session.push_widgets = True
+
+
+def regenerate_data(session: Session) -> None:
+    """New random points: a fresh data seed, drawn from the OS within the link's limits."""
+    want(session, "data", "seed", secrets.randbelow(int(LIMITS["seed"][1]) + 1))
+
+
 def use_custom_data(session: Session, data: Dataset) -> None:
     """Replace the generated dataset by ``data`` for this session and reset the model."""
     session.custom_data = data
@@ -353,8 +473,11 @@ def load_trained(
 
 
 __all__ = [
-    "Session",
+    "Link",
     "Picture",
+    "Session",
+    "Upload",
+    "apply_preset",
     "apply_run",
     "coerce_run",
     "current_run",
@@ -362,14 +485,24 @@ __all__ = [
     "ensure_trained",
     "trained_summary",
     "get_session",
+    "hidden_controls",
     "load_trained",
     "memo",
+    "memo_peek",
+    "note",
+    "open_link",
+    "record_upload",
+    "regenerate_data",
     "new_session",
     "make_picture",
     "rebuild",
+    "set_classroom",
+    "set_view",
     "reset",
     "step_once",
     "sync",
+    "take_messages",
     "train_chunk",
     "use_custom_data",
+    "want",
 ]

@@ -68,6 +68,20 @@ class DeqModel(nn.Module, ABC):
         """Logits (N, C) for inputs (N, 2)."""
         return self.readout(self.flow(self.lift(x), adjoint=adjoint))
 
+    def segment_at(self, t: float) -> int:
+        """Index of the weight segment in use at depth t, 0 <= t <= T.
+
+        Continuous: the segment that holds t (t = T belongs to the last one). Discrete: the
+        weight set of the layer that steps from t = l·Δt (t is rounded to the nearest layer
+        time; the final state x_L takes the last layer's).
+        """
+        # Each family keeps its own rule (segment_of, segment_of_layer); this only picks it.
+        if isinstance(self, DiscreteModel):
+            return self.segment_of_layer(min(round(float(t) / self.dt), self.layers - 1))
+        if isinstance(self, ContinuousModel):
+            return self.segment_of(t)
+        raise TypeError(f"{type(self).__name__} is neither continuous nor discrete")
+
 
 class _SegmentField(nn.Module):
     """torchdiffeq's ``func`` for one weight segment; counts evaluations on the model.

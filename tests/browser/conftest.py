@@ -5,7 +5,8 @@ Reusable by every page's browser tests:
 - ``app_server`` (module scope): starts the app on a free port, waits for /_stcore/health, yields
   the base URL ("http://127.0.0.1:<port>"), and stops the server afterwards. Its log is written to
   artifacts/streamlit-<port>.log. ``running_app(env)`` does the same with extra environment
-  variables, for a module's own fixture.
+  variables, for a module's own fixture; ``start_streamlit``/``stop_streamlit`` are the steps
+  underneath, for a test that starts and measures its own servers (tests/test_load.py).
 - ``browser`` (module scope): a headless Chromium (``/usr/bin/chromium``; Playwright's own
   browsers cannot be downloaded here). Skips the test if Chromium is missing.
 - ``page``: a fresh 1400x900 browser context and page per test (closed afterwards).
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,63 +47,76 @@ VIEWPORT = {"width": 1400, "height": 900}
 SERVER_START_SECONDS = 90
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str, timeout: float = 2) -> bool:
+    """Whether the server at ``url`` answers its health check with "ok"."""
     try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as response:
             return response.read().strip() == b"ok"
     except OSError:
         return False
 
 
-@contextmanager
-def running_app(env: dict[str, str] | None = None) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port with extra environment ``env``; yields its URL."""
+def start_streamlit(
+    port: int,
+    log_path: Path,
+    *,
+    options: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    start_seconds: float = SERVER_START_SECONDS,
+) -> subprocess.Popen:
+    """``streamlit run app.py`` on 127.0.0.1:``port`` (headless, no usage statistics, no file
+    watcher, torch on one thread) with extra command-line ``options`` and environment ``env``,
+    its output in ``log_path``. Returns once it is healthy; if it exits or is not healthy
+    within ``start_seconds``, stops it and fails the test."""
     ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = ARTIFACTS / f"streamlit-{port}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    command = [sys.executable, "-m", "streamlit", "run", "app.py",
+               "--server.headless", "true", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none", *options]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + start_seconds
+    while not healthy(url):
+        problem = "exited early" if process.poll() is not None else None
+        if problem is None and time.monotonic() > deadline:
+            problem = "did not become healthy"
+        if problem:
+            stop_streamlit(process)
+            pytest.fail(f"streamlit {problem}:\n{log_path.read_text()[-2000:]}")
+        time.sleep(0.25)
+    return process
+
+
+def stop_streamlit(process: subprocess.Popen) -> None:
+    """Stop a server started by :func:`start_streamlit` (kill it if it does not end in 15 s)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
     try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _healthy(url):
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited early:\n{log_path.read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.25)
-        yield url
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def running_app(env: dict[str, str] | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port with extra environment ``env``; yields its URL."""
+    port = free_port()
+    process = start_streamlit(port, ARTIFACTS / f"streamlit-{port}.log", env=env)
+    try:
+        yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_streamlit(process)
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,15 @@ the values of controls that are not rendered (other families' knobs, classroom-h
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from deqnet import LIMITS, DatasetError, RunConfig, load_csv
+from deqnet import DatasetError, RunConfig, load_csv
 from deqnet.datasets import MAX_CSV_BYTES, dataset_to_csv
+from deqnet.presets import PRESETS
 from deqnet.sharing import (
     HIDEABLE,
     RunFileError,
@@ -29,46 +29,38 @@ from deqnet.sharing import (
     safe_text,
 )
 from ui.controls import hideable_in_sidebar_order, label_of
-from ui.state import Session, coerce_run, load_trained, rebuild, use_custom_data
+from ui.state import (
+    Session,
+    coerce_run,
+    load_trained,
+    note,
+    open_link,
+    record_upload,
+    set_classroom,
+    use_custom_data,
+)
 
 MAX_UPLOAD_MB = max(1, MAX_CSV_BYTES // 1_000_000)
 
 
 def _presets() -> Mapping[str, RunConfig]:
-    """Preset name -> RunConfig, if the lessons' presets exist."""
-    try:
-        from deqnet.presets import PRESETS
-    except ImportError:
-        return {}
+    """Preset name -> RunConfig: what a ``?preset=<name>`` link may open."""
     return {name: preset.run for name, preset in PRESETS.items()}
 
 
 def read_url(session: Session) -> None:
     """On the session's first run: settings, view flags and classroom mode from the link."""
-    if session.url_parsed:
+    if session.link.parsed:
         return
-    session.url_parsed = True
     query = {key: st.query_params.get_all(key) for key in st.query_params}
-    if not query:
-        return
-    result = run_from_query(query, presets=_presets())
-    session.url_notices = list(result.notices)
-    session.view = {key: bool(result.view[key]) for key in session.view}
-    session.classroom = session.classroom_from_url = bool(result.view["classroom"])
-    session.hidden = frozenset(result.view["hide"])
-    session.wanted = result.run.to_dict()
-    session.push_widgets = True
-    if result.view["preset"]:
-        session.notes.append(f"Opened the lesson preset {result.view['preset']}.")
-    if result.run != session.run:
-        rebuild(session, result.run)
+    open_link(session, run_from_query(query, presets=_presets()) if query else None)
 
 
 def link_query(session: Session) -> dict[str, str]:
     """The query parameters of a link to the current setup (only non-default values)."""
-    view: dict[str, Any] = dict(session.view)
-    if session.classroom:
-        view.update(classroom=True, hide=tuple(session.hidden))
+    view: dict[str, Any] = dict(session.link.view)
+    if session.link.classroom:
+        view.update(classroom=True, hide=tuple(session.link.hidden))
     return run_to_query(coerce_run(session.wanted), view)
 
 
@@ -92,18 +84,19 @@ def share_link(session: Session) -> str:
 
 
 def _classroom_changed(session: Session) -> None:
-    session.hidden = frozenset(st.session_state.get("cls_hide") or ())
-    session.classroom = bool(st.session_state.get("cls_on"))
+    set_classroom(
+        session, bool(st.session_state.get("cls_on")), st.session_state.get("cls_hide") or ()
+    )
 
 
 def classroom_panel(session: Session) -> None:
     """Sidebar expander where a teacher picks controls to hide and gets the classroom link."""
-    if session.classroom_from_url:
+    if session.link.from_url:
         return
     if "cls_hide" not in st.session_state:
-        st.session_state["cls_hide"] = [k for k in HIDEABLE if k in session.hidden]
+        st.session_state["cls_hide"] = [k for k in HIDEABLE if k in session.link.hidden]
     if "cls_on" not in st.session_state:
-        st.session_state["cls_on"] = session.classroom
+        st.session_state["cls_on"] = session.link.classroom
     with st.expander("Classroom", icon=":material/school:"):
         st.caption(
             "Pick the controls students should not see, switch classroom mode on and share the "
@@ -125,7 +118,7 @@ def classroom_panel(session: Session) -> None:
             args=(session,),
             help="Hides the picked controls here and in the link (classroom=1&hide=…).",
         )
-        if session.classroom:
+        if session.link.classroom:
             st.caption("Classroom link (copy it with the button on the right):")
             st.code(share_link(session), language=None, wrap_lines=True)
 
@@ -200,9 +193,10 @@ def _load_upload(session: Session, name: str, raw: bytes) -> str | None:
         except DatasetError as err:
             return safe_text(f"That CSV file cannot be used: {err}", None)
         use_custom_data(session, data)
-        session.notes.append(
+        note(
+            session,
             f"Loaded your data ({data.n_train + data.n_test} points, {data.n_classes} classes); "
-            "the model was reset. Uploaded data is not part of the shareable link."
+            "the model was reset. Uploaded data is not part of the shareable link.",
         )
         return None
     try:
@@ -217,8 +211,9 @@ def _load_upload(session: Session, name: str, raw: bytes) -> str | None:
     if problem:
         return problem
     load_trained(session, loaded.run, loaded.state_dict, loaded.history)
-    session.notes.append(
-        f"Loaded the run ({len(loaded.history)} training steps); the sidebar shows its settings."
+    note(
+        session,
+        f"Loaded the run ({len(loaded.history)} training steps); the sidebar shows its settings.",
     )
     return None
 
@@ -233,15 +228,15 @@ def _uploads(session: Session) -> None:
         help="A bad file is refused with a message and changes nothing.",
     )
     if upload is None:
-        session.upload_id, session.upload_error = None, None
+        record_upload(session, None)
         return
-    if upload.file_id != session.upload_id:
-        session.upload_id = upload.file_id
-        session.upload_error = _load_upload(session, upload.name, upload.getvalue())
-        if session.upload_error is None:
+    if upload.file_id != session.upload.file_id:
+        error = _load_upload(session, upload.name, upload.getvalue())
+        record_upload(session, upload.file_id, error)
+        if error is None:
             st.rerun()  # the sidebar was drawn before the upload: redraw it with the new settings
-    if session.upload_error:
-        st.error(session.upload_error, icon=":material/error:")
+    if session.upload.error:
+        st.error(session.upload.error, icon=":material/error:")
     st.caption("Uploaded data stays in this browser session; it is not part of the link.")
 
 
@@ -259,8 +254,3 @@ def export_panel(session: Session, hidden: frozenset[str]) -> None:
             _downloads(session)
         if show_upload:
             _uploads(session)
-
-
-def new_data_seed() -> int:
-    """A fresh data seed for Regenerate (drawn from the OS, within the link's limits)."""
-    return secrets.randbelow(int(LIMITS["seed"][1]) + 1)
