@@ -11,13 +11,12 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
 from deqnet.config import ConfigError
 from deqnet.digits.data import DigitsDataset
-from deqnet.digits.models import ConvModel
+from deqnet.digits.models import ConvFeedForward, ConvModel
 from deqnet.models.base import SolverFailure
 
 
@@ -56,6 +55,21 @@ class DigitsRecord(NamedTuple):
     seconds: float
 
 
+def parameter_groups(model: ConvModel, lr: float) -> list[dict]:
+    """Adam's groups: the readout at ``lr``; a conv net's W and B at Δt · lr.
+
+    Adam's step has the same size for every parameter, whatever its scale. The net's W − I and B
+    are Δt times the ODE's w and b, so at Δt · lr the net and its ODE learn at the same pace and
+    W − I stays O(Δt): at the full rate 100 steps of 0.01 would move W − I by O(1), and the
+    trained net would no longer be a near-identity net (nor close to its ODE).
+    """
+    flow_lr = lr * model.config.dt if isinstance(model, ConvFeedForward) else lr
+    return [
+        {"params": [model.weight, model.bias], "lr": flow_lr},
+        {"params": list(model.readout.parameters()), "lr": lr},
+    ]
+
+
 class _Diverged(RuntimeError):
     """This step cannot be taken; the message says why."""
 
@@ -80,7 +94,7 @@ class DigitsTrainer:
         self.model = model
         self.data = data
         self.config = config or DigitsTrainConfig()
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=self.config.lr)
+        self.optimizer = torch.optim.Adam(parameter_groups(model, self.config.lr))
         self.x_train = torch.as_tensor(data.x_train, dtype=model.dtype)
         self.y_train = torch.as_tensor(data.y_train)
         self.x_test = torch.as_tensor(data.x_test, dtype=model.dtype)
@@ -181,13 +195,6 @@ def evaluate(model: ConvModel, data: DigitsDataset) -> dict[str, float]:
             x = torch.as_tensor(getattr(data, f"x_{split}"), dtype=model.dtype)
             out[f"{split}_acc"] = accuracy(model(x), torch.as_tensor(getattr(data, f"y_{split}")))
     return out
-
-
-def predict(model: ConvModel, images: np.ndarray) -> np.ndarray:
-    """Class probabilities (N, 10) of digits (N, 1, 8, 8)."""
-    with torch.no_grad():
-        logits = model(torch.as_tensor(images, dtype=model.dtype))
-    return logits.softmax(dim=1).to(torch.float64).numpy()
 
 
 def _clone_nested(obj):
