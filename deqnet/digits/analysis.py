@@ -190,9 +190,12 @@ def depth_maps(model: ConvModel, image: np.ndarray, label: int) -> DepthMaps:
     x0 = net.lift(_one(image))
     labels = torch.tensor([int(label)])
     x_net, a_net, h_net = _net_momentum(net, x0, labels)
-    x_ode, a_ode = adjoint(ode, x0, labels, t.tolist())
+    x_back, a_ode = adjoint(ode, x0, labels, t.tolist())
     with torch.no_grad():
-        fields = [ode.field(t_k, x_k) for t_k, x_k in zip(t.tolist(), x_ode, strict=True)]
+        x_ode = ode.solve(x0, t.tolist())
+        # H of the (x, a) pair the backward solve integrated together: an exact path of
+        # Hamilton's equations (x integrated back drifts from x_ode by the solver's error).
+        fields = [ode.field(t_k, x_k) for t_k, x_k in zip(t.tolist(), x_back, strict=True)]
         h_ode = torch.stack(
             [(a_k * f).flatten(1).sum(1) for a_k, f in zip(a_ode, fields, strict=True)]
         )

@@ -293,6 +293,12 @@ class ConvODE(ConvModel):
         return self.solve(x0, [0.0, self.config.T])[-1]
 
 
+def _segments_field(config: DigitsConfig, layers: int) -> int:
+    """``segments`` that keeps config's K weight sets at ``layers`` layers (0: one per layer)."""
+    k = config.n_segments
+    return 0 if config.tied or k == layers else k
+
+
 def _rebuild(cls: type[ConvModel], source: ConvModel, config: DigitsConfig, w, b) -> ConvModel:
     target = cls(config).to(dtype=source.dtype)
     state = {k: v.detach().clone() for k, v in source.state_dict().items()}
@@ -308,7 +314,7 @@ def discretize(model: ConvODE, layers: int) -> ConvFeedForward:
     the weight set of the segment holding t_l. Untied: L must be a multiple of K (ConfigError).
     """
     cfg = model.config
-    config = cfg.replace(layers=int(layers), segments=0 if cfg.tied else cfg.n_segments)
+    config = cfg.replace(layers=int(layers), segments=_segments_field(cfg, int(layers)))
     dt = config.dt
     eye = identity_kernel(cfg.channels, model.dtype)
     w, b = model.weight.detach(), model.bias.detach()
@@ -325,7 +331,7 @@ def continuize(model: ConvFeedForward, solver: str = "euler", steps: int | None 
     config = cfg.replace(
         solver=solver,
         steps=cfg.layers if steps is None else int(steps),
-        segments=0 if cfg.tied else cfg.n_segments,
+        segments=_segments_field(cfg, cfg.layers),
     )
     dt = cfg.dt
     eye = identity_kernel(cfg.channels, model.dtype)
