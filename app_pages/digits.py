@@ -68,6 +68,9 @@ def _controls() -> DigitsConfig:
 
 
 def _training(session: DigitsSession) -> None:
+    for note in session.notes:
+        st.info(note, icon=":material/info:")
+    session.notes.clear()
     left, middle, right = st.columns([1, 1, 4], vertical_alignment="center")
     pressed = left.button(
         "Train",

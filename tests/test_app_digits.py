@@ -82,3 +82,4 @@ def test_train_pick_and_untie() -> None:
     rebuilt = at.session_state["deqnet_digits"]
     assert rebuilt is not session and rebuilt.steps_done == 0 and not rebuilt.config.tied
     assert "jumping" in texts(at.caption)
+    assert "reset to its initial weights" in texts(at.info)

@@ -26,7 +26,7 @@ from deqnet.digits.analysis import (
     network,
     predict_digit,
 )
-from deqnet.digits.data import load_digits_dataset
+from deqnet.digits.data import DigitsDataset, load_digits_dataset
 from deqnet.digits.models import (
     ConvFeedForward,
     ConvODE,
@@ -82,6 +82,13 @@ def test_data_split_is_stratified_seeded_and_complete(data) -> None:
     all_rows, all_counts = np.unique(bundled, axis=0, return_counts=True)
     np.testing.assert_array_equal(split_rows, all_rows)
     np.testing.assert_array_equal(split_counts, all_counts)
+
+
+def test_dataset_rejects_wrong_shapes(data) -> None:
+    with pytest.raises(ValueError, match="8, 8"):
+        DigitsDataset(data.x_train[:, 0], data.y_train, data.x_test, data.y_test)
+    with pytest.raises(ValueError):
+        DigitsDataset(data.x_train, data.y_train[:-1], data.x_test, data.y_test)
 
 
 @pytest.mark.parametrize("tied", [True, False])

@@ -22,6 +22,7 @@ from ui.slots import busy_turn
 STATE_KEY = "deqnet_digits"
 TRAIN_SECONDS = 15.0  # time box of one press of Train (the default run takes 1–3 s)
 CHUNK_SECONDS = 0.25  # the progress bar moves at least this often
+RESET_NOTE = "The settings changed — the digits model was reset to its initial weights."
 T = TypeVar("T")
 
 
@@ -40,6 +41,7 @@ class DigitsSession:
     trainer: DigitsTrainer
     version: int = 0
     cache: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def steps_done(self) -> int:
@@ -65,6 +67,8 @@ def digits_session(config: DigitsConfig) -> DigitsSession:
     session = _build(config, DigitsTrainConfig(), data)
     if current is not None:
         session.version = current.version + 1
+        if current.steps_done:
+            session.notes.append(RESET_NOTE)
     st.session_state[STATE_KEY] = session
     return session
 

@@ -10,3 +10,25 @@ Modules: ``data`` (scikit-learn's digits, split by a seed), ``models`` (``ConvFe
 ``ConvODE``, ``discretize``/``continuize``), ``training`` (``DigitsTrainer``) and ``analysis``
 (activation and momentum maps, H along depth, convergence, confusion matrix). No streamlit.
 """
+
+from deqnet.digits.data import DigitsDataset, load_digits_dataset
+from deqnet.digits.models import (
+    ConvFeedForward,
+    ConvODE,
+    DigitsConfig,
+    continuize,
+    discretize,
+)
+from deqnet.digits.training import DigitsTrainConfig, DigitsTrainer
+
+__all__ = [
+    "ConvFeedForward",
+    "ConvODE",
+    "DigitsConfig",
+    "DigitsDataset",
+    "DigitsTrainConfig",
+    "DigitsTrainer",
+    "continuize",
+    "discretize",
+    "load_digits_dataset",
+]

@@ -33,6 +33,18 @@ class DigitsDataset:
     n_classes: int = N_CLASSES
     name: str = "digits"
 
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            x = np.ascontiguousarray(getattr(self, f"x_{split}"), dtype=np.float32)
+            y = np.ascontiguousarray(getattr(self, f"y_{split}"), dtype=np.int64)
+            if x.ndim != 4 or x.shape[1:] != (1, SIDE, SIDE) or y.shape != (len(x),):
+                raise ValueError(
+                    f"{split} split must be images (N, 1, 8, 8) with labels (N,), got "
+                    f"{x.shape} and {y.shape}"
+                )
+            object.__setattr__(self, f"x_{split}", x)
+            object.__setattr__(self, f"y_{split}", y)
+
 
 def load_digits_dataset(test_fraction: float = 0.3, seed: int = 0) -> DigitsDataset:
     """The digits split by a stratified, seeded split (like the 2-D sets).
