@@ -15,15 +15,15 @@ from deqnet import (
     plot_extent,
     run_checks,
 )
+from deqnet.analysis.adjoint import energy_variation
+from deqnet.datasets import balanced_sample
 from deqnet.figures.momentum import (
     adjoint_field_figure,
     energy_figure,
     energy_summary,
-    energy_variation,
     momentum_paths_figure,
     phase_portraits_figure,
     pick_figure,
-    round_robin_points,
 )
 from deqnet.presets import PRESETS
 from ui.show import PLOTLY_CONFIG, chart, error, notice
@@ -350,7 +350,7 @@ extent = memo(session, "mom_extent", lambda: plot_extent(session.data), per_vers
 defaults = memo(
     session,
     "mom_default_rows",
-    lambda: round_robin_points(session.data.y_train, DEFAULT_POINTS),
+    lambda: balanced_sample(session.data.y_train, DEFAULT_POINTS),
     per_version=False,
 )
 try:

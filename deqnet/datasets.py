@@ -14,7 +14,8 @@ Generated datasets (:func:`make_dataset`) are:
 
 User data can be loaded from arrays (:func:`dataset_from_arrays`; CSV files are read in
 ``deqnet.sharing.csvfile``); every validation problem raises :class:`DatasetError` whose message is
-a single sentence meant to be shown to the end user as is.
+a single sentence meant to be shown to the end user as is. :func:`balanced_sample` picks a few
+points of every class in turn, the one rule for "a few points to draw or check".
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "TEST_FRACTION_MIN",
     "Dataset",
     "DatasetError",
+    "balanced_sample",
     "check_seed",
     "check_test_fraction",
     "dataset_from_arrays",
@@ -532,3 +534,27 @@ def dataset_from_arrays(
         name=name,
     )
 
+
+# --------------------------------------------------------------------------------------------
+# Samples of a few points
+# --------------------------------------------------------------------------------------------
+
+
+def balanced_sample(labels: np.ndarray, n: int, *, seed: int | None = None) -> np.ndarray:
+    """Row indices (at most n,) of ``labels`` (N,) taking the classes in turn: 0, 1, …, 0, 1, ….
+
+    Within each class the rows are taken in order, or (``seed`` given) in a seeded random order,
+    so the sample is spread over the data yet the same on every call. A class that runs out
+    drops out of the turn. The points a page draws by default and the points
+    ``deqnet.analysis.checks`` measures are chosen by this one rule.
+    """
+    labels = np.asarray(labels).astype(np.int64)
+    n_classes = int(labels.max()) + 1 if labels.size else 0
+    rng = None if seed is None else np.random.default_rng(seed)
+    queues = []
+    for c in range(n_classes):
+        rows = np.flatnonzero(labels == c)
+        queues.append(rows if rng is None else rng.permutation(rows))
+    longest = max((len(q) for q in queues), default=0)
+    order = [int(q[i]) for i in range(longest) for q in queues if i < len(q)]
+    return np.array(order[: max(int(n), 0)], dtype=np.int64)

@@ -1,4 +1,4 @@
-"""Tests for deqnet.datasets: generators, splits, validation and arrays."""
+"""Tests for deqnet.datasets: generators, splits, validation, arrays and balanced samples."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from deqnet.datasets import (
     DATASETS,
     Dataset,
     DatasetError,
+    balanced_sample,
     dataset_from_arrays,
     make_dataset,
     n_classes_range,
@@ -252,3 +253,26 @@ def test_dataset_from_arrays_rejects(x: object, y: object, word: str) -> None:
     with pytest.raises(DatasetError, match=word):
         dataset_from_arrays(x, y)
 
+
+# ------------------------------------------------------------------------------ balanced samples
+
+
+def test_balanced_sample_takes_the_classes_in_turn_in_row_order() -> None:
+    labels = np.array([1, 0, 0, 2, 1, 0, 0])
+    np.testing.assert_array_equal(balanced_sample(labels, 5), [1, 0, 3, 2, 4])
+    # A class that runs out drops out of the turn; n beyond the data gives every row once.
+    np.testing.assert_array_equal(balanced_sample(labels, 100), [1, 0, 3, 2, 4, 5, 6])
+    assert balanced_sample(labels, 0).tolist() == [] and balanced_sample([], 3).tolist() == []
+
+
+def test_a_seeded_balanced_sample_is_balanced_spread_and_repeatable() -> None:
+    d = make_dataset("spiral", n=300, n_classes=3, seed=0)
+    rows = balanced_sample(d.y_train, 30, seed=4)
+    assert np.bincount(d.y_train[rows]).tolist() == [10, 10, 10]
+    assert len(set(rows.tolist())) == 30
+    np.testing.assert_array_equal(rows, balanced_sample(d.y_train, 30, seed=4))
+    assert not np.array_equal(rows, balanced_sample(d.y_train, 30, seed=5))
+    in_order = balanced_sample(d.y_train, 30)
+    assert not np.array_equal(np.sort(rows), np.sort(in_order))  # not just the first rows
+    # The classes still alternate: 0, 1, 2, 0, 1, 2, ...
+    np.testing.assert_array_equal(d.y_train[rows], np.tile([0, 1, 2], 10))

@@ -284,3 +284,24 @@ def view_extent(
         low = np.where(seen_low < low, seen_low - margin, low)
         high = np.where(seen_high > high, seen_high + margin, high)
     return float(low[0]), float(high[0]), float(low[1]), float(high[1])
+
+
+def note_above(fig: go.Figure, text: str, *, big: bool, lines: int = 1) -> go.Figure:
+    """Write ``text`` (``lines`` lines, joined by "<br>") above the legend, and make room for it
+    in the top margin; call after ``base_layout``."""
+    size = fonts(big)["base"]
+    fig.update_layout(margin={"t": fig.layout.margin.t + round((0.4 + 1.4 * lines) * size)})
+    fig.add_annotation(
+        text=text,
+        xref="paper",
+        yref="paper",
+        x=0.0,
+        y=1.0,
+        xanchor="left",
+        yanchor="bottom",
+        yshift=round(1.6 * size),
+        showarrow=False,
+        align="left",
+        font={"size": size, "color": INK},
+    )
+    return fig
