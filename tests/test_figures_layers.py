@@ -1,4 +1,5 @@
-"""Figures of the Layers ↔ Time page, built from synthetic arrays whose right picture is known."""
+"""Figures of depth, identity and topology (deqnet.figures.{depth,identity,topology}), built
+from synthetic arrays whose right picture is known."""
 
 from __future__ import annotations
 
@@ -16,20 +17,19 @@ from deqnet import (
     LayerPaths,
     LayerWeights,
 )
-from deqnet.figures.layers import (
-    FOLD_COLOR,
+from deqnet.figures.depth import (
     NUMBER_LABELS,
-    activation_figure,
     convergence_figure,
     depth_accuracy_figure,
     layer_time_figure,
-    layer_weights_figure,
     layers_on_path_figure,
     log_ticks,
     paths_to_number,
-    plane_snapshots_figure,
     written_layers,
 )
+from deqnet.figures.identity import activation_figure, layer_weights_figure
+from deqnet.figures.style import FOLD_COLOR
+from deqnet.figures.topology import plane_snapshots_figure
 
 N_LAYERS = 10
 

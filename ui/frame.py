@@ -26,6 +26,7 @@ PAGES: dict[str, list[tuple[str, str, str]]] = {
         ("app_pages/trajectories.py", "Trajectories", ":material/timeline:"),
         ("app_pages/momentum.py", "Momentum", ":material/swap_calls:"),
         ("app_pages/layers.py", "Layers ↔ Time", ":material/stacks:"),
+        ("app_pages/topology.py", "Topology", ":material/donut_large:"),
     ],
     "Learn": [("app_pages/lessons.py", "Lessons", ":material/school:")],
 }
