@@ -151,9 +151,7 @@ def volume_cloud_figure(
             cloud) leaves it out.
         discrete: label the divergence as the per-layer log-determinant rate.
     """
-    fig = volume_figure(t, mean_div, log_volume, big=big)
-    fig.update_traces(showlegend=True, selector={"name": "log volume change"})
-    fig.update_traces(name="mean log|det J| (exact)", selector={"name": "log volume change"})
+    fig = volume_figure(t, mean_div, log_volume, volume_legend="mean log|det J| (exact)", big=big)
     if cloud is not None and np.isfinite(cloud[0]):
         change = np.asarray(cloud, dtype=np.float64) - float(cloud[0])
         fig.add_trace(
