@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from deqnet.figures.paths import class_groups, nan_join
+from deqnet.figures.paths import class_groups, class_path_traces
 from deqnet.figures.style import (
     GREY,
     INK,
@@ -81,20 +81,17 @@ def layers_on_path_figure(
     every = np.arange(path.shape[1])
     fig = go.Figure()
     width = 2.5 if big else 1.5
-    for k, idx in class_groups(labels, every):
-        line = nan_join(path[:, idx].transpose(1, 0, 2))
-        fig.add_trace(
-            go.Scattergl(
-                x=line[:, 0],
-                y=line[:, 1],
-                mode="lines",
-                name=f"ODE paths, class {k}",
-                showlegend=False,
-                line={"color": class_color(k), "width": width},
-                opacity=0.4,
-                hoverinfo="skip",
-            )
+    fig.add_traces(
+        class_path_traces(
+            path,
+            labels,
+            width=width,
+            opacity=0.4,
+            name="ODE paths, class {k}",
+            group=None,
+            showlegend=False,
         )
+    )
     layer_index = np.broadcast_to(np.arange(n_layers + 1)[:, None], states.shape[:2])
     dot = {"size": 8 if big else 6, "line": {"color": "white", "width": 1}}
     for k, idx in class_groups(labels, every):
@@ -237,23 +234,10 @@ def layer_time_figure(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.62, 0.38]
     )
     every = np.arange(x1.shape[1])
-    for k, idx in class_groups(labels, every):
-        tx = np.stack([np.broadcast_to(t[:, None], (len(t), len(idx))), x1[:, idx]], 2)
-        line = nan_join(tx.transpose(1, 0, 2))
-        fig.add_trace(
-            go.Scattergl(
-                x=line[:, 0],
-                y=line[:, 1],
-                mode="lines",
-                name=f"class {k}",
-                legendgroup=f"class {k}",
-                line={"color": class_color(k), "width": 1.5},
-                opacity=0.4,
-                hoverinfo="skip",
-            ),
-            row=1,
-            col=1,
-        )
+    tx = np.stack([np.broadcast_to(t[:, None], x1.shape), x1], axis=2)
+    lines = class_path_traces(tx, labels, width=1.5, opacity=0.4)
+    for (k, idx), line in zip(class_groups(labels, every), lines, strict=True):
+        fig.add_trace(line, row=1, col=1)
         fig.add_trace(
             go.Scattergl(
                 x=f32(np.repeat(layer_t, len(idx))),

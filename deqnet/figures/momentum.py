@@ -24,7 +24,7 @@ from deqnet.figures.fields import (
     vector_scale,
     with_key_room,
 )
-from deqnet.figures.paths import class_groups, nan_join, subsample
+from deqnet.figures.paths import class_groups, class_path_traces, subsample
 from deqnet.figures.style import (
     INK,
     LIGHT_GREY,
@@ -251,27 +251,19 @@ def phase_portraits_figure(
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14)
     for col in (1, 2):
         k = col - 1
-        for c, idx in class_groups(labels, np.arange(n)):
-            if not len(idx):
-                continue
-            line = nan_join(np.stack([x[:, idx, k], a[:, idx, k]], axis=2).transpose(1, 0, 2))
-            fig.add_trace(
-                go.Scatter(
-                    x=line[:, 0],
-                    y=line[:, 1],
-                    mode="lines+markers" if discrete else "lines",
-                    name=f"class {c}",
-                    legendgroup=f"class {c}",
-                    showlegend=col == 1,
-                    line={"color": class_color(c), "width": 3 if big else 2},
-                    marker={"size": 5},
-                    hovertemplate=(
-                        f"x{'₁₂'[k]} = %{{x:.3g}}, a{'₁₂'[k]} = %{{y:.3g}}<extra></extra>"
-                    ),
-                ),
-                row=1,
-                col=col,
-            )
+        lines = class_path_traces(
+            np.stack([x[..., k], a[..., k]], axis=2),
+            labels,
+            width=3 if big else 2,
+            kind=go.Scatter,
+            mode="lines+markers" if discrete else "lines",
+            showlegend=col == 1,
+            marker={"size": 5},
+            hovertemplate=f"x{'₁₂'[k]} = %{{x:.3g}}, a{'₁₂'[k]} = %{{y:.3g}}<extra></extra>",
+        )
+        for line in lines:
+            if len(line.x):  # a class without chosen points draws nothing
+                fig.add_trace(line, row=1, col=col)
         colors = [class_color(c) for c in labels]
         for when, name, marker in (
             (0, "t = 0", {"symbol": "circle-open", "size": 10, "line": {"width": 2}}),
