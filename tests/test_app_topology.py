@@ -6,7 +6,9 @@ time-boxed per page run (``app_pages/topology.py`` TRAIN_SECONDS), hence the lon
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 from app_harness import APP, texts
@@ -16,6 +18,7 @@ from deqnet import PRESETS
 from deqnet.analysis.topology import topology_snapshots
 
 PAGE = "app_pages/topology.py"
+ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("rings-2d", "rings-coarse-fold", "rings-augmented")
 
 
@@ -63,3 +66,30 @@ def test_the_numbers_shown_are_those_of_the_trained_models(at: AppTest) -> None:
     # Five panels; the network has 4 layers, so every layer is one panel.
     assert snap.layers.tolist() == [0, 1, 2, 3, 4]
     assert store["rings-2d"].views["snapshots"].turned_fraction == 0.0
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Top-level packages a module imports, leaving out ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and getattr(block.test, "id", "") == "TYPE_CHECKING"
+        for node in ast.walk(block)
+    }
+    names = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("page", ["app_pages/layers.py", PAGE])
+def test_the_layers_and_topology_pages_only_lay_out(page: str) -> None:
+    path = ROOT / page
+    assert {"numpy", "torch"}.isdisjoint(_runtime_imports(path))
+    assert len(path.read_text(encoding="utf-8").splitlines()) < 350

@@ -36,7 +36,7 @@ from deqnet.figures.animation import MAX_FRAMES, frame_indices
 from deqnet.figures.boundary import boundary_traces
 from deqnet.figures.curves import MAX_CURVE_POINTS
 from deqnet.figures.fields import ARROW_CELLS
-from deqnet.figures.paths import nan_join, subsample
+from deqnet.figures.paths import class_path_traces, nan_join, subsample
 from deqnet.figures.style import (
     SPLIT_STYLE,
     hex_to_rgb,
@@ -343,6 +343,32 @@ def test_nan_join_separates_paths_with_one_nan_row_each():
     assert np.isnan(line[:, 0]).sum() == 2
     np.testing.assert_array_equal(line[5:9], paths[1])
     assert nan_join(np.empty((0, 4, 2))).shape == (0, 2)
+
+
+def test_class_path_traces_join_each_class_in_its_colour_among_the_kept_paths():
+    paths = np.arange(3 * 5 * 2, dtype=np.float64).reshape(3, 5, 2)  # (K=3, N=5, 2)
+    labels = np.array([0, 1, 0, 2, 1])
+    traces = class_path_traces(paths, labels, np.array([0, 1, 2, 3]), width=2, opacity=0.5)
+    assert [t.name for t in traces] == ["class 0", "class 1", "class 2"]
+    assert [t.line.color for t in traces] == list(CLASS_COLORS[:3])
+    # Class 0 holds paths 0 and 2: x1 along path 0, a NaN row, x1 along path 2.
+    np.testing.assert_array_equal(traces[0].x, [0, 10, 20, np.nan, 4, 14, 24])
+    assert len(traces[1].x) == 3  # path 4 of class 1 is not kept
+    assert {(t.legendgroup, t.hoverinfo, t.opacity, t.line.width) for t in traces[:1]} == {
+        ("class 0", "skip", 0.5, 2)
+    }
+    custom = class_path_traces(
+        np.concatenate([paths, paths[..., :1]], axis=2),
+        labels,
+        width=1,
+        name="ODE, class {k}",
+        group=None,
+        kind=go.Scatter3d,
+        hovertemplate="%{z}",
+    )
+    assert custom[2].type == "scatter3d" and custom[2].name == "ODE, class 2"
+    assert custom[2].legendgroup is None and custom[2].hoverinfo is None
+    np.testing.assert_array_equal(custom[2].z, paths[:, 3, 0])
 
 
 def test_subsample_is_even_and_bounded():
