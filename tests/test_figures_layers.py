@@ -29,7 +29,7 @@ from deqnet.figures.depth import (
 )
 from deqnet.figures.identity import activation_figure, layer_weights_figure
 from deqnet.figures.style import FOLD_COLOR
-from deqnet.figures.topology import plane_snapshots_figure
+from deqnet.figures.topology import plane_snapshots_figure, snapshot_titles
 
 N_LAYERS = 10
 
@@ -255,3 +255,12 @@ def test_plane_snapshots_show_each_depth_the_folds_and_the_classifier() -> None:
     for k in (1, 2, 3):
         points = [tr for tr in fig.data if tr.name and tr.name.startswith("class")]
         assert sum(len(tr.x) for tr in points if tr.xaxis == ("x" if k == 1 else f"x{k}")) == 20
+
+
+def test_snapshot_titles_name_the_input_then_layers_or_times() -> None:
+    assert snapshot_titles(np.array([0.0, 0.5, 1.0]), np.array([0, 2, 4])) == [
+        "input",
+        "layer 2",
+        "layer 4",
+    ]
+    assert snapshot_titles(np.array([0.0, 0.25, 1.0])) == ["input (t = 0)", "t = 0.25", "t = 1"]
