@@ -2,71 +2,46 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
 import streamlit as st
 
 from deqnet import (
     PRESETS,
-    GridFlow,
     ModelConfig,
-    RunConfig,
     SolverFailure,
-    Trainer,
     accuracy_versus_layers,
     activation_curve,
-    build_model,
     convergence_layers,
     convergence_study,
-    deformed_grid,
-    detect_crossings,
-    disk_and_ring_grid,
     layer_paths,
     layer_weights,
-    linear_boundary,
     network_of,
     plot_extent,
     reference_ode,
-    trajectory,
-    turned_over,
     valid_layers,
 )
-from deqnet.analysis.layers import ACCURACY_LAYERS, accuracy
-from deqnet.figures import features_3d_figure
-from deqnet.figures.layers import (
-    activation_figure,
+from deqnet.analysis.depth import ACCURACY_LAYERS, accuracy
+from deqnet.datasets import balanced_sample
+from deqnet.figures.depth import (
     convergence_figure,
     depth_accuracy_figure,
     layer_time_figure,
-    layer_weights_figure,
     layers_on_path_figure,
     paths_to_number,
-    plane_snapshots_figure,
 )
+from deqnet.figures.identity import activation_figure, layer_weights_figure
 from ui.show import chart, error, notice
-from ui.slots import training_slot
 from ui.state import Session, apply_run, ensure_trained, memo, trained_summary
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LAYER_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 160, 200)
 PATH_POINTS = 40  # paths drawn on the overlay (a fixed, class-balanced sample of training points)
 STUDY_POINTS = 64  # points of the convergence study
 SAMPLE_SEED = 0
-TABS = (
-    "Layers on the path",
-    "Convergence as L grows",
-    "Weights near the identity",
-    "Topology: disk and ring",
-)
-TOPOLOGY = ("rings-2d", "rings-coarse-fold", "rings-augmented")
-TOPOLOGY_SECONDS = 45.0  # time box for training the three topology models on one page run
-TOPOLOGY_CHUNK = 0.5  # seconds per training chunk: the page stays interruptible in between
-GRID_LINES = 21  # lines of the square grid carried through the topology models
-REGION_POINTS = 41  # grid of the disk and the ring whose images are drawn (about 900 points)
-REGION_GRID = 121  # dense grid of the disk and the ring on which accuracy is judged
-SQUARE = (-1.5, 1.5, -1.5, 1.5)  # the square around the disk and the ring
-SNAPSHOTS = 5  # depths at which the topology models' planes are shown side by side
+TABS = ("Layers on the path", "Convergence as L grows", "Weights near the identity")
 FAMILY_WORDS = {
     "node": "neural ODE",
     "ruseckas": "ODE of the paper's form (P1)",
@@ -147,10 +122,7 @@ def _choose_layers(session: Session) -> int:
 def _sample(session: Session, n: int) -> tuple[np.ndarray, np.ndarray]:
     """A fixed, class-balanced sample of at most n training points: x (n, 2), labels (n,)."""
     data = session.data
-    rng = np.random.default_rng(SAMPLE_SEED)
-    per_class = [rng.permutation(np.flatnonzero(data.y_train == c)) for c in range(data.n_classes)]
-    order = [idx[i] for i in range(max(map(len, per_class))) for idx in per_class if i < len(idx)]
-    rows = np.array(order[:n], dtype=np.int64)
+    rows = balanced_sample(data.y_train, n, seed=SAMPLE_SEED)
     return data.x_train[rows], data.y_train[rows]
 
 
@@ -278,7 +250,7 @@ def _weights_tab(session: Session, layers: int, x: np.ndarray) -> None:
             st.caption(
                 "h(y) = y − γΔt·y³ is monotone only for |y| < 1/√(3γΔt). Inside it the layer "
                 "is invertible, like an ODE step; beyond it (red) h turns back, and the layer "
-                "can fold the plane (see the topology tab). Fewer layers: bigger Δt, the limit "
+                "can fold the plane (see the Topology page). Fewer layers: bigger Δt, the limit "
                 "moves in."
             )
         else:
@@ -302,175 +274,6 @@ def _preset_button(name: str, where: str) -> None:
         args=(preset.run,),
         kwargs={"note": f"Lesson preset “{preset.title}”: {preset.what_to_look_at}"},
     )
-
-
-@dataclass(eq=False)
-class TopologyModel:
-    """One of the topology lesson's models, trained on demand and kept for the session."""
-
-    run: RunConfig
-    trainer: Trainer
-    views: dict = field(default_factory=dict)
-
-    @property
-    def done(self) -> bool:
-        trainer = self.trainer
-        return trainer.status != "ok" or trainer.steps_done >= self.run.train.train_steps
-
-
-def _topology_models() -> dict[str, TopologyModel]:
-    """The three lesson models, rebuilt only if a preset's configuration changed."""
-    store = st.session_state.setdefault("layers_topology", {})
-    for name in TOPOLOGY:
-        run = PRESETS[name].run
-        if name not in store or store[name].run != run:
-            data = run.data.make()
-            model = build_model(run.model, data.n_classes, seed=run.train.seed)
-            store[name] = TopologyModel(run, Trainer(model, data, run.train))
-    return store
-
-
-def _train_topology(models: dict[str, TopologyModel]) -> None:
-    """Train the unfinished models in short chunks, time-boxed, with a progress bar."""
-    waiting = [m for m in models.values() if not m.done]
-    if not waiting:
-        return
-    total = sum(m.run.train.train_steps for m in models.values())
-    bar = st.progress(0.0, text="Training the three lesson models…")
-    deadline = time.monotonic() + TOPOLOGY_SECONDS
-    while waiting and time.monotonic() < deadline:
-        for item in waiting:
-            with training_slot() as granted:
-                if granted:
-                    left = item.run.train.train_steps - item.trainer.steps_done
-                    item.trainer.step(left, max_seconds=TOPOLOGY_CHUNK)
-        done = sum(min(m.trainer.steps_done, m.run.train.train_steps) for m in models.values())
-        bar.progress(done / total, text=f"Training the three lesson models… {done}/{total} steps")
-        waiting = [m for m in waiting if not m.done]
-    bar.empty()
-
-
-def _snapshot_times(model) -> tuple[np.ndarray, list[str]]:
-    """At most SNAPSHOTS depths from 0 to T (discrete: whole layers) and their panel titles."""
-    T = model.config.T
-    if model.config.discrete:
-        layers = np.unique(np.linspace(0, model.layers, min(SNAPSHOTS, model.layers + 1)).round())
-        return layers * model.dt, [f"layer {int(n)}" if n else "input" for n in layers]
-    times = np.linspace(0.0, T, SNAPSHOTS)
-    return times, [f"t = {t:.2g}" if t else "input (t = 0)" for t in times]
-
-
-def _topology_view(item: TopologyModel) -> dict:
-    """Pictures and numbers of one lesson model, memoised per number of steps trained."""
-    key = item.trainer.steps_done
-    if item.views.get("steps") == key:
-        return item.views
-    model = item.trainer.model
-    data = item.trainer.data
-    dense_x, dense_y = disk_and_ring_grid(REGION_GRID)
-    view: dict = {
-        "steps": key,
-        "sample": accuracy(model, data.x_train, data.y_train),
-        "region": accuracy(model, dense_x, dense_y),
-    }
-    if model.config.augment:
-        final = trajectory(model, data.x_train, np.array([0.0, model.config.T])).x[-1]
-        view["figure"] = features_3d_figure(final, data.y_train, big=True)
-        item.views = view
-        return view
-    region_x, region_y = disk_and_ring_grid(REGION_POINTS)
-    times, titles = _snapshot_times(model)
-    traj = trajectory(model, region_x, times)
-    folds = turned_over(model, region_x, times)
-    grid = deformed_grid(model, SQUARE, n_lines=GRID_LINES, times=times)
-    # Discrete models give every layer; keep the snapshot layers.
-    rows = np.searchsorted(traj.t, times - 1e-9)
-    view["turned"] = float(folds.turned[-1].mean())
-    view["stretch"] = float(np.nanmax(np.abs(folds.det[-1])))
-    if model.config.discrete:
-        view["crossed"] = float(detect_crossings(model, region_x).crossed.mean())
-    view["figure"] = plane_snapshots_figure(
-        traj.x[rows],
-        region_y,
-        titles,
-        grid=GridFlow(t=grid.t[rows], lines=grid.lines[rows]),
-        turned=folds.turned[np.searchsorted(folds.t, times - 1e-9)],
-        boundary=linear_boundary(model),
-    )
-    item.views = view
-    return view
-
-
-def _topology_caption(name: str, item: TopologyModel, view: dict) -> str:
-    trainer = item.trainer
-    steps = f"{trainer.steps_done}/{item.run.train.train_steps} training steps"
-    scores = (
-        f"accuracy {100 * view['sample']:.0f} % on the training points, "
-        f"**{100 * view['region']:.1f} %** on a dense grid of the whole disk and ring"
-    )
-    if name == "rings-2d":
-        return (
-            f"{steps}; {scores}. det ∂x(T)/∂x(0) > 0 everywhere: nothing is turned over. A "
-            f"flow only stretches (areas here grow up to {view['stretch']:.0f}×), so the disk "
-            "can leave the ring only through a thin channel."
-        )
-    if name == "rings-coarse-fold":
-        return (
-            f"{steps}; {scores}. With γΔt = 1, {100 * view['turned']:.0f} % of the region ends "
-            "up turned over onto the rest (red rings: their paths have crossed their "
-            f"neighbours'), and {100 * view['crossed']:.0f} % of the paths pass a layer with "
-            "det ∂xₗ₊₁/∂xₗ ≤ 0 — no ODE can do either."
-        )
-    return (
-        f"{steps}; {scores}. Final features in 3-D: one extra dimension lets a gentle flow lift "
-        "the disk off the ring, and a plane separates them."
-    )
-
-
-def _topology_tab() -> None:
-    st.markdown(
-        "**Why a 2-D ODE cannot separate a disk from the ring around it.** An ODE flow is a "
-        "homeomorphism: it stretches and bends the plane but never tears or folds it, and the "
-        "classifier at the end is a straight line. Three ways the lesson presets meet this: a "
-        "2-D flow (squeezes the disk out through a gap), a coarse plain network with big steps "
-        "(folds the plane: paths cross), and one extra dimension (lifts the disk out)."
-    )
-    models = _topology_models()
-    _train_topology(models)
-    titles = {name: PRESETS[name].title for name in TOPOLOGY}
-    flow, fold = st.container(), st.container()
-    bottom = st.columns(2)
-    places = {TOPOLOGY[0]: flow, TOPOLOGY[1]: fold, TOPOLOGY[2]: bottom[0]}
-    for name, place in places.items():
-        item = models[name]
-        with place:
-            st.markdown(f"#### {titles[name]}")
-            if item.trainer.steps_done == 0:
-                st.caption("Not trained yet (the server was busy); open this tab again.")
-                continue
-            try:
-                view = _topology_view(item)
-            except SolverFailure:
-                error("The solver failed on this model; open the tab again to retrain it.")
-                continue
-            height = 520 if models[name].run.model.augment else 380
-            chart(view["figure"], key=f"layers_topo_{name}", height=height)
-            st.caption(_topology_caption(name, item, view))
-    with bottom[1]:
-        st.markdown("#### What to take away")
-        st.markdown(
-            "- Dots: where a dense grid of the whole disk and ring ends up; grey lines: the image "
-            "of the square around them; dashed: the classifier's straight line.\n"
-            "- A flow never overlaps the plane with itself. A coarse network can: the red part "
-            "lies folded over onto the rest, and its paths cross their neighbours'.\n"
-            "- Judge on the **whole region**: a 2-D flow can score well on a finite sample by "
-            "threading gaps between points, never on all of it.\n"
-            "- h(y) = y − γΔt·y³ is monotone only for |y| < 1/√(3γΔt) — see the weights tab "
-            "with a feed-forward model."
-        )
-        pending = [name for name in TOPOLOGY if not models[name].done]
-        if pending:
-            st.button("Continue training", key="layers_topo_more", icon=":material/play_arrow:")
 
 
 def _page() -> None:
@@ -502,10 +305,8 @@ def _page() -> None:
                     _paths_tab(session, layers, paths, labels, extent)
                 elif name == TABS[1]:
                     _convergence_tab(session, layers)
-                elif name == TABS[2]:
-                    _weights_tab(session, layers, x)
                 else:
-                    _topology_tab()
+                    _weights_tab(session, layers, x)
             except SolverFailure:
                 error("The ODE solver failed for these weights, so this view cannot be drawn.")
 

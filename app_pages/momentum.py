@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from deqnet import Check, Momentum, plot_extent, run_checks
+from deqnet.analysis.adjoint import energy_variation
 from deqnet.analysis.phase_space import (
     rows_momentum,
     sample_momentum,
     segment_bounds,
     segments_at,
 )
+from deqnet.datasets import balanced_sample
 from deqnet.figures.momentum import (
     adjoint_field_figure,
     energy_figure,
     energy_summary,
-    energy_variation,
     momentum_paths_figure,
     phase_portraits_figure,
     pick_figure,
-    round_robin_points,
 )
 from deqnet.presets import PRESETS
 from ui.show import (
@@ -325,7 +325,7 @@ def _page() -> None:
     defaults = memo(
         session,
         "mom_default_rows",
-        lambda: round_robin_points(session.data.y_train, DEFAULT_POINTS),
+        lambda: balanced_sample(session.data.y_train, DEFAULT_POINTS),
         per_version=False,
     )
     # A failure on the chosen points skips the rest of the page, as nothing below can be solved.

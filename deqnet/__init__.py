@@ -72,10 +72,11 @@ from deqnet.config import (  # noqa: E402
     RunConfig,
     TrainConfig,
 )
-from deqnet.datasets import DATASETS, Dataset, DatasetError, load_csv, make_dataset  # noqa: E402
+from deqnet.datasets import DATASETS, Dataset, DatasetError, make_dataset  # noqa: E402
 from deqnet.maps import continuize, discretize  # noqa: E402
 from deqnet.models import REGISTRY, SolverFailure, build_model  # noqa: E402
 from deqnet.presets import PRESETS, Preset  # noqa: E402
+from deqnet.sharing.csvfile import load_csv  # noqa: E402
 from deqnet.sweep import SweepResult, sweep  # noqa: E402
 from deqnet.training import StepRecord, Trainer, evaluate  # noqa: E402
 

@@ -12,29 +12,23 @@ Generated datasets (:func:`make_dataset`) are:
 * jittered with isotropic Gaussian noise of standard deviation ``noise`` (data units);
 * shuffled and split with a stratified split, so both splits contain every class.
 
-User data can be loaded from arrays (:func:`dataset_from_arrays`) or from CSV text
-(:func:`load_csv`); every validation problem raises :class:`DatasetError` whose message is a
-single sentence meant to be shown to the end user as is.
+User data can be loaded from arrays (:func:`dataset_from_arrays`; CSV files are read in
+``deqnet.sharing.csvfile``); every validation problem raises :class:`DatasetError` whose message is
+a single sentence meant to be shown to the end user as is. :func:`balanced_sample` picks a few
+points of every class in turn, the one rule for "a few points to draw or check".
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 __all__ = [
-    "CSV_COLUMNS",
     "DATASETS",
     "MAX_ABS_VALUE",
     "MAX_CLASSES",
-    "MAX_CSV_BYTES",
     "N_MAX",
     "N_MIN",
     "NOISE_MAX",
@@ -43,11 +37,14 @@ __all__ = [
     "TEST_FRACTION_MIN",
     "Dataset",
     "DatasetError",
+    "balanced_sample",
+    "check_seed",
+    "check_test_fraction",
     "dataset_from_arrays",
-    "dataset_to_csv",
-    "load_csv",
+    "is_integer",
     "make_dataset",
     "n_classes_range",
+    "split_dataset",
 ]
 
 DATASETS: tuple[str, ...] = (
@@ -66,11 +63,7 @@ NOISE_MAX = 1.0
 TEST_FRACTION_MIN = 0.05
 TEST_FRACTION_MAX = 0.9
 MAX_CLASSES = 5
-MAX_CSV_BYTES = 2 * 1024 * 1024
 MAX_ABS_VALUE = 1e3
-CSV_COLUMNS: tuple[str, ...] = ("x1", "x2", "label")
-_SPLIT_COLUMN = "split"
-_SPLITS = ("train", "test")
 
 _CLASS_RANGE: dict[str, tuple[int, int]] = {
     "moons": (2, 2),
@@ -80,15 +73,6 @@ _CLASS_RANGE: dict[str, tuple[int, int]] = {
     "xor": (2, 2),
     "gaussians": (2, MAX_CLASSES),
 }
-
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_NON_FINITE_WORDS = {"nan", "inf", "infinity"}
-
-
-def _quote(text: str, limit: int = 40) -> str:
-    """A file's cell quoted for an error message, cut to ``limit`` characters."""
-    text = str(text)
-    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 class DatasetError(ValueError):
@@ -190,15 +174,15 @@ def _check_name(name: object) -> str:
     return key
 
 
-def _is_int(value: object) -> bool:
+def is_integer(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
 
 
 def _is_real(value: object) -> bool:
-    return _is_int(value) or isinstance(value, float | np.floating)
+    return is_integer(value) or isinstance(value, float | np.floating)
 
 
-def _check_test_fraction(test_fraction: object) -> float:
+def check_test_fraction(test_fraction: object) -> float:
     if not _is_real(test_fraction) or not (
         TEST_FRACTION_MIN <= float(test_fraction) <= TEST_FRACTION_MAX
     ):
@@ -209,8 +193,8 @@ def _check_test_fraction(test_fraction: object) -> float:
     return float(test_fraction)
 
 
-def _check_seed(seed: object) -> int:
-    if not _is_int(seed) or int(seed) < 0:
+def check_seed(seed: object) -> int:
+    if not is_integer(seed) or int(seed) < 0:
         raise DatasetError(f"seed must be a non-negative integer, got {seed!r}.")
     return int(seed)
 
@@ -225,12 +209,12 @@ def check_dataset_args(
 ) -> tuple[str, int, float, float, int, int]:
     key = _check_name(name)
     lo, hi = _CLASS_RANGE[key]
-    if not _is_int(n_classes) or not lo <= int(n_classes) <= hi:
+    if not is_integer(n_classes) or not lo <= int(n_classes) <= hi:
         allowed = str(lo) if lo == hi else f"between {lo} and {hi}"
         raise DatasetError(f"n_classes for {key!r} must be {allowed}, got {n_classes!r}.")
     k = int(n_classes)
     n_min = max(N_MIN, 2 * k)
-    if not _is_int(n) or not n_min <= int(n) <= N_MAX:
+    if not is_integer(n) or not n_min <= int(n) <= N_MAX:
         raise DatasetError(
             f"n must be an integer between {n_min} and {N_MAX} for {k} classes, got {n!r}."
         )
@@ -242,8 +226,8 @@ def check_dataset_args(
         key,
         int(n),
         float(noise),
-        _check_test_fraction(test_fraction),
-        _check_seed(seed),
+        check_test_fraction(test_fraction),
+        check_seed(seed),
         k,
     )
 
@@ -472,7 +456,7 @@ def _remap_labels(labels: np.ndarray) -> tuple[np.ndarray, int]:
     return y.astype(np.int64).reshape(-1), len(values)
 
 
-def _build(
+def split_dataset(
     x: np.ndarray,
     labels: np.ndarray,
     *,
@@ -527,8 +511,8 @@ def dataset_from_arrays(
     Raises:
         DatasetError: if the arrays are malformed.
     """
-    test_fraction = _check_test_fraction(test_fraction)
-    seed = _check_seed(seed)
+    test_fraction = check_test_fraction(test_fraction)
+    seed = check_seed(seed)
     try:
         xa = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -541,7 +525,7 @@ def dataset_from_arrays(
             f"The labels y must have one entry per row of x (shape ({xa.shape[0]},)), "
             f"got {ya.shape}."
         )
-    return _build(
+    return split_dataset(
         xa,
         _labels_as_int(ya),
         is_test=None,
@@ -552,229 +536,25 @@ def dataset_from_arrays(
 
 
 # --------------------------------------------------------------------------------------------
-# CSV import / export
+# Samples of a few points
 # --------------------------------------------------------------------------------------------
 
 
-def dataset_to_csv(data: Dataset) -> str:
-    """Serialise ``data`` as CSV text with header ``x1,x2,label,split``.
+def balanced_sample(labels: np.ndarray, n: int, *, seed: int | None = None) -> np.ndarray:
+    """Row indices (at most n,) of ``labels`` (N,) taking the classes in turn: 0, 1, …, 0, 1, ….
 
-    Train rows come first, then test rows; ``split`` is ``train`` or ``test``. Coordinates use
-    the shortest decimal form that round-trips float32, so :func:`load_csv` reproduces the
-    arrays exactly.
+    Within each class the rows are taken in order, or (``seed`` given) in a seeded random order,
+    so the sample is spread over the data yet the same on every call. A class that runs out
+    drops out of the turn. The points a page draws by default and the points
+    ``deqnet.analysis.checks`` measures are chosen by this one rule.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, _SPLIT_COLUMN])
-    for split, xs, ys in (
-        ("train", data.x_train, data.y_train),
-        ("test", data.x_test, data.y_test),
-    ):
-        for (a, b), label in zip(xs, ys, strict=True):
-            writer.writerow([str(a), str(b), int(label), split])
-    return out.getvalue()
-
-
-def _read_text(source: str | bytes | bytearray | io.IOBase | Path) -> str:
-    """Return the CSV text of ``source`` (text, bytes, a binary/text file object or a Path)."""
-    if isinstance(source, Path):
-        if source.stat().st_size > MAX_CSV_BYTES:
-            raise _too_large()
-        source = source.read_bytes()
-    elif isinstance(source, io.IOBase) or hasattr(source, "read"):
-        source = source.read(MAX_CSV_BYTES + 1)
-    if isinstance(source, str):
-        if len(source) > MAX_CSV_BYTES or len(source.encode("utf-8", "replace")) > MAX_CSV_BYTES:
-            raise _too_large()
-        text = source.removeprefix("\ufeff")
-    elif isinstance(source, bytes | bytearray | memoryview):
-        raw = bytes(source)
-        if len(raw) > MAX_CSV_BYTES:
-            raise _too_large()
-        if b"\x00" in raw:
-            raise DatasetError("The file looks binary; please upload a plain-text CSV file.")
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DatasetError(
-                "The file could not be decoded as UTF-8 text; please upload a plain-text CSV file."
-            ) from None
-    else:
-        raise DatasetError("The CSV source must be text, bytes or a file object.")
-    if "\x00" in text:
-        raise DatasetError("The file looks binary; please upload a plain-text CSV file.")
-    if not text.strip():
-        raise DatasetError("The file is empty; it needs columns x1,x2,label and at least 8 rows.")
-    return text
-
-
-def _too_large() -> DatasetError:
-    return DatasetError(f"The file is larger than the {MAX_CSV_BYTES // (1024 * 1024)} MB limit.")
-
-
-def _is_number(cell: str) -> bool:
-    return bool(_NUMBER_RE.fullmatch(cell.strip()))
-
-
-def _parse_header(cells: list[str]) -> list[str]:
-    """Validate a header row and return the lower-case column names in file order."""
-    names = [c.strip().lower() for c in cells]
-    if len(names) == 1:
-        raise DatasetError(
-            "The header has only one column; values must be separated by commas (x1,x2,label)."
-        )
-    allowed = (*CSV_COLUMNS, _SPLIT_COLUMN)
-    for name in names:
-        if name not in allowed:
-            raise DatasetError(
-                f"Unexpected column {_quote(name)} in the header; the columns must be x1,x2,label "
-                "(optionally followed by split)."
-            )
-    for name in allowed:
-        if names.count(name) > 1:
-            raise DatasetError(f"The header names the column {_quote(name)} more than once.")
-    missing = [name for name in CSV_COLUMNS if name not in names]
-    if missing:
-        raise DatasetError(f"The header is missing the column(s): {', '.join(missing)}.")
-    return names
-
-
-def _parse_coordinate(cell: str, row: int, column: str) -> float:
-    """Parse one coordinate cell, rejecting non-numbers, NaN/inf and values beyond 1000."""
-    text = cell.strip()
-    if not text:
-        raise DatasetError(f"Row {row}, column {column} is empty; every cell needs a number.")
-    if text.lower().lstrip("+-") in _NON_FINITE_WORDS:
-        raise DatasetError(f"Row {row}, column {column}: {_quote(text)} is not a finite number.")
-    if not _NUMBER_RE.fullmatch(text):
-        raise DatasetError(f"Row {row}, column {column}: {_quote(text)} is not a number.")
-    value = float(text)
-    if not math.isfinite(value):
-        raise DatasetError(f"Row {row}, column {column}: {_quote(text)} is not a finite number.")
-    if abs(value) > MAX_ABS_VALUE:
-        raise DatasetError(
-            f"Row {row}, column {column}: {_quote(text)} is outside the allowed range "
-            f"-{MAX_ABS_VALUE:g} to {MAX_ABS_VALUE:g}."
-        )
-    return value
-
-
-def _parse_label(cell: str, row: int) -> int:
-    """Parse a label cell; it must be a whole number (``2`` or ``2.0``)."""
-    text = cell.strip()
-    if _NUMBER_RE.fullmatch(text):
-        value = float(text)
-        if math.isfinite(value) and value.is_integer():
-            if abs(value) > MAX_ABS_VALUE:
-                raise DatasetError(
-                    f"Row {row}, column label: {_quote(text)} is outside the allowed range "
-                    f"-{MAX_ABS_VALUE:g} to {MAX_ABS_VALUE:g}."
-                )
-            return int(value)
-    raise DatasetError(
-        f"Row {row}, column label: {_quote(text)} is not a valid label; labels must be whole "
-        "numbers such as 0, 1, 2."
-    )
-
-
-def _parse_split(cell: str, row: int) -> bool:
-    """Return True for ``test``, False for ``train`` (case-insensitive)."""
-    text = cell.strip().lower()
-    if text not in _SPLITS:
-        raise DatasetError(
-            f"Row {row}, column split: {_quote(cell.strip())} is not valid; use train or test."
-        )
-    return text == "test"
-
-
-def _column_count_error(row: int, got: int, names: list[str], has_header: bool) -> DatasetError:
-    hint = " (values must be separated by commas)" if got == 1 else ""
-    if has_header:
-        return DatasetError(
-            f"Row {row} has {got} column(s) but the header has {len(names)} "
-            f"({','.join(names)}){hint}."
-        )
-    return DatasetError(
-        f"Row {row} has {got} column(s); a file without a header must have exactly 3 columns "
-        f"(x1,x2,label){hint}."
-    )
-
-
-def load_csv(
-    source: str | bytes | io.IOBase | Path,
-    *,
-    test_fraction: float = 0.3,
-    seed: int = 0,
-    max_rows: int = 10_000,
-) -> Dataset:
-    """Load a 2-D classification dataset from CSV.
-
-    Accepted layouts: a header row naming ``x1``, ``x2``, ``label`` (any order, case-insensitive)
-    and optionally ``split`` (``train``/``test``), or headerless rows of exactly 3 numbers
-    ``x1,x2,label``. Blank lines are ignored. Row numbers in error messages are line numbers
-    in the file (the header is row 1). If a ``split`` column is present it defines the split
-    and row order is kept; otherwise rows are shuffled and split as in
-    :func:`dataset_from_arrays`. Labels may be any whole numbers and are remapped in sorted
-    order to ``0..C-1``. Coordinates are kept as given (float32, no rescaling).
-
-    Args:
-        source: CSV text (``str``; not a path), raw ``bytes`` (UTF-8), a file object (e.g.
-            Streamlit's ``UploadedFile``), or a :class:`pathlib.Path`. At most 2 MB.
-        test_fraction: used only when there is no ``split`` column.
-        seed: used only when there is no ``split`` column.
-        max_rows: maximum number of data rows.
-
-    Raises:
-        DatasetError: with a one-sentence, user-facing message naming the problem.
-    """
-    test_fraction = _check_test_fraction(test_fraction)
-    seed = _check_seed(seed)
-    if not _is_int(max_rows) or int(max_rows) < N_MIN:
-        raise DatasetError(f"max_rows must be an integer of at least {N_MIN}, got {max_rows!r}.")
-    reader = csv.reader(io.StringIO(_read_text(source)))
-    names: list[str] | None = None
-    points: list[tuple[float, float]] = []
-    labels: list[int] = []
-    tests: list[bool] = []
-    try:
-        for cells in reader:
-            row = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if names is None:
-                has_header = not any(_is_number(c) for c in cells)
-                names = _parse_header(cells) if has_header else list(CSV_COLUMNS)
-                if has_header:
-                    continue
-            if len(cells) != len(names):
-                raise _column_count_error(row, len(cells), names, has_header)
-            if len(points) >= max_rows:
-                raise DatasetError(f"The file has more than {max_rows} data rows, the maximum.")
-            cell = dict(zip(names, cells, strict=True))
-            points.append(
-                (
-                    _parse_coordinate(cell["x1"], row, "x1"),
-                    _parse_coordinate(cell["x2"], row, "x2"),
-                )
-            )
-            labels.append(_parse_label(cell["label"], row))
-            if _SPLIT_COLUMN in cell:
-                tests.append(_parse_split(cell[_SPLIT_COLUMN], row))
-    except csv.Error as exc:
-        raise DatasetError(
-            f"The file is not valid CSV near row {reader.line_num}: {exc}."
-        ) from None
-    if not points:
-        raise DatasetError(f"The file has no data rows; at least {N_MIN} rows are needed.")
-    if len(points) < N_MIN:
-        raise DatasetError(
-            f"The file has only {len(points)} data rows; at least {N_MIN} rows are needed."
-        )
-    return _build(
-        np.array(points, dtype=np.float64),
-        np.array(labels, dtype=np.int64),
-        is_test=np.array(tests, dtype=bool) if names and _SPLIT_COLUMN in names else None,
-        test_fraction=test_fraction,
-        seed=seed,
-        name="uploaded",
-    )
+    labels = np.asarray(labels).astype(np.int64)
+    n_classes = int(labels.max()) + 1 if labels.size else 0
+    rng = None if seed is None else np.random.default_rng(seed)
+    queues = []
+    for c in range(n_classes):
+        rows = np.flatnonzero(labels == c)
+        queues.append(rows if rng is None else rng.permutation(rows))
+    longest = max((len(q) for q in queues), default=0)
+    order = [int(q[i]) for i in range(longest) for q in queues if i < len(q)]
+    return np.array(order[: max(int(n), 0)], dtype=np.int64)

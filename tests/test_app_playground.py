@@ -16,8 +16,8 @@ import torch
 from app_harness import start, texts
 
 from deqnet import Trainer, build_model
-from deqnet.datasets import dataset_to_csv
 from deqnet.sharing import run_to_json
+from deqnet.sharing.csvfile import dataset_to_csv
 from deqnet.sweep import step_together
 
 SMALL = {"n": "64", "budget": "25"}  # tiny data and budget: a few ticks finish training

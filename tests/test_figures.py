@@ -33,9 +33,10 @@ from deqnet.figures import (
     volume_figure,
 )
 from deqnet.figures.animation import MAX_FRAMES, frame_indices
+from deqnet.figures.boundary import boundary_traces
 from deqnet.figures.curves import MAX_CURVE_POINTS
 from deqnet.figures.fields import ARROW_CELLS
-from deqnet.figures.paths import nan_join, subsample
+from deqnet.figures.paths import class_path_traces, nan_join, subsample
 from deqnet.figures.style import (
     SPLIT_STYLE,
     hex_to_rgb,
@@ -43,6 +44,7 @@ from deqnet.figures.style import (
     tint,
     view_extent,
 )
+from deqnet.figures.trajectories import volume_cloud_figure
 from deqnet.training import StepRecord
 
 EXTENT = (-2.0, 2.0, -1.5, 1.5)
@@ -255,6 +257,20 @@ def test_boundary_discretize_snaps_to_the_decision_and_hides_test_by_default():
     assert list(fig.layout.xaxis.range) == [grid.xs[0], grid.xs[-1]]
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_boundary_traces_are_the_shading_of_the_boundary_figure(n_classes: int):
+    data, grid = _dataset(30, 9, n_classes=n_classes), _grid(20, n_classes=n_classes)
+    fig = boundary_figure(grid, data)
+    shading = boundary_traces(grid)
+    assert len(shading) == (2 if n_classes == 2 else 1)
+    for ours, theirs in zip(shading, fig.data, strict=False):
+        assert ours.type == theirs.type
+        np.testing.assert_array_equal(np.asarray(ours.z), np.asarray(theirs.z))
+    if n_classes == 2:
+        assert fig.data[1].line.width == 2
+        assert boundary_traces(grid, line_width=1.5)[1].line.width == 1.5
+
+
 def test_multiclass_boundary_is_an_rgb_image_aligned_with_the_grid():
     data, grid = _dataset(30, 9, n_classes=3), _grid(40, n_classes=3)
     fig = boundary_figure(grid, data, extent=EXTENT)
@@ -327,6 +343,32 @@ def test_nan_join_separates_paths_with_one_nan_row_each():
     assert np.isnan(line[:, 0]).sum() == 2
     np.testing.assert_array_equal(line[5:9], paths[1])
     assert nan_join(np.empty((0, 4, 2))).shape == (0, 2)
+
+
+def test_class_path_traces_join_each_class_in_its_colour_among_the_kept_paths():
+    paths = np.arange(3 * 5 * 2, dtype=np.float64).reshape(3, 5, 2)  # (K=3, N=5, 2)
+    labels = np.array([0, 1, 0, 2, 1])
+    traces = class_path_traces(paths, labels, np.array([0, 1, 2, 3]), width=2, opacity=0.5)
+    assert [t.name for t in traces] == ["class 0", "class 1", "class 2"]
+    assert [t.line.color for t in traces] == list(CLASS_COLORS[:3])
+    # Class 0 holds paths 0 and 2: x1 along path 0, a NaN row, x1 along path 2.
+    np.testing.assert_array_equal(traces[0].x, [0, 10, 20, np.nan, 4, 14, 24])
+    assert len(traces[1].x) == 3  # path 4 of class 1 is not kept
+    assert {(t.legendgroup, t.hoverinfo, t.opacity, t.line.width) for t in traces[:1]} == {
+        ("class 0", "skip", 0.5, 2)
+    }
+    custom = class_path_traces(
+        np.concatenate([paths, paths[..., :1]], axis=2),
+        labels,
+        width=1,
+        name="ODE, class {k}",
+        group=None,
+        kind=go.Scatter3d,
+        hovertemplate="%{z}",
+    )
+    assert custom[2].type == "scatter3d" and custom[2].name == "ODE, class 2"
+    assert custom[2].legendgroup is None and custom[2].hoverinfo is None
+    np.testing.assert_array_equal(custom[2].z, paths[:, 3, 0])
 
 
 def test_subsample_is_even_and_bounded():
@@ -530,6 +572,21 @@ def test_volume_figure_two_panels_with_zero_lines():
     assert fig.layout.xaxis2.title.text == "t (depth)"
     assert fig.layout.yaxis.title.text == "mean div F"
     assert fig.layout.yaxis2.title.text == "log V(t)/V(0)"
+    assert not any(tr.showlegend for tr in fig.data)
+
+
+def test_volume_legend_names_the_log_volume_curve_and_the_cloud_joins_it():
+    t = np.linspace(0, 1, 21)
+    div, per_point = -np.ones_like(t), np.stack([-t, -3 * t], axis=1)
+    fig = volume_figure(t, div, per_point, volume_legend="exact")
+    assert [tr.name for tr in fig.data] == ["mean div F", "exact"]
+    assert [tr.showlegend for tr in fig.data] == [False, True]
+    cloud = -1.5 * t + 0.25
+    fig = volume_cloud_figure(t, div, per_point, cloud)
+    names = [tr.name for tr in fig.data if tr.showlegend is not False]
+    assert names == ["mean log|det J| (exact)", "cloud (Gaussian estimate)"]
+    np.testing.assert_allclose(fig.data[-1].y, cloud - cloud[0], atol=1e-6)
+    assert fig.data[-1].xaxis == "x2"  # the bottom panel, with the exact change
 
 
 # ------------------------------------------------------------------------------------------

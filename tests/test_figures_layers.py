@@ -1,4 +1,5 @@
-"""Figures of the Layers ↔ Time page, built from synthetic arrays whose right picture is known."""
+"""Figures of depth, identity and topology (deqnet.figures.{depth,identity,topology}), built
+from synthetic arrays whose right picture is known."""
 
 from __future__ import annotations
 
@@ -16,20 +17,19 @@ from deqnet import (
     LayerPaths,
     LayerWeights,
 )
-from deqnet.figures.layers import (
-    FOLD_COLOR,
+from deqnet.figures.depth import (
     NUMBER_LABELS,
-    activation_figure,
     convergence_figure,
     depth_accuracy_figure,
     layer_time_figure,
-    layer_weights_figure,
     layers_on_path_figure,
     log_ticks,
     paths_to_number,
-    plane_snapshots_figure,
     written_layers,
 )
+from deqnet.figures.identity import activation_figure, layer_weights_figure
+from deqnet.figures.style import FOLD_COLOR
+from deqnet.figures.topology import plane_snapshots_figure, snapshot_titles
 
 N_LAYERS = 10
 
@@ -255,3 +255,12 @@ def test_plane_snapshots_show_each_depth_the_folds_and_the_classifier() -> None:
     for k in (1, 2, 3):
         points = [tr for tr in fig.data if tr.name and tr.name.startswith("class")]
         assert sum(len(tr.x) for tr in points if tr.xaxis == ("x" if k == 1 else f"x{k}")) == 20
+
+
+def test_snapshot_titles_name_the_input_then_layers_or_times() -> None:
+    assert snapshot_titles(np.array([0.0, 0.5, 1.0]), np.array([0, 2, 4])) == [
+        "input",
+        "layer 2",
+        "layer 4",
+    ]
+    assert snapshot_titles(np.array([0.0, 0.25, 1.0])) == ["input (t = 0)", "t = 0.25", "t = 1"]

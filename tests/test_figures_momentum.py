@@ -7,19 +7,19 @@ import plotly.io as pio
 import pytest
 
 from deqnet import Momentum
+from deqnet.analysis.adjoint import EnergyVariation, energy_variation
 from deqnet.analysis.checks import check_points
+from deqnet.datasets import balanced_sample
+from deqnet.figures.fields import KEY_ROOM
 from deqnet.figures.momentum import (
     FIELD_ARROW_FRACTION,
-    KEY_ROOM,
     PATH_ARROW_FRACTION,
     adjoint_field_figure,
     energy_figure,
     energy_summary,
-    energy_variation,
     momentum_paths_figure,
     phase_portraits_figure,
     pick_figure,
-    round_robin_points,
 )
 
 EXTENT = (-2.0, 2.0, -1.5, 1.5)
@@ -68,7 +68,7 @@ def test_energy_variation_separates_steps_from_changes_inside_segments() -> None
 def test_energy_variation_ignores_paths_without_energy() -> None:
     h = np.array([[0.0, 2.0], [0.0, 2.0]])
     assert energy_variation(h).overall == 0.0
-    assert energy_variation(np.zeros((3, 2))) == energy_variation(np.zeros((3, 2)))
+    assert energy_variation(np.zeros((3, 2))) == EnergyVariation(0.0, 0.0, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -81,16 +81,19 @@ def test_energy_variation_ignores_paths_without_energy() -> None:
         ("piecewise", True, 10, "jumps"),
     ],
 )
-def test_energy_summary_names_the_behaviour_and_the_numbers(mode, discrete, segments, word):
+def test_energy_summary_names_the_behaviour_and_follows_the_numbers(mode, discrete, segments, word):
     var = energy_variation(np.array([1.0, 1.0, 2.0, 2.0])[:, None], np.array([0, 0, 1, 1]))
+    assert var.overall == pytest.approx(1 / 1.5) and var.jump == pytest.approx(1 / 1.5)
+    assert var.within == 0.0
     text = energy_summary(var, time_mode=mode, discrete=discrete, n_segments=segments)
     assert word in text
-    if mode == "piecewise":
-        assert f"{var.jump:.3g}" in text
+    # The sentence reports the measurement: another variation gives another sentence.
+    other = EnergyVariation(var.overall / 7, var.within, var.jump / 7)
+    assert energy_summary(other, time_mode=mode, discrete=discrete, n_segments=segments) != text
 
 
-def test_round_robin_points_are_the_points_the_checks_measure(tiny_moons) -> None:
-    rows = round_robin_points(tiny_moons.y_train, 6)
+def test_default_points_are_the_points_the_checks_measure(tiny_moons) -> None:
+    rows = balanced_sample(tiny_moons.y_train, 6)
     x, y = check_points(tiny_moons, 6)
     np.testing.assert_array_equal(tiny_moons.x_train[rows], x)
     np.testing.assert_array_equal(tiny_moons.y_train[rows], y)
@@ -99,7 +102,7 @@ def test_round_robin_points_are_the_points_the_checks_measure(tiny_moons) -> Non
 
 def test_pick_figure_names_every_training_row_and_rings_the_defaults(tiny_moons) -> None:
     x, y = tiny_moons.x_train, tiny_moons.y_train
-    defaults = round_robin_points(y, 6)
+    defaults = balanced_sample(y, 6)
     fig = pick_figure(x, y, defaults, extent=EXTENT)
     assert [t.type for t in fig.data] == ["scatter"] * 3
     rows = np.concatenate([np.asarray(t.customdata) for t in fig.data[:2]])

@@ -20,8 +20,8 @@ from app_harness import start, texts  # noqa: F401
 from test_sharing_runfile import malformed_files
 
 from deqnet import DataConfig, ModelConfig, RunConfig, TrainConfig, Trainer, build_model
-from deqnet.datasets import MAX_CSV_BYTES, dataset_to_csv
 from deqnet.sharing import run_to_json
+from deqnet.sharing.csvfile import MAX_CSV_BYTES, dataset_to_csv
 from ui.links import _load_upload
 from ui.state import Session, new_session
 

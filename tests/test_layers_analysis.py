@@ -1,4 +1,4 @@
-"""deqnet.analysis.layers against the mathematics of paper notes §5–§7.
+"""deqnet.analysis.{depth,identity,topology} against the mathematics of paper notes §5–§7.
 
 - ResNet and feed-forward nets converge to their ODE at first order (log-log slope −1 ± 0.15),
   both the states x_L and back-propagation's a_0, and reading a net as an ODE is exact;
@@ -26,23 +26,29 @@ from deqnet import (
     jacobian_logdet,
     make_dataset,
 )
-from deqnet.analysis.layers import (
+from deqnet.analysis.depth import (
     accuracy,
     accuracy_versus_layers,
-    activation,
-    activation_curve,
     convergence_layers,
     convergence_study,
-    detect_crossings,
-    disk_and_ring_grid,
     fit_power_law,
     layer_paths,
-    layer_weights,
-    linear_boundary,
-    monotonicity_limit,
     network_of,
-    turned_over,
     valid_layers,
+)
+from deqnet.analysis.identity import (
+    activation,
+    activation_curve,
+    layer_weights,
+    monotonicity_limit,
+)
+from deqnet.analysis.topology import (
+    detect_crossings,
+    disk_and_ring_grid,
+    linear_boundary,
+    snapshot_depths,
+    topology_snapshots,
+    turned_over,
 )
 from deqnet.models import FeedForward
 
@@ -311,6 +317,45 @@ def test_disk_and_ring_grid_labels_the_whole_region() -> None:
     r = np.hypot(points[:, 0], points[:, 1])
     assert np.all((r <= 0.5) == (labels == 0)) and np.all((r >= 1.0) & (r <= 1.5) == (labels == 1))
     assert labels.sum() > (labels == 0).sum() > 0
+
+
+def test_snapshots_of_a_network_are_its_own_layers_at_evenly_spread_depths() -> None:
+    net = build_model(ModelConfig(family="resnet", layers=20, T=2.0), n_classes=2, seed=1)
+    snap = topology_snapshots(net, 5, region_points=21, grid_lines=5)
+    np.testing.assert_array_equal(snap.layers, [0, 5, 10, 15, 20])
+    np.testing.assert_allclose(snap.t, snap.layers * 0.1)
+    x, labels = disk_and_ring_grid(21)
+    with torch.no_grad():
+        states = net.layer_states(net.lift(torch.as_tensor(x))).numpy()
+    np.testing.assert_allclose(snap.states, states[snap.layers], atol=1e-6)
+    np.testing.assert_array_equal(snap.labels, labels)
+    np.testing.assert_allclose(snap.grid.t, snap.t)
+    assert snap.grid.lines.shape[:2] == (5, 10)
+    folds = turned_over(net, x)
+    np.testing.assert_array_equal(snap.turned, folds.turned[snap.layers])
+    assert snap.turned_fraction == pytest.approx(folds.turned[-1].mean())
+    assert snap.stretch == pytest.approx(np.nanmax(np.abs(folds.det[-1])))
+    assert snap.crossed == pytest.approx(detect_crossings(net, x).crossed.mean())
+
+
+def test_snapshots_of_an_ode_are_uniform_in_time_and_never_turned_over() -> None:
+    model = _ode("node", T=2.0)
+    times, layers = snapshot_depths(model, 4)
+    np.testing.assert_allclose(times, [0.0, 2 / 3, 4 / 3, 2.0])
+    assert layers is None
+    snap = topology_snapshots(model, 4, region_points=15, grid_lines=5)
+    x, _ = disk_and_ring_grid(15)
+    np.testing.assert_allclose(snap.states[0], x, atol=1e-6)
+    assert snap.states.shape == (4, len(x), 2) and snap.layers is None
+    assert not snap.turned.any() and snap.turned_fraction == 0.0 and snap.crossed is None
+    assert snap.stretch == pytest.approx(np.exp(jacobian_logdet(model, x)).max(), rel=1e-6)
+
+
+def test_a_coarse_network_shows_fewer_snapshots_than_asked_when_it_has_few_layers() -> None:
+    net = _fold_layer(gamma=1.0)
+    times, layers = snapshot_depths(net, 5)
+    np.testing.assert_array_equal(layers, [0, 1])
+    np.testing.assert_allclose(times, [0.0, 1.0])
 
 
 def test_linear_boundary_separates_the_readout_classes() -> None:

@@ -21,8 +21,14 @@ m / (|u| * 0.5), the disk-to-ring distance. With identical training (same data, 
 decay, so comparable margins) the 2-D model must therefore either misclassify part of the grid or
 stretch far more, and in practice it does both, while the 3-D model classifies the grid perfectly.
 Weight decay keeps the 3-D flow from inflating its margins without bound (cross-entropy rewards
-that), so "gentle" stays meaningful. Seed 0 is one where the 2-D model does try to fit the sample
-(with some seeds it stays at the symmetric start, where the gradient vanishes, and never moves).
+that), so "gentle" stays meaningful.
+
+Seeds. The claims are checked on three seeds, each in the form in which it holds for any weights:
+the 3-D model classifies the grid and the 2-D model misses part of it on every seed (the theorem),
+while "it threads the sample, and threading costs stretch" is checked on every seed whose 2-D model
+does fit the sample, of which there must be at least two. Some seeds leave the 2-D model at the
+symmetric start, where the gradient vanishes and it never moves (seed 2 here: 58 % on the sample,
+stretch 1); such a model neither fits nor stretches, and the stretch argument does not apply to it.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import torch
 
 from deqnet import ModelConfig, TrainConfig, Trainer, build_model, make_dataset
 
-SEED = 0
+SEEDS = (0, 1, 2)
 STEPS = 150
 GRID_N = 121  # spacing 0.025, 16x finer than the ~0.2 gaps between the ring's training points
 
@@ -64,16 +70,19 @@ def _max_stretch(model, x: torch.Tensor) -> float:
 
 
 @pytest.fixture(scope="module")
-def trained() -> dict[int, Trainer]:
-    """A plain 2-D node and an augmented (D = 3) node, trained with identical settings."""
+def trained() -> dict[int, dict[int, Trainer]]:
+    """Per seed: a plain 2-D node (key 0) and an augmented, D = 3 node (key 1), trained with
+    identical settings."""
     data = make_dataset("concentric", n=256, noise=0.0, test_fraction=0.25, seed=0)
-    train_cfg = TrainConfig(lr=0.02, weight_decay=0.01, seed=SEED)
-    out = {}
-    for augment in (0, 1):
-        model = build_model(ModelConfig(augment=augment, steps=5), n_classes=2, seed=SEED)
-        out[augment] = Trainer(model, data, train_cfg)
-        out[augment].step(STEPS)
-        assert out[augment].status == "ok"
+    out: dict[int, dict[int, Trainer]] = {}
+    for seed in SEEDS:
+        train_cfg = TrainConfig(lr=0.02, weight_decay=0.01, seed=seed)
+        out[seed] = {}
+        for augment in (0, 1):
+            model = build_model(ModelConfig(augment=augment, steps=5), n_classes=2, seed=seed)
+            out[seed][augment] = Trainer(model, data, train_cfg)
+            out[seed][augment].step(STEPS)
+            assert out[seed][augment].status == "ok"
     return out
 
 
@@ -83,18 +92,26 @@ def _grid_accuracy(model) -> float:
         return float((model(x).argmax(dim=1) == y).double().mean())
 
 
-def test_augmented_model_classifies_the_whole_region(trained) -> None:
-    assert _grid_accuracy(trained[1].model) >= 0.98
+def _fits_the_sample(trainer: Trainer) -> bool:
+    return trainer.history[-1].train_acc >= 0.95
 
 
-def test_plain_2d_model_fits_the_sample_but_never_the_dense_grid(trained) -> None:
-    plain, augmented = trained[0], trained[1]
-    assert plain.history[-1].train_acc >= 0.95  # it does thread the sample ...
-    accuracy = _grid_accuracy(plain.model)
-    assert accuracy < 1.0  # ... but no homeomorphism can separate the continuum
-    assert accuracy < _grid_accuracy(augmented.model)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_augmented_model_classifies_the_whole_region(trained, seed: int) -> None:
+    assert _grid_accuracy(trained[seed][1].model) >= 0.98
 
 
-def test_plain_2d_flow_stretches_more_than_the_augmented_flow(trained) -> None:
+@pytest.mark.parametrize("seed", SEEDS)
+def test_plain_2d_model_never_classifies_the_dense_grid(trained, seed: int) -> None:
+    accuracy = _grid_accuracy(trained[seed][0].model)
+    assert accuracy < 1.0  # no homeomorphism can separate the continuum
+    assert accuracy < _grid_accuracy(trained[seed][1].model)
+
+
+def test_plain_2d_model_threads_the_sample_and_pays_for_it_in_stretch(trained) -> None:
+    fitted = [seed for seed in SEEDS if _fits_the_sample(trained[seed][0])]
+    assert len(fitted) >= 2, fitted  # the stretch claim is tested on more than one seed
     x, _ = _dense_grid()
-    assert _max_stretch(trained[0].model, x) > 2 * _max_stretch(trained[1].model, x)
+    for seed in fitted:
+        plain, augmented = trained[seed][0].model, trained[seed][1].model
+        assert _max_stretch(plain, x) > 2 * _max_stretch(augmented, x), seed

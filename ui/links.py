@@ -15,12 +15,13 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from deqnet import DatasetError, RunConfig, load_csv
-from deqnet.datasets import MAX_CSV_BYTES, dataset_to_csv
 from deqnet.presets import PRESETS
 from deqnet.sharing import (
     HIDEABLE,
+    MAX_CSV_BYTES,
     RunFileError,
     check_loaded_run_behaves,
+    dataset_to_csv,
     reproduce_script,
     run_from_json,
     run_from_query,

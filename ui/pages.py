@@ -54,6 +54,7 @@ PAGES: dict[str, Page] = {
         Page("momentum", "Momentum", ":material/swap_calls:", "See the paper"),
         Page("layers", "Layers ↔ Time", ":material/stacks:", "See the paper"),
         Page("topology", "Topology", ":material/donut_large:", "See the paper"),
+        Page("digits", "Digits", ":material/draw:", "See the paper"),
         Page("lessons", "Lessons", ":material/school:", "Learn"),
     )
 }

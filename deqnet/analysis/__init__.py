@@ -1,8 +1,10 @@
 """Analysis of a trained model: arrays out, no plotting, no Streamlit.
 
 paths (trajectories, per-point loss), grids (decision and vector-field grids, the deformed grid) and
-volume (divergence, x-space volume change); adjoint, liouville and checks add the phase-space side;
-layers sets a network's layers against its ODE (convergence, ‖W_l − I‖, h(y), folds).
+volume (divergence, x-space volume change); adjoint, liouville and checks add the phase-space side.
+Layers against time, in three topics: depth (a network's layers on its ODE's paths, convergence as
+L grows, accuracy against L), identity (‖W_l − I‖, h(y) and its monotonicity limit) and topology
+(layer determinants, folds, the disk-and-ring region and its snapshots).
 """
 
 from deqnet.analysis.adjoint import (
@@ -14,6 +16,19 @@ from deqnet.analysis.adjoint import (
     momentum,
 )
 from deqnet.analysis.checks import STATUSES, Check, check_points, run_checks
+from deqnet.analysis.depth import (
+    Convergence,
+    DepthAccuracy,
+    LayerPaths,
+    accuracy_versus_layers,
+    convergence_layers,
+    convergence_study,
+    fit_power_law,
+    layer_paths,
+    network_of,
+    reference_ode,
+    valid_layers,
+)
 from deqnet.analysis.grids import (
     DecisionGrid,
     GridFlow,
@@ -23,33 +38,26 @@ from deqnet.analysis.grids import (
     plot_extent,
     vector_field_grid,
 )
-from deqnet.analysis.layers import (
+from deqnet.analysis.identity import (
     ActivationCurve,
-    Convergence,
-    Crossings,
-    DepthAccuracy,
-    LayerPaths,
     LayerWeights,
-    TurnedOver,
-    accuracy_versus_layers,
     activation_curve,
-    convergence_layers,
-    convergence_study,
-    detect_crossings,
-    disk_and_ring_grid,
-    fit_power_law,
-    layer_determinants,
-    layer_paths,
     layer_weights,
-    linear_boundary,
     monotonicity_limit,
-    network_of,
-    reference_ode,
-    turned_over,
-    valid_layers,
 )
 from deqnet.analysis.liouville import joint_flow_determinant, x_flow_determinant
 from deqnet.analysis.paths import Trajectory, default_times, per_sample_loss, trajectory
+from deqnet.analysis.topology import (
+    Crossings,
+    TopologySnapshots,
+    TurnedOver,
+    detect_crossings,
+    disk_and_ring_grid,
+    layer_determinants,
+    linear_boundary,
+    topology_snapshots,
+    turned_over,
+)
 from deqnet.analysis.volume import (
     cloud_log_volume,
     divergence,
@@ -70,6 +78,7 @@ __all__ = [
     "LayerPaths",
     "LayerWeights",
     "Momentum",
+    "TopologySnapshots",
     "Trajectory",
     "TurnedOver",
     "VectorField",
@@ -105,6 +114,7 @@ __all__ = [
     "plot_extent",
     "reference_ode",
     "run_checks",
+    "topology_snapshots",
     "trajectory",
     "turned_over",
     "valid_layers",

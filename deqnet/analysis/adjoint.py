@@ -33,6 +33,9 @@ from deqnet.models import build_model
 from deqnet.models.base import ContinuousModel, DeqModel, DiscreteModel, SolverFailure
 
 State = tuple[torch.Tensor, ...]
+# Mean |H| below this is "no energy at all" (a point the model is certain about); relative
+# changes of such a path are noise, not physics.
+H_FLOOR = 1e-12
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,3 +336,42 @@ def depth_sensitivity(
         else:
             fd = (3 * loss_at(T) - 4 * loss_at(T - eps) + loss_at(T - 2 * eps)) / (2 * eps)
     return h_final, fd
+
+
+@dataclass(frozen=True)
+class EnergyVariation:
+    """How much H = a·F changes along the paths, relative to each path's mean |H|.
+
+    Attributes:
+        overall: max over points of peak-to-peak of H_i over the whole path / mean |H_i|.
+        within: the same, but peak-to-peak taken inside each weight segment (max over segments);
+            equals ``overall`` for a single segment.
+        jump: max over points and segment boundaries of the change of H's mean level from one
+            segment to the next / mean |H_i|; 0 for a single segment.
+    """
+
+    overall: float
+    within: float
+    jump: float
+
+
+def energy_variation(H: np.ndarray, segments: np.ndarray | None = None) -> EnergyVariation:
+    """Relative variation of H (K, N) along each of N paths; ``segments`` (K,) labels each time
+    with its weight segment (non-decreasing ints; None: one segment).
+
+    Paths whose mean |H| is below H_FLOOR are left out (a zero energy has no relative change);
+    if all are, every number is 0.
+    """
+    h = np.asarray(H, dtype=np.float64)
+    seg = np.zeros(len(h), dtype=np.int64) if segments is None else np.asarray(segments)
+    size = np.abs(h).mean(axis=0)
+    alive = np.isfinite(size) & (size > H_FLOOR)
+    if not alive.any():
+        return EnergyVariation(0.0, 0.0, 0.0)
+    h, size = h[:, alive], size[alive]
+    overall = float(np.max(np.ptp(h, axis=0) / size))
+    labels = np.unique(seg)
+    within = max(float(np.max(np.ptp(h[seg == s], axis=0) / size)) for s in labels)
+    levels = np.stack([h[seg == s].mean(axis=0) for s in labels])  # (segments, N)
+    jump = float(np.max(np.abs(np.diff(levels, axis=0)) / size)) if len(labels) > 1 else 0.0
+    return EnergyVariation(overall, within, jump)

@@ -23,7 +23,7 @@ from deqnet.analysis.adjoint import (
     rebuild_model,
 )
 from deqnet.analysis.liouville import joint_flow_determinant, x_flow_determinant
-from deqnet.datasets import Dataset
+from deqnet.datasets import Dataset, balanced_sample
 from deqnet.maps import continuize
 from deqnet.models.base import ContinuousModel, DeqModel, SolverFailure
 from deqnet.training import explain_solver_failure
@@ -217,14 +217,9 @@ CHECKS: tuple[Callable[[ContinuousModel, np.ndarray, np.ndarray], Check], ...] =
 
 
 def check_points(data: Dataset, n_points: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The first n_points training points taking classes in turn: x (n, 2), y (n,)."""
-    order = []
-    queues = [list(np.flatnonzero(data.y_train == c)) for c in range(data.n_classes)]
-    while len(order) < n_points and any(queues):
-        for queue in queues:
-            if queue and len(order) < n_points:
-                order.append(queue.pop(0))
-    index = np.array(order, dtype=np.int64)
+    """The first n_points training points taking classes in turn (``balanced_sample``):
+    x (n, 2), y (n,)."""
+    index = balanced_sample(data.y_train, n_points)
     return data.x_train[index], data.y_train[index]
 
 

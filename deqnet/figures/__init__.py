@@ -1,8 +1,10 @@
 """Plotly figure builders: arrays and analysis dataclasses in, ``go.Figure`` out (no Streamlit).
 
 style (class colours, layout), boundary (decision boundary), curves (loss and accuracy), fields
-(quiver of a vector field), paths (hidden-state paths in 2-D and 3-D), animation (the flow as a
-client-side movie) and volume (divergence and volume change).
+(quiver of a vector field and arrows), paths (hidden-state paths in 2-D and 3-D), animation (the
+flow as a client-side movie) and volume (divergence and volume change) are re-exported here. The
+page-sized topics are imported by module: depth, identity and topology (layers against time),
+momentum, trajectories, sweep and live (the Playground's in-place updates).
 """
 
 from deqnet.figures.animation import flow_animation_figure

@@ -51,15 +51,11 @@ def boundary_figure(
         big: projector-sized fonts.
     """
     xs, ys = np.asarray(grid.xs), np.asarray(grid.ys)
-    probs = np.asarray(grid.probs)
     if extent is None:
         extent = (float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1]))
     fig = go.Figure()
-    shading = shading_arrays(grid, discretize)
-    if probs.shape[-1] == 2:
-        _add_two_class_shading(fig, xs, ys, *shading, discretize)
-    else:
-        fig.add_trace(_class_image(xs, ys, shading[0]))
+    for trace in boundary_traces(grid, discretize=discretize):
+        fig.add_trace(trace)
     n_points = len(data.y_train) + (len(data.y_test) if show_test else 0)
     scatter = go.Scatter if n_points <= SVG_POINT_LIMIT else go.Scattergl
     size = 9 if big else 7
@@ -117,16 +113,22 @@ def shading_arrays(grid: DecisionGrid, discretize: bool) -> list[np.ndarray]:
     return [(p1 >= 0.5).astype(np.float32) if discretize else p1, p1]
 
 
-def _add_two_class_shading(
-    fig: go.Figure,
-    xs: np.ndarray,
-    ys: np.ndarray,
-    z: np.ndarray,
-    p1: np.ndarray,
-    discretize: bool,
-) -> None:
-    """Heatmap ``z`` of P(class 1) (or its 0/1 snap) and the 0.5 contour of ``p1``."""
-    fig.add_trace(
+def boundary_traces(
+    grid: DecisionGrid, *, discretize: bool = False, line_width: float = 2.0
+) -> list[go.BaseTraceType]:
+    """The shading of ``boundary_figure`` without the points, in trace order: two classes, a
+    heatmap of P(class 1) (``discretize``: snapped to 0/1) and the p = 0.5 contour (``line_width``
+    px); more classes, an image of the most likely class fading to white as the model is unsure.
+
+    Args:
+        grid: ``.xs`` (n,), ``.ys`` (m,) and ``.probs`` (m, n, C), probs[i, j] at (xs[j], ys[i]).
+    """
+    xs, ys = np.asarray(grid.xs), np.asarray(grid.ys)
+    shading = shading_arrays(grid, discretize)
+    if np.asarray(grid.probs).shape[-1] != 2:
+        return [_class_image(xs, ys, shading[0])]
+    z, p1 = shading
+    return [
         go.Heatmap(
             x=f32(xs),
             y=f32(ys),
@@ -142,21 +144,19 @@ def _add_two_class_shading(
             name="P(class 1)",
             hovertemplate="(%{x:.2f}, %{y:.2f})<br>P(class 1) = %{z:.2f}<extra></extra>",
             showlegend=False,
-        )
-    )
-    fig.add_trace(
+        ),
         go.Contour(
             x=f32(xs),
             y=f32(ys),
             z=f32(p1),
             contours={"start": 0.5, "end": 0.5, "size": 1.0, "coloring": "none"},
-            line={"color": INK, "width": 2},
+            line={"color": INK, "width": line_width},
             showscale=False,
             hoverinfo="skip",
             name="p = 0.5",
             showlegend=False,
-        )
-    )
+        ),
+    ]
 
 
 def _class_image(xs: np.ndarray, ys: np.ndarray, rgb: np.ndarray) -> go.Image:

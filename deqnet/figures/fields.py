@@ -1,4 +1,5 @@
-"""Vector fields on a grid as one ``go.Quiver`` trace (new in plotly 7, drawn by plotly.js 4)."""
+"""Arrows: vector fields on a grid as one ``go.Quiver`` trace (new in plotly 7, drawn by
+plotly.js 4), and arrows at given points in class colours with a reference key arrow."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from deqnet.figures.style import GREY, f32
+from deqnet.figures.style import GREY, INK, Extent, class_color, f32, fonts
 
 if TYPE_CHECKING:
     from deqnet.analysis.grids import VectorField
 
 # The longest arrow is this fraction of a grid cell, so neighbouring arrows never touch.
 ARROW_CELLS = 0.9
+KEY_ROOM = 0.1  # headroom above the data for the key arrow, as a fraction of the height
 
 
 def arrow_scale(field: VectorField) -> float:
@@ -61,3 +63,113 @@ def quiver_trace(
         hovertemplate="F(%{x:.2f}, %{y:.2f}) = (%{u:.2f}, %{v:.2f})<extra></extra>",
         showlegend=False,
     )
+
+
+def class_arrow_traces(
+    points: np.ndarray,
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    scale: float,
+    *,
+    name: str,
+    hover: str,
+    width: float,
+    arrowsize: float,
+) -> list[go.Quiver]:
+    """One quiver per class present in ``labels`` (M,), in class order: arrows ``vectors``
+    (M, 2) with tails at ``points`` (M, 2), ``scale`` data units per unit of |vector|."""
+    labels = np.asarray(labels).astype(np.int64)
+    traces = []
+    for k in np.unique(labels):
+        idx = np.flatnonzero(labels == k)
+        traces.append(
+            go.Quiver(
+                x=f32(points[idx, 0]),
+                y=f32(points[idx, 1]),
+                u=f32(vectors[idx, 0]),
+                v=f32(vectors[idx, 1]),
+                anchor="tail",
+                arrowref="data",
+                lengthmode="raw",
+                lengthfactor=float(scale),
+                marker={
+                    "color": class_color(k),
+                    "line": {"width": width},
+                    "arrowsize": arrowsize,
+                },
+                name=name,
+                legendgroup="arrows",
+                showlegend=False,  # the key arrow stands for all of them in the legend
+                hovertemplate=hover,
+            )
+        )
+    return traces
+
+
+def vector_scale(
+    vectors: np.ndarray, length: float, *, quantile: float = 1.0
+) -> tuple[float, float]:
+    """(data units per unit of |vector|, reference |vector|): the ``quantile`` of the norms of
+    ``vectors`` (..., 2) is drawn ``length`` long. (1, 0) if all are zero or non-finite."""
+    norms = np.hypot(vectors[..., 0], vectors[..., 1]).ravel()
+    norms = norms[np.isfinite(norms)]
+    reference = float(np.quantile(norms, quantile)) if norms.size else 0.0
+    return (length / reference, reference) if reference > 0 else (1.0, 0.0)
+
+
+def with_key_room(box: Extent) -> Extent:
+    """The box with KEY_ROOM of its height added on top, where the key arrow goes."""
+    x0, x1, y0, y1 = box
+    return x0, x1, y0, y1 + KEY_ROOM * (y1 - y0)
+
+
+def quiver_key(
+    fig: go.Figure,
+    box: Extent,
+    scale: float,
+    magnitude: float,
+    *,
+    name: str,
+    symbol: str,
+    big: bool,
+) -> None:
+    """A reference arrow of size ``magnitude`` in the headroom above ``box`` (see
+    :func:`with_key_room`), labelled "``symbol`` = magnitude"; it is also the arrows' legend
+    entry ``name``. The figure's arrows use the same ``scale``, so the key makes their lengths
+    readable."""
+    if magnitude <= 0:
+        return
+    x0, x1, y0, y1 = box
+    tip_x, y = x1 - 0.04 * (x1 - x0), y1 + 0.5 * KEY_ROOM * (y1 - y0)
+    tail_x = tip_x - magnitude * scale
+    fig.add_trace(
+        go.Quiver(
+            x=[tail_x],
+            y=[y],
+            u=[magnitude],
+            v=[0.0],
+            anchor="tail",
+            arrowref="data",
+            lengthmode="raw",
+            lengthfactor=float(scale),
+            marker={"color": INK, "line": {"width": 2.5}, "arrowsize": 1.2},
+            name=name,
+            legendgroup="arrows",
+            meta="arrow key",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_annotation(
+        x=tail_x,
+        y=y,
+        xanchor="right",
+        text=f"{symbol} = {magnitude:.2g}",
+        showarrow=False,
+        font={"size": fonts(big)["base"], "color": INK},
+    )
+
+
+def longer_side(extent: Extent) -> float:
+    """The longer side of a box (x0, x1, y0, y1)."""
+    x0, x1, y0, y1 = extent
+    return max(x1 - x0, y1 - y0)

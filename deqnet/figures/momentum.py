@@ -11,14 +11,20 @@ almost no momentum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from deqnet.figures.paths import class_groups, nan_join, subsample
+from deqnet.figures.fields import (
+    class_arrow_traces,
+    longer_side,
+    quiver_key,
+    vector_scale,
+    with_key_room,
+)
+from deqnet.figures.paths import class_groups, class_path_traces, subsample
 from deqnet.figures.style import (
     INK,
     LIGHT_GREY,
@@ -27,12 +33,13 @@ from deqnet.figures.style import (
     class_color,
     f32,
     fonts,
+    note_above,
     plane_axes,
     view_extent,
 )
 
 if TYPE_CHECKING:
-    from deqnet.analysis.adjoint import Momentum
+    from deqnet.analysis.adjoint import EnergyVariation, Momentum
 
 T_TITLE = "t (depth)"
 ARROWS_NAME = "−a(t): downhill in the loss"
@@ -45,67 +52,7 @@ FIELD_DECADES = 4.0
 MAGNITUDE_SCALE = [[0.0, "#D9D9D9"], [1.0, "#000000"]]
 ARROWS_PER_PATH = 6
 MAX_BOUNDARY_LINES = 24
-KEY_ROOM = 0.1  # headroom above the data for the key arrow, as a fraction of the height
 MARKED_SAMPLES = 60  # H curves with at most this many samples show them as dots
-# Mean |H| below this is "no energy at all" (a point the model is certain about); relative
-# changes of such a path are noise, not physics.
-H_FLOOR = 1e-12
-
-
-@dataclass(frozen=True)
-class EnergyVariation:
-    """How much H = a·F changes along the paths, relative to each path's mean |H|.
-
-    Attributes:
-        overall: max over points of peak-to-peak of H_i over the whole path / mean |H_i|.
-        within: the same, but peak-to-peak taken inside each weight segment (max over segments);
-            equals ``overall`` for a single segment.
-        jump: max over points and segment boundaries of the change of H's mean level from one
-            segment to the next / mean |H_i|; 0 for a single segment.
-    """
-
-    overall: float
-    within: float
-    jump: float
-
-
-def energy_variation(H: np.ndarray, segments: np.ndarray | None = None) -> EnergyVariation:
-    """Relative variation of H (K, N) along each of N paths; ``segments`` (K,) labels each time
-    with its weight segment (non-decreasing ints; None: one segment).
-
-    Paths whose mean |H| is below H_FLOOR are left out (a zero energy has no relative change);
-    if all are, every number is 0.
-    """
-    h = np.asarray(H, dtype=np.float64)
-    seg = np.zeros(len(h), dtype=np.int64) if segments is None else np.asarray(segments)
-    size = np.abs(h).mean(axis=0)
-    alive = np.isfinite(size) & (size > H_FLOOR)
-    if not alive.any():
-        return EnergyVariation(0.0, 0.0, 0.0)
-    h, size = h[:, alive], size[alive]
-    overall = float(np.max(np.ptp(h, axis=0) / size))
-    labels = np.unique(seg)
-    within = max(float(np.max(np.ptp(h[seg == s], axis=0) / size)) for s in labels)
-    levels = np.stack([h[seg == s].mean(axis=0) for s in labels])  # (segments, N)
-    jump = float(np.max(np.abs(np.diff(levels, axis=0)) / size)) if len(labels) > 1 else 0.0
-    return EnergyVariation(overall, within, jump)
-
-
-def round_robin_points(labels: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the first ``n`` points taking the classes in turn (0, 1, ..., 0, 1, ...).
-
-    The same rule as ``deqnet.analysis.checks.check_points``, so the points a page shows by
-    default are the points its checks measure.
-    """
-    labels = np.asarray(labels).astype(np.int64)
-    n_classes = int(labels.max()) + 1 if labels.size else 0
-    queues = [list(np.flatnonzero(labels == c)) for c in range(n_classes)]
-    order: list[int] = []
-    while len(order) < n and any(queues):
-        for queue in queues:
-            if queue and len(order) < n:
-                order.append(int(queue.pop(0)))
-    return np.array(order, dtype=np.int64)
 
 
 def _num(value: float) -> str:
@@ -140,106 +87,6 @@ def energy_summary(
         head = f"H is flat: relative change ≤ {_num(variation.overall)}"
         detail = "only the solver's step and rounding error"
     return f"{head}<br>{detail}"
-
-
-def _arrow_traces(
-    points: np.ndarray,
-    vectors: np.ndarray,
-    labels: np.ndarray,
-    scale: float,
-    *,
-    name: str,
-    hover: str,
-    width: float,
-    arrowsize: float,
-) -> list[go.Quiver]:
-    """One quiver per class: arrows ``vectors`` (M, 2) with tails at ``points`` (M, 2)."""
-    traces = []
-    for k, idx in class_groups(labels, np.arange(len(labels))):
-        if not len(idx):
-            continue
-        traces.append(
-            go.Quiver(
-                x=f32(points[idx, 0]),
-                y=f32(points[idx, 1]),
-                u=f32(vectors[idx, 0]),
-                v=f32(vectors[idx, 1]),
-                anchor="tail",
-                arrowref="data",
-                lengthmode="raw",
-                lengthfactor=float(scale),
-                marker={
-                    "color": class_color(k),
-                    "line": {"width": width},
-                    "arrowsize": arrowsize,
-                },
-                name=name,
-                legendgroup="arrows",
-                showlegend=False,  # the key arrow stands for all of them in the legend
-                hovertemplate=hover,
-            )
-        )
-    return traces
-
-
-def _arrow_scale(
-    vectors: np.ndarray, length: float, *, quantile: float = 1.0
-) -> tuple[float, float]:
-    """(data units per unit of |vector|, reference |vector|): the ``quantile`` of the norms of
-    ``vectors`` (..., 2) is drawn ``length`` long. (1, 0) if all are zero or non-finite."""
-    norms = np.hypot(vectors[..., 0], vectors[..., 1]).ravel()
-    norms = norms[np.isfinite(norms)]
-    reference = float(np.quantile(norms, quantile)) if norms.size else 0.0
-    return (length / reference, reference) if reference > 0 else (1.0, 0.0)
-
-
-def _with_headroom(box: Extent) -> Extent:
-    """The box with KEY_ROOM of its height added on top, where the key arrow goes."""
-    x0, x1, y0, y1 = box
-    return x0, x1, y0, y1 + KEY_ROOM * (y1 - y0)
-
-
-def _quiver_key(
-    fig: go.Figure, box: Extent, scale: float, magnitude: float, *, name: str, big: bool
-) -> None:
-    """A reference arrow of size ``magnitude`` in the headroom above ``box`` (see
-    :func:`_with_headroom`), labelled with it; it is also the arrows' legend entry ``name``.
-    The figure's arrows use the same ``scale``, so the key makes their lengths readable."""
-    if magnitude <= 0:
-        return
-    x0, x1, y0, y1 = box
-    tip_x, y = x1 - 0.04 * (x1 - x0), y1 + 0.5 * KEY_ROOM * (y1 - y0)
-    tail_x = tip_x - magnitude * scale
-    fig.add_trace(
-        go.Quiver(
-            x=[tail_x],
-            y=[y],
-            u=[magnitude],
-            v=[0.0],
-            anchor="tail",
-            arrowref="data",
-            lengthmode="raw",
-            lengthfactor=float(scale),
-            marker={"color": INK, "line": {"width": 2.5}, "arrowsize": 1.2},
-            name=name,
-            legendgroup="arrows",
-            meta="arrow key",
-            hoverinfo="skip",
-        )
-    )
-    fig.add_annotation(
-        x=tail_x,
-        y=y,
-        xanchor="right",
-        text=f"|a| = {magnitude:.2g}",
-        showarrow=False,
-        font={"size": fonts(big)["base"], "color": INK},
-    )
-
-
-def _side(extent: Extent) -> float:
-    x0, x1, y0, y1 = extent
-    return max(x1 - x0, y1 - y0)
 
 
 def pick_figure(
@@ -340,8 +187,8 @@ def momentum_paths_figure(
     tails = x[when].reshape(-1, 2)
     arrows = -a[when].reshape(-1, 2)
     arrow_labels = np.tile(labels, len(when))
-    scale, longest = _arrow_scale(arrows, PATH_ARROW_FRACTION * _side(box))
-    for trace in _arrow_traces(
+    scale, longest = vector_scale(arrows, PATH_ARROW_FRACTION * longer_side(box))
+    for trace in class_arrow_traces(
         tails,
         arrows,
         arrow_labels,
@@ -377,9 +224,9 @@ def momentum_paths_figure(
             hovertemplate="x(T) = (%{x:.2f}, %{y:.2f})<extra></extra>",
         )
     )
-    _quiver_key(fig, box, scale, longest, name=ARROWS_NAME, big=big)
+    quiver_key(fig, box, scale, longest, name=ARROWS_NAME, symbol="|a|", big=big)
     base_layout(fig, big=big)
-    plane_axes(fig, _with_headroom(box))
+    plane_axes(fig, with_key_room(box))
     return fig
 
 
@@ -404,27 +251,19 @@ def phase_portraits_figure(
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14)
     for col in (1, 2):
         k = col - 1
-        for c, idx in class_groups(labels, np.arange(n)):
-            if not len(idx):
-                continue
-            line = nan_join(np.stack([x[:, idx, k], a[:, idx, k]], axis=2).transpose(1, 0, 2))
-            fig.add_trace(
-                go.Scatter(
-                    x=line[:, 0],
-                    y=line[:, 1],
-                    mode="lines+markers" if discrete else "lines",
-                    name=f"class {c}",
-                    legendgroup=f"class {c}",
-                    showlegend=col == 1,
-                    line={"color": class_color(c), "width": 3 if big else 2},
-                    marker={"size": 5},
-                    hovertemplate=(
-                        f"x{'₁₂'[k]} = %{{x:.3g}}, a{'₁₂'[k]} = %{{y:.3g}}<extra></extra>"
-                    ),
-                ),
-                row=1,
-                col=col,
-            )
+        lines = class_path_traces(
+            np.stack([x[..., k], a[..., k]], axis=2),
+            labels,
+            width=3 if big else 2,
+            kind=go.Scatter,
+            mode="lines+markers" if discrete else "lines",
+            showlegend=col == 1,
+            marker={"size": 5},
+            hovertemplate=f"x{'₁₂'[k]} = %{{x:.3g}}, a{'₁₂'[k]} = %{{y:.3g}}<extra></extra>",
+        )
+        for line in lines:
+            if len(line.x):  # a class without chosen points draws nothing
+                fig.add_trace(line, row=1, col=col)
         colors = [class_color(c) for c in labels]
         for when, name, marker in (
             (0, "t = 0", {"symbol": "circle-open", "size": 10, "line": {"width": 2}}),
@@ -513,21 +352,7 @@ def energy_figure(
             fig.add_vline(x=float(b), line={"color": LIGHT_GREY, "width": 1.5, "dash": "dot"})
     fig.add_hline(y=0, line={"color": LIGHT_GREY, "width": 1})
     base_layout(fig, big=big)
-    top = fig.layout.margin.t
-    fig.update_layout(margin={"t": top + round(3.2 * fonts(big)["base"])})
-    fig.add_annotation(
-        text=summary,
-        xref="paper",
-        yref="paper",
-        x=0.0,
-        y=1.0,
-        xanchor="left",
-        yanchor="bottom",
-        yshift=round(1.6 * fonts(big)["base"]),
-        showarrow=False,
-        align="left",
-        font={"size": fonts(big)["base"], "color": INK},
-    )
+    note_above(fig, summary, big=big, lines=2)
     finite = t[np.isfinite(t)]
     span = [float(finite[0]), float(finite[-1])] if len(finite) else None
     fig.update_xaxes(title_text=T_TITLE, range=span)
@@ -601,7 +426,7 @@ def adjoint_field_figure(
             anchor="tail",
             arrowref="data",
             lengthmode="raw",
-            lengthfactor=FIELD_ARROW_FRACTION * _side(box),
+            lengthfactor=FIELD_ARROW_FRACTION * longer_side(box),
             marker={
                 "color": f32(np.log10(norm[keep])),
                 "colorscale": MAGNITUDE_SCALE,

@@ -7,7 +7,8 @@ draws far faster than one trace per path).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,11 +16,11 @@ from plotly.subplots import make_subplots
 
 from deqnet.figures.fields import quiver_trace
 from deqnet.figures.style import (
-    INK,
     Extent,
     base_layout,
     class_color,
     f32,
+    legend_key,
     plane_axes,
     scene_axes,
     view_extent,
@@ -58,6 +59,43 @@ def class_groups(labels: np.ndarray, keep: np.ndarray) -> list[tuple[int, np.nda
     labels = np.asarray(labels).astype(np.int64)
     n_classes = int(labels.max()) + 1 if labels.size else 0
     return [(k, keep[labels[keep] == k]) for k in range(n_classes)]
+
+
+def class_path_traces(
+    paths: np.ndarray,
+    labels: np.ndarray,
+    keep: np.ndarray | None = None,
+    *,
+    width: float,
+    opacity: float | None = None,
+    name: str = "class {k}",
+    group: str | None = "class {k}",
+    kind: Callable[..., go.BaseTraceType] = go.Scattergl,
+    **style: Any,
+) -> list[go.BaseTraceType]:
+    """One line trace per class 0 … max label of the paths (K, N, d) among ``keep`` (default
+    all N), each class's paths NaN-joined into one polyline in its colour: d = 2 gives x and y,
+    d = 3 also z (for ``kind=go.Scatter3d``).
+
+    ``name`` and ``group`` (the legend group, None for none) are formatted with the class k;
+    hover is off unless ``style`` has a hovertemplate; ``style`` (showlegend, mode, marker, …)
+    goes to every trace as is.
+    """
+    keep = np.arange(np.asarray(paths).shape[1]) if keep is None else keep
+    traces = []
+    for k, idx in class_groups(labels, keep):
+        line = nan_join(np.asarray(paths)[:, idx].transpose(1, 0, 2))
+        spec: dict[str, Any] = dict(zip("xyz", line.T, strict=False))
+        spec.update(mode="lines", name=name.format(k=k))
+        if group is not None:
+            spec["legendgroup"] = group.format(k=k)
+        spec["line"] = {"color": class_color(k), "width": width}
+        if opacity is not None:
+            spec["opacity"] = opacity
+        if "hovertemplate" not in style:
+            spec["hoverinfo"] = "skip"
+        traces.append(kind(**{**spec, **style}))
+    return traces
 
 
 def _planar(traj: Trajectory) -> np.ndarray:
@@ -110,20 +148,7 @@ def paths_figure(
     fig = go.Figure()
     if field is not None:
         fig.add_trace(quiver_trace(field))
-    for k, idx in class_groups(labels, keep):
-        line = nan_join(x[:, idx].transpose(1, 0, 2))
-        fig.add_trace(
-            go.Scattergl(
-                x=line[:, 0],
-                y=line[:, 1],
-                mode="lines",
-                name=f"class {k}",
-                legendgroup=f"class {k}",
-                line={"color": class_color(k), "width": 2 if big else 1.5},
-                opacity=0.6,
-                hoverinfo="skip",
-            )
-        )
+    fig.add_traces(class_path_traces(x, labels, keep, width=2 if big else 1.5, opacity=0.6))
     colors = _marker_colors(np.asarray(labels)[keep])
     size = 9 if big else 7
     for name, when, marker in (
@@ -143,17 +168,7 @@ def paths_figure(
             )
         )
         # The markers carry every class's colour; the legend key shows only their shape.
-        fig.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                name=name,
-                legendgroup=name,
-                marker={**marker, "color": INK},
-                hoverinfo="skip",
-            )
-        )
+        legend_key(fig, name, marker, legendgroup=name)
     base_layout(fig, big=big)
     plane_axes(fig, view_extent(x[:, keep], extent))
     return fig
@@ -225,23 +240,19 @@ def paths_3d_figure(
     x = _planar(traj)
     t = np.asarray(traj.t, dtype=np.float64)
     keep = subsample(x.shape[1], max_paths)
+    xt = np.concatenate([x, np.broadcast_to(t[:, None, None], (*x.shape[:2], 1))], axis=2)
     fig = go.Figure()
-    for k, idx in class_groups(labels, keep):
-        xt = np.concatenate(
-            [x[:, idx], np.broadcast_to(t[:, None, None], (len(t), len(idx), 1))], 2
+    fig.add_traces(
+        class_path_traces(
+            xt,
+            labels,
+            keep,
+            width=3,
+            group=None,
+            kind=go.Scatter3d,
+            hovertemplate="(%{x:.2f}, %{y:.2f}) at t = %{z:.2f}<extra></extra>",
         )
-        line = nan_join(xt.transpose(1, 0, 2))
-        fig.add_trace(
-            go.Scatter3d(
-                x=line[:, 0],
-                y=line[:, 1],
-                z=line[:, 2],
-                mode="lines",
-                name=f"class {k}",
-                line={"color": class_color(k), "width": 3},
-                hovertemplate="(%{x:.2f}, %{y:.2f}) at t = %{z:.2f}<extra></extra>",
-            )
-        )
+    )
     x0, x1, y0, y1 = view_extent(x[:, keep], _start_box(x[0, keep]), cap=START_BOX_CAP)
     scene = scene_axes(big, ("x₁", "x₂", T_TITLE))
     scene["xaxis"]["range"] = [x0, x1]
@@ -260,25 +271,22 @@ def coordinates_figure(
     t = np.asarray(traj.t, dtype=np.float64)
     keep = subsample(x.shape[1], max_paths)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    for k, idx in class_groups(labels, keep):
-        for row in (1, 2):
-            tx = np.stack([np.broadcast_to(t[:, None], (len(t), len(idx))), x[:, idx, row - 1]], 2)
-            line = nan_join(tx.transpose(1, 0, 2))
-            fig.add_trace(
-                go.Scattergl(
-                    x=line[:, 0],
-                    y=line[:, 1],
-                    mode="lines",
-                    name=f"class {k}",
-                    legendgroup=f"class {k}",
-                    showlegend=row == 1,
-                    line={"color": class_color(k), "width": 1.5},
-                    opacity=0.6,
-                    hovertemplate=f"t = %{{x:.2f}}, x{'₁₂'[row - 1]} = %{{y:.2f}}<extra></extra>",
-                ),
-                row=row,
-                col=1,
-            )
+    t_all = np.broadcast_to(t[:, None], x.shape[:2])
+    per_row = [
+        class_path_traces(
+            np.stack([t_all, x[..., row - 1]], axis=2),
+            labels,
+            keep,
+            width=1.5,
+            opacity=0.6,
+            showlegend=row == 1,
+            hovertemplate=f"t = %{{x:.2f}}, x{'₁₂'[row - 1]} = %{{y:.2f}}<extra></extra>",
+        )
+        for row in (1, 2)
+    ]
+    for first, second in zip(*per_row, strict=True):  # class by class, as the legend lists them
+        fig.add_trace(first, row=1, col=1)
+        fig.add_trace(second, row=2, col=1)
     base_layout(fig, big=big)
     x0, x1, y0, y1 = view_extent(x[:, keep], _start_box(x[0, keep]), cap=START_BOX_CAP)
     fig.update_xaxes(range=[float(t[0]), float(t[-1])])

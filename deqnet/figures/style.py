@@ -29,6 +29,7 @@ CLASS_COLORS: tuple[str, ...] = (
 GREY = "#8C8C8C"
 LIGHT_GREY = "#BDBDBD"
 INK = "#222222"
+FOLD_COLOR = "#D62728"  # red: where a layer map turns the plane over
 # Training curves: neutral ink, so they never look like a class. Train solid, test dashed.
 SPLIT_STYLE: dict[str, dict[str, Any]] = {
     "train": {"color": INK, "dash": "solid"},
@@ -284,3 +285,58 @@ def view_extent(
         low = np.where(seen_low < low, seen_low - margin, low)
         high = np.where(seen_high > high, seen_high + margin, high)
     return float(low[0]), float(high[0]), float(low[1]), float(high[1])
+
+
+def points_box(points: np.ndarray) -> Extent:
+    """The tight box (x0, x1, y0, y1) of the finite points (..., 2); (-1.5, 1.5, -1.5, 1.5) if
+    there are none."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    finite = pts[np.isfinite(pts).all(axis=-1)]
+    if not len(finite):
+        return (-1.5, 1.5, -1.5, 1.5)
+    low, high = finite.min(axis=0), finite.max(axis=0)
+    return (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+
+
+def legend_key(
+    fig: go.Figure,
+    name: str,
+    marker: dict[str, Any] | None = None,
+    *,
+    line: dict[str, Any] | None = None,
+    color: str = INK,
+    row: int | None = None,
+    col: int | None = None,
+    **extra: Any,
+) -> go.Figure:
+    """A legend entry with no data, drawn in one ``color`` (ink), for marks that carry every
+    class's colour: the colours say the class, the key says what the mark is. A ``marker`` key
+    shows markers, a ``line`` key a line; ``extra`` goes to the trace (legendgroup, opacity, …)."""
+    trace: dict[str, Any] = {"x": [None], "y": [None], "name": name, "hoverinfo": "skip"}
+    if line is not None:
+        trace.update(mode="lines", line={**line, "color": color})
+    else:
+        trace.update(mode="markers", marker={**(marker or {}), "color": color})
+    fig.add_trace(go.Scatter(**trace, **extra), row=row, col=col)
+    return fig
+
+
+def note_above(fig: go.Figure, text: str, *, big: bool, lines: int = 1) -> go.Figure:
+    """Write ``text`` (``lines`` lines, joined by "<br>") above the legend, and make room for it
+    in the top margin; call after ``base_layout``."""
+    size = fonts(big)["base"]
+    fig.update_layout(margin={"t": fig.layout.margin.t + round((0.4 + 1.4 * lines) * size)})
+    fig.add_annotation(
+        text=text,
+        xref="paper",
+        yref="paper",
+        x=0.0,
+        y=1.0,
+        xanchor="left",
+        yanchor="bottom",
+        yshift=round(1.6 * size),
+        showarrow=False,
+        align="left",
+        font={"size": size, "color": INK},
+    )
+    return fig

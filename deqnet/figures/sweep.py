@@ -16,16 +16,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from deqnet.figures.boundary import boundary_traces
 from deqnet.figures.paths import subsample
 from deqnet.figures.style import (
-    INK,
     Extent,
     base_layout,
     class_color,
-    class_colorscale,
     f32,
     fonts,
-    probability_image,
 )
 
 if TYPE_CHECKING:
@@ -100,47 +98,6 @@ def _class_steps(n_classes: int) -> list[list[float | str]]:
     return steps
 
 
-def _boundary_traces(grid: DecisionGrid) -> list[go.BaseTraceType]:
-    """Shading of one panel: P(class 1) with its 0.5 contour (2 classes), else the most likely
-    class fading to white where the model is unsure (as in ``boundary_figure``)."""
-    xs, ys, probs = np.asarray(grid.xs), np.asarray(grid.ys), np.asarray(grid.probs)
-    if probs.shape[-1] != 2:
-        return [
-            go.Image(
-                z=probability_image(probs),
-                colormodel="rgb",
-                x0=float(xs[0]),
-                dx=float(xs[1] - xs[0]),
-                y0=float(ys[0]),
-                dy=float(ys[1] - ys[0]),
-                hoverinfo="skip",
-            )
-        ]
-    p1 = f32(probs[..., 1])
-    return [
-        go.Heatmap(
-            x=f32(xs),
-            y=f32(ys),
-            z=p1,
-            zmin=0.0,
-            zmax=1.0,
-            colorscale=class_colorscale(0, 1),
-            zsmooth="fast",  # the browser scales the image (see figures/boundary.py)
-            showscale=False,
-            hovertemplate="(%{x:.2f}, %{y:.2f})<br>P(class 1) = %{z:.2f}<extra></extra>",
-        ),
-        go.Contour(
-            x=f32(xs),
-            y=f32(ys),
-            z=p1,
-            contours={"start": 0.5, "end": 0.5, "size": 1.0, "coloring": "none"},
-            line={"color": INK, "width": 1.5},
-            showscale=False,
-            hoverinfo="skip",
-        ),
-    ]
-
-
 def sweep_boundaries_figure(
     grids: Sequence[DecisionGrid | None],
     datasets: Sequence[Dataset],
@@ -196,7 +153,7 @@ def sweep_boundaries_figure(
     scatter = go.Scatter if sum(len(y) for _, y in points) <= SVG_POINT_LIMIT else go.Scattergl
     traces, at_rows, at_cols = [], [], []
     for i, (grid, (x, y)) in enumerate(zip(grids, points, strict=True)):
-        panel = _boundary_traces(grid) if grid is not None else []
+        panel = boundary_traces(grid, line_width=1.5) if grid is not None else []
         panel.append(
             scatter(
                 x=f32(x[:, 0]),

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deqnet.figures.animation import frame_indices
-from deqnet.figures.style import INK, Extent, class_color, f32
+from deqnet.figures.style import INK, Extent, class_color, f32, legend_key
 from deqnet.figures.volume import volume_figure
 
 CLOUD_COLOR = "#CC79A7"  # reddish purple: not a class colour in two-class problems
@@ -116,17 +116,7 @@ def add_time_slice(
         )
     )
     # The diamonds carry every class's colour; the legend key shows only their shape.
-    fig.add_trace(
-        go.Scatter(
-            x=[None],
-            y=[None],
-            mode="markers",
-            name=name,
-            legendgroup=name,
-            marker={**marker, "color": "white"},
-            hoverinfo="skip",
-        )
-    )
+    legend_key(fig, name, marker, color="white", legendgroup=name)
     fig.update_traces(visible="legendonly", selector={"name": "start (t = 0)"})
     return fig
 
@@ -151,9 +141,7 @@ def volume_cloud_figure(
             cloud) leaves it out.
         discrete: label the divergence as the per-layer log-determinant rate.
     """
-    fig = volume_figure(t, mean_div, log_volume, big=big)
-    fig.update_traces(showlegend=True, selector={"name": "log volume change"})
-    fig.update_traces(name="mean log|det J| (exact)", selector={"name": "log volume change"})
+    fig = volume_figure(t, mean_div, log_volume, volume_legend="mean log|det J| (exact)", big=big)
     if cloud is not None and np.isfinite(cloud[0]):
         change = np.asarray(cloud, dtype=np.float64) - float(cloud[0])
         fig.add_trace(

@@ -10,7 +10,12 @@ from deqnet.figures.style import INK, LIGHT_GREY, base_layout, f32
 
 
 def volume_figure(
-    t: np.ndarray, mean_div: np.ndarray, log_volume: np.ndarray, *, big: bool = False
+    t: np.ndarray,
+    mean_div: np.ndarray,
+    log_volume: np.ndarray,
+    *,
+    volume_legend: str | None = None,
+    big: bool = False,
 ) -> go.Figure:
     """Mean divergence Tr dF/dx (top) and log-volume change (bottom) against t, zero lines drawn.
 
@@ -19,6 +24,8 @@ def volume_figure(
         mean_div: (K,) mean over the points of the divergence of F at each time.
         log_volume: (K,) log-volume change from t = 0, or (K, N) per point (its mean over the
             points is drawn, which is the integral of the mean divergence).
+        volume_legend: a legend entry for the log-volume curve (for figures that add more
+            curves to the bottom panel); None: no entry.
 
     Negative divergence squeezes the cloud (volume shrinks), positive spreads it.
     """
@@ -27,9 +34,10 @@ def volume_figure(
     if log_volume.ndim == 2:
         log_volume = log_volume.mean(axis=1)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1)
+    volume_name = volume_legend or "log volume change"
     for row, values, name, hover in (
         (1, mean_div, "mean div F", "mean div F = %{y:.3g}"),
-        (2, log_volume, "log volume change", "log V(t)/V(0) = %{y:.3g}"),
+        (2, log_volume, volume_name, "log V(t)/V(0) = %{y:.3g}"),
     ):
         fig.add_trace(
             go.Scatter(
@@ -39,7 +47,7 @@ def volume_figure(
                 name=name,
                 line={"color": INK, "width": 2.5},
                 hovertemplate=f"t = %{{x:.2f}}<br>{hover}<extra></extra>",
-                showlegend=False,
+                showlegend=row == 2 and volume_legend is not None,
             ),
             row=row,
             col=1,

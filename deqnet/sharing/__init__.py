@@ -1,9 +1,11 @@
-"""Sharing a run: the URL codec, run files (JSON), a reproduce script, and markdown-safe text.
+"""Sharing a run: the URL codec, run files (JSON), data files (CSV), a reproduce script, and
+markdown-safe text.
 
 Everything that arrives from a link or an upload is untrusted; these functions validate it and
 report problems as short sentences that are safe to show in Streamlit markdown.
 """
 
+from deqnet.sharing.csvfile import CSV_COLUMNS, MAX_CSV_BYTES, dataset_to_csv, load_csv
 from deqnet.sharing.query import (
     FIELD_SPECS,
     HIDEABLE,
@@ -28,8 +30,10 @@ from deqnet.sharing.script import reproduce_script
 from deqnet.sharing.text import clip_text, safe_text
 
 __all__ = [
+    "CSV_COLUMNS",
     "FIELD_SPECS",
     "HIDEABLE",
+    "MAX_CSV_BYTES",
     "MAX_NOTICES",
     "QUERY_FIELDS",
     "VIEW_FIELDS",
@@ -40,7 +44,9 @@ __all__ = [
     "ViewField",
     "check_loaded_run_behaves",
     "clip_text",
+    "dataset_to_csv",
     "default_view",
+    "load_csv",
     "reproduce_script",
     "run_from_json",
     "run_from_query",

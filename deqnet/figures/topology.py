@@ -1,0 +1,178 @@
+"""The topology lesson's figure: where a model carries the plane, side by side at a few depths."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from deqnet.figures.paths import class_groups, nan_join
+from deqnet.figures.style import (
+    FOLD_COLOR,
+    GREY,
+    INK,
+    Extent,
+    base_layout,
+    class_color,
+    f32,
+    fonts,
+    plane_axes,
+    points_box,
+    rgba,
+)
+
+if TYPE_CHECKING:
+    from deqnet.analysis.grids import GridFlow
+
+
+def snapshot_titles(t: np.ndarray, layers: np.ndarray | None = None) -> list[str]:
+    """Panel titles of snapshots at depths t (K,): "input", then "layer l" for a network's
+    ``layers`` (K,), else "t = 0.5"."""
+    if layers is not None:
+        return [f"layer {int(n)}" if n else "input" for n in layers]
+    return [f"t = {v:.2g}" if v else "input (t = 0)" for v in np.asarray(t, dtype=np.float64)]
+
+
+def _padded_box(points: np.ndarray, pad: float = 0.08, least: float = 0.3) -> Extent:
+    """A box around the finite points (N, 2) with a margin, at least 2 * ``least`` wide."""
+    x0, x1, y0, y1 = points_box(points)
+    half = np.maximum([(x1 - x0) / 2, (y1 - y0) / 2], least) * (1 + pad)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (cx - half[0], cx + half[0], cy - half[1], cy + half[1])
+
+
+def plane_snapshots_figure(
+    states: np.ndarray,
+    labels: np.ndarray,
+    titles: Sequence[str],
+    *,
+    grid: GridFlow | None = None,
+    turned: np.ndarray | None = None,
+    boundary: tuple[np.ndarray, float] | None = None,
+    big: bool = True,
+) -> go.Figure:
+    """Where a model carries the plane, side by side at K depths: points coloured by class, the
+    image of a square grid (grey), points turned over onto the rest of the plane (red rings) and,
+    in the last panel, the classifier's straight line (dashed).
+
+    Args:
+        states: (K, N, D) states of N points (e.g. a dense grid of the classes' region) at K
+            depths; the first two components are drawn, each panel on its own scale.
+        labels: (N,) classes.
+        titles: K panel titles ("layer 2", "t = 0.50", ...).
+        grid: ``deformed_grid`` at the same K depths.
+        turned: (K, N) ``turned_over(...).turned`` at the same depths.
+        boundary: (u, c) of ``linear_boundary``.
+    """
+    x = np.asarray(states)[..., :2]
+    labels = np.asarray(labels).astype(np.int64)
+    n_panels = x.shape[0]
+    fig = make_subplots(rows=1, cols=n_panels, horizontal_spacing=0.02, subplot_titles=list(titles))
+    groups = class_groups(labels, np.arange(len(labels)))
+    size = 5 if big else 4
+    boxes = []
+    for k in range(n_panels):
+        col, first = k + 1, k == 0
+        if grid is not None:
+            lines = nan_join(np.asarray(grid.lines[k]))
+            fig.add_trace(
+                go.Scattergl(
+                    x=lines[:, 0],
+                    y=lines[:, 1],
+                    mode="lines",
+                    name="image of a square grid",
+                    legendgroup="grid",
+                    showlegend=first,
+                    line={"color": rgba(GREY, 0.45), "width": 1},
+                    hoverinfo="skip",
+                ),
+                row=1,
+                col=col,
+            )
+        for c, idx in groups:
+            fig.add_trace(
+                go.Scattergl(
+                    x=f32(x[k, idx, 0]),
+                    y=f32(x[k, idx, 1]),
+                    mode="markers",
+                    name=f"class {c}",
+                    legendgroup=f"class {c}",
+                    showlegend=first,
+                    marker={"size": size, "color": class_color(c)},
+                    hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        if turned is not None and np.any(turned[k]):
+            folded = np.asarray(turned[k], dtype=bool)
+            fig.add_trace(
+                go.Scattergl(
+                    x=f32(x[k, folded, 0]),
+                    y=f32(x[k, folded, 1]),
+                    mode="markers",
+                    name="turned over onto the rest (a fold)",
+                    legendgroup="turned",
+                    showlegend=not any(np.any(turned[j]) for j in range(k)),
+                    # Thin rings over the class dots: the class colour stays visible inside.
+                    marker={
+                        "symbol": "circle-open",
+                        "size": size + 3,
+                        "color": FOLD_COLOR,
+                        "line": {"width": 1},
+                    },
+                    opacity=0.7,
+                    hoverinfo="skip",
+                ),
+                row=1,
+                col=col,
+            )
+        boxes.append(_padded_box(x[k]))
+    base_layout(fig, big=big)
+    if boundary is not None:
+        _add_boundary(fig, boundary, boxes[-1], col=n_panels)
+    for k, box in enumerate(boxes):
+        plane_axes(fig, box, row=1, col=k + 1, titles=("", ""))
+    fig.update_xaxes(showticklabels=False, showgrid=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False)
+    fig.update_annotations(font_size=fonts(big)["base"])
+    # Panel titles sit above the panels, so the legend goes below them.
+    fig.update_layout(
+        legend={"y": -0.04, "yanchor": "top"},
+        margin={"t": round(2.2 * fonts(big)["base"]), "b": 8},
+    )
+    return fig
+
+
+def _add_boundary(
+    fig: go.Figure, boundary: tuple[np.ndarray, float], box: Extent, *, col: int
+) -> None:
+    """The line u·x + c = 0 across ``box`` (first two components of u) in panel ``col``."""
+    u, c = np.asarray(boundary[0], dtype=np.float64)[:2], float(boundary[1])
+    x0, x1, y0, y1 = box
+    if abs(u[1]) >= abs(u[0]) and u[1] != 0:
+        xs = np.array([x0, x1])
+        ys = -(c + u[0] * xs) / u[1]
+    elif u[0] != 0:
+        ys = np.array([y0, y1])
+        xs = -(c + u[1] * ys) / u[0]
+    else:
+        return
+    fig.add_trace(
+        go.Scatter(
+            x=f32(xs),
+            y=f32(ys),
+            mode="lines",
+            name="the classifier's line",
+            line={"color": INK, "width": 3, "dash": "dash"},
+            hoverinfo="skip",
+        ),
+        row=1,
+        col=col,
+    )
+
+
+__all__ = ["plane_snapshots_figure", "snapshot_titles"]
