@@ -15,8 +15,12 @@ equals H(y). Import from ``deqnet.analysis.information``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+from deqnet.analysis.paths import trajectory
+from deqnet.models.base import DeqModel
 
 
 def entropy_bits(y: np.ndarray) -> float:
@@ -72,4 +76,49 @@ def information_along_depth(
     return np.array(
         [[mutual_information(x_k, y, bins) for x_k in states] for bins in bins_list],
         dtype=np.float64,
+    )
+
+
+# Coarse to fine: a 2×2 grid of cells (does the state fall on the class's side?), a 4×4 grid, and
+# a grid fine enough that almost every training point has a cell of its own at the start.
+PANEL_BINS = (2, 4, 64)
+PANEL_DEPTHS = 11
+
+
+@dataclass(frozen=True, eq=False)
+class DepthInformation:
+    """I(y; x(t)) at a few depths and resolutions for one model and one set of points.
+
+    Attributes:
+        t: (K,) depths, 0 … T (discrete models: layer times l·Δt).
+        information: (len(bins), K) bits, the plug-in estimate at each resolution.
+        bins: bins per coordinate of each row, coarse to fine.
+        h_y: H(y) in bits, the ceiling of every row.
+    """
+
+    t: np.ndarray
+    information: np.ndarray
+    bins: tuple[int, ...]
+    h_y: float
+
+
+def depth_information(
+    model: DeqModel,
+    x: np.ndarray,
+    y: np.ndarray,
+    bins: Sequence[int] = PANEL_BINS,
+    depths: int = PANEL_DEPTHS,
+) -> DepthInformation:
+    """I(y; x(t)) of inputs x (N, 2) with labels y (N,) along the model's depth, at ``depths``
+    evenly spread depths (discrete models: that many layers, evenly spread, always 0 and L).
+    Raises SolverFailure if the solver gives up."""
+    traj = trajectory(model, x)
+    keep = np.unique(np.linspace(0, len(traj.t) - 1, depths).round().astype(int))
+    states = traj.x[keep]
+    bins = tuple(int(b) for b in bins)
+    return DepthInformation(
+        t=traj.t[keep],
+        information=information_along_depth(states, y, bins),
+        bins=bins,
+        h_y=entropy_bits(y),
     )
