@@ -5,47 +5,50 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from deqnet.presets import Preset, preset_query
-from ui.lessons import LESSONS, Lesson, lesson_presets, load_lesson
+from ui.lessons import LESSONS, Lesson, Tour, lesson_presets, lesson_tours, load_lesson
 from ui.pages import PAGES, switch_to, url_path
 from ui.state import apply_preset
 
 THIS_PAGE = "lessons"
 
 
-def share_link(preset: Preset) -> str:
-    """Full link that opens ``preset`` on its page (a root-relative link if the URL is unknown)."""
+def share_link(page: str, query: dict[str, str]) -> str:
+    """Full link that opens ``page`` with ``query`` (a root-relative link if the URL is unknown)."""
     here = (st.context.url or "").split("?")[0].rstrip("/")
     root = here.removesuffix(f"/{THIS_PAGE}")
-    return f"{root}/{url_path(preset.page)}?{urlencode(preset_query(preset.name))}"
+    return f"{root}/{url_path(page)}" + (f"?{urlencode(query)}" if query else "")
 
 
-def show_me(preset: Preset) -> None:
-    """Load the preset into the sidebar and model, then open its page."""
-    apply_preset(preset)
-    switch_to(preset.page)
+def show_me(card: Preset | Tour) -> None:
+    """Open the card's page; a preset first loads its setup into the sidebar and model."""
+    if isinstance(card, Preset):
+        apply_preset(card)
+    switch_to(card.page)
 
 
-def preset_card(preset: Preset) -> None:
-    page = PAGES[preset.page].title
+def demo_card(card: Preset | Tour) -> None:
+    """A preset's or a tour's card: title, explanation, what to look at, Show me and Share."""
+    page = PAGES[card.page].title
+    loads = "Loads this data, model and training setup (replacing your current settings) and "
     with st.container(border=True, height="stretch"):
-        st.markdown(f"**{preset.title}**")
-        st.markdown(preset.explanation)
-        st.caption(f"**Look at:** {preset.what_to_look_at}")
+        st.markdown(f"**{card.title}**")
+        st.markdown(card.explanation)
+        st.caption(f"**Look at:** {card.what_to_look_at}")
         with st.container(horizontal=True, vertical_alignment="center"):
             if st.button(
                 "Show me",
-                key=f"lessons_show_{preset.name}",
+                key=f"lessons_show_{card.name}",
                 type="primary",
                 icon=":material/play_arrow:",
-                help="Loads this data, model and training setup (replacing your current "
-                f"settings) and opens the {page} page.",
+                help=f"{loads if isinstance(card, Preset) else ''}opens the {page} page.",
             ):
-                show_me(preset)
+                show_me(card)
+            query = preset_query(card.name) if isinstance(card, Preset) else {}
             with st.popover("Share", icon=":material/link:"):
                 st.caption(
                     f"Opens this setup on the {page} page. Copy it with the button on the right:"
                 )
-                st.code(share_link(preset), language=None, wrap_lines=True)
+                st.code(share_link(card.page, query), language=None, wrap_lines=True)
             st.caption(f"Opens **{page}**")
 
 
@@ -57,12 +60,12 @@ def lesson_section(lesson: Lesson) -> None:
                 st.latex(block)
             else:
                 st.markdown(block)
-        presets = lesson_presets(lesson)
+        cards = [*lesson_presets(lesson), *lesson_tours(lesson)]
         # Two cards per row: three side by side get too narrow on a 1024-pixel projector.
-        for row in range(0, len(presets), 2):
-            for column, preset in zip(st.columns(2), presets[row : row + 2], strict=False):
+        for row in range(0, len(cards), 2):
+            for column, card in zip(st.columns(2), cards[row : row + 2], strict=False):
                 with column:
-                    preset_card(preset)
+                    demo_card(card)
 
 
 lessons = [load_lesson(name) for name in LESSONS]

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from app_harness import start, texts  # noqa: F401
 
 from deqnet.presets import PRESETS, preset_query
-from ui.lessons import LESSONS, load_lesson
-from ui.pages import page_path
+from ui.lessons import LESSONS, TOURS, load_lesson
+from ui.pages import PAGES, page_path
 
 FRIENDLY_ERROR = "Something went wrong"
 # Four plain layers: the cheapest preset to quick-train when its page opens.
@@ -62,3 +62,15 @@ def test_a_shared_preset_link_restores_the_preset() -> None:
     assert not at.exception
     assert texts(at.warning) == ""
     assert at.session_state["deqnet"].run == preset.run
+
+
+def test_show_me_of_a_tour_opens_its_page_and_keeps_the_settings() -> None:
+    at = _lessons_page()
+    before = at.session_state["deqnet"].run
+    tour = next(iter(TOURS.values()))
+    at.button(key=f"lessons_show_{tour.name}").click().run()
+    assert not at.exception
+    assert FRIENDLY_ERROR not in texts(at.error)
+    assert f"lessons_show_{tour.name}" not in {button.key for button in at.button}
+    assert at.session_state["deqnet"].run == before
+    assert f"## {PAGES[tour.page].title}" in [m.value for m in at.markdown]

@@ -16,8 +16,9 @@ from deqnet.presets import PRESETS, Preset
 
 LESSON_DIR = Path(__file__).resolve().parents[1] / "assets" / "lessons"
 
-# Lesson files in reading order (file stem = lesson name): the paper's sections 1-6.
-LESSONS = ("M1", "M2-M4", "M5-M8", "P1-P2", "P3-P4", "topology")
+# Lesson files in reading order (file stem = lesson name): the paper's sections 1-6, then the
+# slides' image example and the information argument (section 3, consequence 5).
+LESSONS = ("M1", "M2-M4", "M5-M8", "P1-P2", "P3-P4", "topology", "digits", "information")
 
 
 @dataclass(frozen=True)
@@ -81,4 +82,60 @@ def lesson_presets(lesson: Lesson) -> list[Preset]:
     return [preset for preset in PRESETS.values() if preset.equation in lesson.labels]
 
 
-__all__ = ["LESSONS", "LESSON_DIR", "Lesson", "lesson_presets", "load_lesson", "parse_lesson"]
+@dataclass(frozen=True)
+class Tour:
+    """A lesson's demonstration that needs no 2-D run: "Show me" opens its page as it is (the
+    Digits page trains its own image model, so loading a sidebar run would only lose the
+    user's settings).
+
+    Attributes mean what they mean on ``deqnet.presets.Preset``; ``page`` is a page stem.
+    """
+
+    name: str
+    title: str
+    equation: str
+    page: str
+    explanation: str
+    what_to_look_at: str
+
+
+TOURS: dict[str, Tour] = {
+    tour.name: tour
+    for tour in (
+        Tour(
+            name="digits-conv-ode",
+            title="A convolutional network on digits is an ODE",
+            equation="C1",
+            page="digits",
+            explanation=(
+                "A plain convolutional network whose 3×3 kernels start at the identity kernel "
+                "learns to read handwritten digits in a few seconds. Every layer changes the "
+                "images only a little, so the layers sit on the solution of the ODE with the "
+                "convolution in place of the matrix."
+            ),
+            what_to_look_at=(
+                "Press Train, pick a digit: its activation maps change gradually from layer to "
+                "layer, the ODE's maps below them look the same, and the momentum flows back to "
+                "a saliency map of the digit."
+            ),
+        ),
+    )
+}
+
+
+def lesson_tours(lesson: Lesson) -> list[Tour]:
+    """Tours listed under ``lesson``: those whose equation it covers."""
+    return [tour for tour in TOURS.values() if tour.equation in lesson.labels]
+
+
+__all__ = [
+    "LESSONS",
+    "LESSON_DIR",
+    "TOURS",
+    "Lesson",
+    "Tour",
+    "lesson_presets",
+    "lesson_tours",
+    "load_lesson",
+    "parse_lesson",
+]
