@@ -8,7 +8,6 @@ dict); :func:`sync` compares them with the configuration the model was built fro
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +17,8 @@ import streamlit as st
 import torch
 
 from deqnet import (
-    TIME_MODES,
     Dataset,
     DecisionGrid,
-    ModelConfig,
     RunConfig,
     SolverFailure,
     StepRecord,
@@ -32,7 +29,7 @@ from deqnet import (
     plot_extent,
     trajectory,
 )
-from deqnet.datasets import n_classes_range
+from deqnet.config import repair_run
 from deqnet.models import DeqModel
 from ui.slots import busy_turn
 
@@ -168,22 +165,11 @@ def memo(session: Session, name: str, compute: Callable[[], T], *, per_version: 
 def coerce_run(wanted: dict[str, dict[str, Any]]) -> RunConfig:
     """A valid RunConfig from sidebar values, fixing combinations the widgets cannot exclude.
 
-    The number of classes is clamped to what the dataset supports, a time mode the family lacks
-    falls back to its first one, and a discrete network's segments are capped at its layer count;
-    each widget alone only offers valid values.
+    Each widget alone only offers valid values; the cross-field repairs are
+    ``deqnet.config.repair_run``'s, the same the URL codec applies (here without notices: the
+    sidebar shows the repaired values).
     """
-    values = copy.deepcopy(wanted)
-    data = values.setdefault("data", {})
-    if "name" in data:
-        lo, hi = n_classes_range(data["name"])
-        data["n_classes"] = min(max(int(data.get("n_classes", lo)), lo), hi)
-    model = values.setdefault("model", {})
-    family = model.get("family", ModelConfig.family)
-    if family in TIME_MODES and model.get("time_mode") not in TIME_MODES[family]:
-        model["time_mode"] = TIME_MODES[family][0]
-    if family in TIME_MODES and ModelConfig(family=family).discrete:
-        layers = int(model.get("layers", ModelConfig.layers))
-        model["segments"] = min(int(model.get("segments", ModelConfig.segments)), layers)
+    values, _ = repair_run(wanted)
     return RunConfig.from_dict(values)
 
 

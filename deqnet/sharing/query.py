@@ -68,7 +68,6 @@ from typing import Any
 
 from deqnet.config import (
     ACTIVATIONS,
-    DISCRETE_FAMILIES,
     FAMILIES,
     GRAD_MODES,
     LIMITS,
@@ -81,6 +80,7 @@ from deqnet.config import (
     ModelConfig,
     RunConfig,
     TrainConfig,
+    repair_run,
 )
 from deqnet.datasets import (
     DATASETS,
@@ -91,7 +91,6 @@ from deqnet.datasets import (
     NOISE_MIN,
     TEST_FRACTION_MAX,
     TEST_FRACTION_MIN,
-    n_classes_range,
 )
 from deqnet.sharing.text import clip_text, safe_text
 
@@ -148,6 +147,9 @@ def _choice(section: str, name: str, choices: tuple[str, ...]) -> FieldSpec:
     return FieldSpec(section, name, "choice", choices=choices)
 
 
+# Every time mode some family accepts, in TIME_MODES order; which family takes which is repaired.
+_TIME_MODE_CHOICES = tuple(dict.fromkeys(mode for modes in TIME_MODES.values() for mode in modes))
+
 FIELD_SPECS: dict[str, FieldSpec] = {
     "dataset": _choice("data", "name", DATASETS),
     "n": _num("data", "n", "int", bounds=(N_MIN, N_MAX)),
@@ -160,7 +162,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "T": _num("model", "T", "float"),
     "width": _num("model", "width", "int"),
     "act": _choice("model", "activation", ACTIVATIONS),
-    "mode": _choice("model", "time_mode", ("autonomous", "time", "piecewise")),
+    "mode": _choice("model", "time_mode", _TIME_MODE_CHOICES),
     "K": _num("model", "segments", "int"),
     "gamma": _num("model", "gamma", "float"),
     "g": _choice("model", "nonlinearity", NONLINEARITIES),
@@ -185,6 +187,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
 QUERY_FIELDS: dict[str, tuple[str, str]] = {
     key: (spec.section, spec.field) for key, spec in FIELD_SPECS.items()
 }
+_KEY_OF: dict[tuple[str, str], str] = {where: key for key, where in QUERY_FIELDS.items()}
 
 # Configs are frozen, so one shared default instance is safe as an argument default.
 DEFAULT_RUN = RunConfig()
@@ -371,51 +374,6 @@ def _parse_preset(text: str, presets: Collection[str], notices: _Notices) -> str
 
 
 # --------------------------------------------------------------------------------------------
-# Cross-field repairs: each takes and returns a section's field dict
-# --------------------------------------------------------------------------------------------
-
-
-def _repair_data(values: dict[str, Any], notices: _Notices) -> dict[str, Any]:
-    lo, hi = n_classes_range(values["name"])
-    k = values["n_classes"]
-    if not lo <= k <= hi:
-        fixed = min(max(k, lo), hi)
-        allowed = str(lo) if lo == hi else f"{lo} to {hi}"
-        notices.add(f"classes: {values['name']} has {allowed} classes, not {k}; using {fixed}.")
-        values["n_classes"] = k = fixed
-    n_min = max(N_MIN, 2 * k)
-    if values["n"] < n_min:
-        notices.add(
-            f"n: {k} classes need at least {n_min} points, not {values['n']}; using {n_min}."
-        )
-        values["n"] = n_min
-    return values
-
-
-def _repair_model(values: dict[str, Any], base: ModelConfig, notices: _Notices) -> dict[str, Any]:
-    family = values["family"]
-    allowed = TIME_MODES[family]
-    if values["time_mode"] not in allowed:
-        fixed = base.time_mode if base.time_mode in allowed else "autonomous"
-        notices.add(
-            f"mode: {family} does not support {values['time_mode']} "
-            f"(allowed: {', '.join(allowed)}); using {fixed}."
-        )
-        values["time_mode"] = fixed
-    if (
-        family in DISCRETE_FAMILIES
-        and values["time_mode"] == "piecewise"
-        and values["segments"] > values["layers"]
-    ):
-        notices.add(
-            f"K: {values['segments']} weight sets exceed the {values['layers']} layers; "
-            f"using {values['layers']}."
-        )
-        values["segments"] = values["layers"]
-    return values
-
-
-# --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
 
@@ -491,11 +449,9 @@ def _decode(
         else:
             sections[spec.section][spec.field] = _parse_number(key, text, spec, current, notices)
 
-    parts = {
-        "data": _repair_data(sections["data"], notices),
-        "model": _repair_model(sections["model"], base.model, notices),
-        "train": sections["train"],
-    }
+    parts, repairs = repair_run(sections, base=base)
+    for repair in repairs:
+        notices.add(f"{_KEY_OF[repair.section, repair.field]}: {repair.reason}")
     built = {}
     for name, cls in _SECTIONS.items():
         try:
