@@ -24,8 +24,7 @@ from deqnet import (
 from deqnet.config import FAMILIES, SOLVERS, STEP_MEMORY_LIMIT, step_memory
 from deqnet.figures.sweep import METRICS, sweep_boundaries_figure, sweep_heatmaps_figure
 from deqnet.sweep import SWEEP_CAPS
-from deqnet.sweep.grid import CellSpec, expand_grid, group_cells, validate_grid
-from ui.controls import uses_gamma, uses_mlp
+from deqnet.sweep.grid import CellSpec, expand_grid, group_cells, unused_setting, validate_grid
 from ui.show import PLOTLY_CONFIG, chart, error, notice
 from ui.slots import training_slot
 from ui.state import Session, apply_run, current_run, get_session, rebuild
@@ -158,20 +157,6 @@ def _values_widget(name: str, where) -> tuple[list[Any], str | None]:
     return _parse(name, text)
 
 
-def _unused(name: str, run: RunConfig) -> str | None:
-    """Why a swept setting would not change this model (every cell along it would match)."""
-    model = run.model
-    if name == "gamma" and not uses_gamma(model.family):
-        return "a model without the nonlinearity g"
-    if name == "width" and not uses_mlp(model.family):
-        return "a model without an MLP"
-    if name == "layers" and not model.discrete:
-        return "a continuous model (layers belong to ResNets and feed-forward nets)"
-    if name == "solver" and model.discrete:
-        return "a discrete network (it has no ODE solver)"
-    return None
-
-
 def _memory_problem(specs: list[CellSpec]) -> str | None:
     """Why one batched training step would hold too much memory for the shared server."""
     worst = 0
@@ -235,7 +220,7 @@ def _setup(session: Session, run: RunConfig) -> Setup:
     warnings = []
     if "family" not in grid:
         for name in grid:
-            reason = _unused(name, run)
+            reason = unused_setting(name, run.model)
             if reason:
                 warnings.append(f"{AXES[name].label} does not change {reason}: its cells match.")
     if problems:

@@ -402,7 +402,6 @@ def _repair_model(model: dict[str, Any], base: ModelConfig, repairs: list[Repair
 # shared server. The app therefore also caps the memory of one training step (README "Hosting").
 STEP_MEMORY_LIMIT = 256 * 2**20  # bytes
 _STAGES = {"euler": 1, "midpoint": 2, "rk4": 4}
-_MLP_FAMILIES = ("node", "resnet")
 
 
 def evaluations_per_pass(model: ModelConfig) -> int | None:
@@ -419,11 +418,13 @@ def step_memory(run: RunConfig, n_train: int, evaluations: int | None = None) ->
     """Estimated bytes the autograd tape of one training step holds; None if unknown.
 
     Backprop keeps every evaluation's activations: about 4 bytes x (3 width + 6 D + 16) per
-    point per evaluation for the MLP families (node, resnet) and 4 x (4 D + 16) for the others
+    point per evaluation for the MLP families (``uses_mlp``) and 4 x (4 D + 16) for the others
     (measured with VmHWM, torch 2.13 CPU, float32; a slight over-estimate). The adjoint method
     keeps only the segment boundaries. ``evaluations`` overrides :func:`evaluations_per_pass`
     (pass a measured NFE for an adaptive solver).
     """
+    from deqnet.models import REGISTRY  # deqnet.models imports this module: import when called
+
     model, train = run.model, run.train
     evaluations = evaluations_per_pass(model) if evaluations is None else evaluations
     if evaluations is None:
@@ -431,7 +432,7 @@ def step_memory(run: RunConfig, n_train: int, evaluations: int | None = None) ->
     if model.continuous and train.grad_mode == "adjoint":
         evaluations = min(evaluations, model.n_segments + 1)
     points = train.batch_size if 0 < train.batch_size < n_train else n_train
-    if model.family in _MLP_FAMILIES:
+    if REGISTRY[model.family].uses_mlp:
         per_eval = 3 * model.width + 6 * model.dim + 16
     else:
         per_eval = 4 * model.dim + 16

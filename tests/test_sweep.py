@@ -18,7 +18,7 @@ import torch
 
 import deqnet
 from deqnet.sweep.batched import Ensemble, per_model_rms_norm
-from deqnet.sweep.grid import expand_grid, group_cells, validate_grid
+from deqnet.sweep.grid import expand_grid, group_cells, unused_setting, validate_grid
 
 ATOL = 1e-10
 STEPS = 6
@@ -300,3 +300,19 @@ def test_result_arrays_and_progress(data) -> None:
     assert seen[-1] == 1.0 and seen == sorted(seen)
     with pytest.raises(deqnet.ConfigError, match="test_acc"):
         result.metric("accuracy")
+
+
+UNUSED_PROBES = {"gamma": (0.0, 1.0), "width": (2, 4), "layers": (2, 5), "solver": ("euler", "rk4")}
+
+
+@pytest.mark.parametrize("family", deqnet.FAMILIES)
+@pytest.mark.parametrize("name", UNUSED_PROBES)
+def test_a_setting_is_called_unused_exactly_when_it_does_not_change_the_model(family, name):
+    base = deqnet.ModelConfig(family=family)
+    x = torch.linspace(-2.0, 2.0, 8).reshape(4, 2)
+    with torch.no_grad():
+        out = [
+            deqnet.build_model(base.replace(**{name: v}), 2, seed=0)(x) for v in UNUSED_PROBES[name]
+        ]
+    same = out[0].shape == out[1].shape and torch.equal(out[0], out[1])
+    assert (unused_setting(name, base) is not None) == same

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -28,12 +29,22 @@ class SolverFailure(RuntimeError):
 class DeqModel(nn.Module, ABC):
     """Common part of all families: x(0) = pad(input), logits = readout(flow(x(0))).
 
+    Class attributes (facts about the family, read by the app and the sweep):
+        continuous: the flow is an ODE solve (else L discrete layers).
+        uses_mlp: the field or layer is an MLP, so ``width`` and ``activation`` matter.
+        uses_gamma: the family has the small nonlinearity g, so ``gamma`` and ``nonlinearity``
+            matter.
+
     Attributes:
         config: the ModelConfig the model was built from.
         n_classes: number C of output classes.
         readout: linear map (N, D) -> (N, C).
         nfe: evaluations of the layer function or vector field since the last reset.
     """
+
+    continuous: ClassVar[bool]
+    uses_mlp: ClassVar[bool]
+    uses_gamma: ClassVar[bool]
 
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__()
@@ -92,6 +103,8 @@ class _SegmentField(nn.Module):
 
 class ContinuousModel(DeqModel):
     """A model whose flow is the ODE dx/dt = F(x, t) on [0, T], solved with torchdiffeq."""
+
+    continuous = True
 
     @abstractmethod
     def segment_function(self, segment: int) -> Field:
@@ -196,6 +209,8 @@ class ContinuousModel(DeqModel):
 
 class DiscreteModel(DeqModel):
     """A network of L layers, layer l <-> time t_l = l * dt with dt = T / L."""
+
+    continuous = False
 
     @property
     def layers(self) -> int:

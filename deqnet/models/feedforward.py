@@ -21,6 +21,9 @@ class FeedForward(DiscreteModel):
     initialised dt b0, and the readout. gamma is fixed by the config.
     """
 
+    uses_mlp = False
+    uses_gamma = True
+
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__(config, n_classes, generator)
         self.linear = StackedLinear(

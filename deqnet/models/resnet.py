@@ -17,6 +17,9 @@ class ResNet(DiscreteModel):
     Parameters: ``mlp`` (a StackedMLP with K sets) and the readout.
     """
 
+    uses_mlp = True
+    uses_gamma = False
+
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__(config, n_classes, generator)
         self.mlp = StackedMLP(config, config.n_segments, generator)

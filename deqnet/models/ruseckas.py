@@ -21,6 +21,9 @@ class RuseckasODE(ContinuousModel):
     config (a hyperparameter, not trained).
     """
 
+    uses_mlp = False
+    uses_gamma = True
+
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__(config, n_classes, generator)
         self.linear = StackedLinear(

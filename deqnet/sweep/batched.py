@@ -174,7 +174,7 @@ class Ensemble:
     def bind(self, params: StackedParams, segment: int) -> SegmentWeights:
         """Weight set ``segment`` of every model, transposed and contiguous (see SegmentWeights)."""
         p = params.tensors
-        if self.config.family in ("node", "resnet"):
+        if self.models[0].uses_mlp:
             w1 = p["mlp.w1"][:, segment]
             d = self.config.dim
             w_t = w1[:, :, d].unsqueeze(1) if self.config.time_mode == "time" else None

@@ -15,6 +15,7 @@ from typing import Any
 
 from deqnet.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from deqnet.datasets import Dataset, DatasetError
+from deqnet.models import REGISTRY
 
 # Settings that only change numbers, never shapes: one batched computation covers all their values.
 BATCHED_NAMES = ("lr", "weight_decay", "T", "gamma", "seed", "noise")
@@ -97,6 +98,24 @@ def validate_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...
     if cells > SWEEP_CAPS["cells"]:
         raise ConfigError(f"the grid has {cells} combinations; at most {SWEEP_CAPS['cells']}")
     return out
+
+
+def unused_setting(name: str, model_config: ModelConfig) -> str | None:
+    """Why sweeping ``name`` would not change this model (its cells would all match), or None.
+
+    Read from the family facts of the model classes (``uses_gamma``, ``uses_mlp``) and from
+    whether the model is discrete; the answer completes "<setting> does not change …".
+    """
+    family = REGISTRY[model_config.family]
+    if name in ("gamma", "nonlinearity") and not family.uses_gamma:
+        return "a model without the nonlinearity g"
+    if name in ("width", "activation") and not family.uses_mlp:
+        return "a model without an MLP"
+    if name == "layers" and not model_config.discrete:
+        return "a continuous model (layers belong to ResNets and feed-forward nets)"
+    if name == "solver" and model_config.discrete:
+        return "a discrete network (it has no ODE solver)"
+    return None
 
 
 def expand_grid(
