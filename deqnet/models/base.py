@@ -17,6 +17,7 @@ from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
 from deqnet.config import ModelConfig
+from deqnet.models.solver import solver_kwargs
 
 # F(t, x) of one weight segment: (t, (N, D)) -> (N, D).
 Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -129,25 +130,8 @@ class ContinuousModel(DeqModel):
         return torch.linspace(0.0, self.config.T, self.config.n_segments + 1, dtype=torch.float64)
 
     def solver_kwargs(self) -> dict:
-        cfg = self.config
-        if cfg.adaptive:
-            return {
-                "method": cfg.solver,
-                "rtol": cfg.rtol,
-                "atol": cfg.atol,
-                "options": {"max_num_steps": cfg.max_steps},
-            }
-        # Each segment gets its share of the steps on an exact linspace grid (no step_size: a
-        # step_size grid can gain a spurious tiny last step from floating-point rounding).
-        n = max(1, math.ceil(cfg.steps / cfg.n_segments))
-        return {
-            "method": cfg.solver,
-            "options": {
-                "grid_constructor": lambda f, y0, t: torch.linspace(
-                    float(t[0]), float(t[-1]), n + 1, dtype=t.dtype
-                )
-            },
-        }
+        """Keyword arguments of ``odeint`` for one weight segment (``models.solver``)."""
+        return solver_kwargs(self.config)
 
     def solve(
         self, x0: torch.Tensor, times: torch.Tensor, *, adjoint: bool = False
@@ -198,7 +182,7 @@ class ContinuousModel(DeqModel):
         """Times (K,) a fixed-step solver steps through (adaptive: the segment bounds)."""
         if self.config.adaptive:
             return self.segment_bounds()
-        n = max(1, math.ceil(self.config.steps / self.config.n_segments))
+        n = self.config.steps_per_segment
         bounds = self.segment_bounds()
         pieces = [
             torch.linspace(float(bounds[k]), float(bounds[k + 1]), n + 1, dtype=torch.float64)[:-1]
@@ -218,7 +202,8 @@ class DiscreteModel(DeqModel):
 
     @property
     def dt(self) -> float:
-        return self.config.T / self.config.layers
+        """The layer step T / L (``ModelConfig.dt``)."""
+        return self.config.dt
 
     def segment_of_layer(self, layer: int) -> int:
         """Weight set used by layer l (K sets spread evenly over the L layers)."""
