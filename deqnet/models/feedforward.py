@@ -10,7 +10,7 @@ import torch
 
 from deqnet.config import ModelConfig
 from deqnet.models.base import DiscreteModel
-from deqnet.models.layers import StackedLinear, small_nonlinearity
+from deqnet.models.blocks import StackedLinear, small_nonlinearity
 from deqnet.models.ruseckas import BIAS_STD, WEIGHT_STD
 
 

@@ -6,7 +6,7 @@ import torch
 
 from deqnet.config import ModelConfig
 from deqnet.models.base import ContinuousModel
-from deqnet.models.layers import StackedMLP
+from deqnet.models.blocks import StackedMLP
 
 
 class NeuralODE(ContinuousModel):

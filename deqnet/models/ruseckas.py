@@ -7,7 +7,7 @@ from torch.nn import functional as F
 
 from deqnet.config import ModelConfig
 from deqnet.models.base import ContinuousModel
-from deqnet.models.layers import StackedLinear, small_nonlinearity
+from deqnet.models.blocks import StackedLinear, small_nonlinearity
 
 # Initial spread of w and b: a gentle linear field, so the untrained flow is close to the identity.
 WEIGHT_STD = 0.5

@@ -22,7 +22,7 @@ from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
 from deqnet.models.base import DeqModel, SolverFailure
-from deqnet.models.layers import ACTIVATION_FUNCTIONS
+from deqnet.models.blocks import ACTIVATION_FUNCTIONS
 from deqnet.models.solver import solver_kwargs
 
 

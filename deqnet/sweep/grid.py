@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deqnet.config import ConfigError, DataConfig, ModelConfig, TrainConfig
+from deqnet.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig, step_memory
 from deqnet.datasets import Dataset, DatasetError
 from deqnet.models import REGISTRY
 
@@ -163,6 +163,22 @@ def group_cells(cells: list[CellSpec]) -> list[list[int]]:
     for i, cell in enumerate(cells):
         groups.setdefault(cell.group_key, []).append(i)
     return list(groups.values())
+
+
+def group_step_memory(cells: list[CellSpec]) -> int:
+    """Estimated bytes of the autograd tape of one batched step of the largest group.
+
+    A group's step holds every member's tape at once (``deqnet.config.step_memory`` each; an
+    adaptive solver's unknown need counts as 0 here and is not checked before training).
+    """
+    worst = 0
+    for members in group_cells(cells):
+        need = 0
+        for i in members:
+            run = RunConfig(model=cells[i].model_config, train=cells[i].train_config)
+            need += step_memory(run, cells[i].data.n_train) or 0
+        worst = max(worst, need)
+    return worst
 
 
 def _checked(make, **changes: Any):
