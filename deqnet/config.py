@@ -39,6 +39,8 @@ TIME_MODES = {
     "resnet": ("autonomous", "time", "piecewise"),
     "feedforward": ("autonomous", "piecewise"),
 }
+# Every time mode some family accepts, in TIME_MODES order.
+TIME_MODE_NAMES = tuple(dict.fromkeys(mode for modes in TIME_MODES.values() for mode in modes))
 
 # Inclusive (low, high) bounds. They are caps for a shared server as much as sanity checks.
 LIMITS: dict[str, tuple[float, float]] = {

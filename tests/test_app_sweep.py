@@ -92,8 +92,8 @@ def test_open_in_playground_loads_the_cells_settings_untrained() -> None:
     assert at.sidebar.number_input(key="seed").value == 1
     assert at.sidebar.select_slider(key="budget").value == 10
     session = at.session_state["deqnet"]
-    assert session.run == cell.run_config and session.steps_done == 0
-    fresh = build_model(cell.model_config, cell.data.n_classes, seed=1).state_dict()
+    assert session.run == cell.spec.run_config and session.steps_done == 0
+    fresh = build_model(cell.spec.model_config, cell.data.n_classes, seed=1).state_dict()
     weights = session.model.state_dict()
     assert all(torch.equal(weights[k], fresh[k]) for k in fresh)
     np.testing.assert_array_equal(session.data.x_train, cell.data.x_train)

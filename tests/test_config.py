@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from deqnet.config import (
     FAMILIES,
     LIMITS,
+    TIME_MODE_NAMES,
     TIME_MODES,
     ConfigError,
     ModelConfig,
@@ -70,7 +71,7 @@ valid_alone = st.fixed_dictionaries(
         "model": st.fixed_dictionaries(
             {
                 "family": st.sampled_from(FAMILIES),
-                "time_mode": st.sampled_from(("autonomous", "time", "piecewise")),
+                "time_mode": st.sampled_from(TIME_MODE_NAMES),
                 "segments": st.integers(*LIMITS["segments"]),
                 "layers": st.integers(*LIMITS["layers"]),
             }

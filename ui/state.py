@@ -31,6 +31,7 @@ from deqnet import (
 )
 from deqnet.config import repair_run
 from deqnet.models import DeqModel
+from deqnet.sweep import SweepCell
 from ui.slots import busy_turn
 
 _STATE_KEY = "deqnet"
@@ -171,6 +172,27 @@ def coerce_run(wanted: dict[str, dict[str, Any]]) -> RunConfig:
     """
     values, _ = repair_run(wanted)
     return RunConfig.from_dict(values)
+
+
+def open_sweep_cell(cell: SweepCell, *, note: str) -> None:
+    """Show a sweep cell's settings in every sidebar widget and rebuild its model (untrained).
+
+    A cell of generated data is applied like a preset (:func:`apply_run`); a cell trained on
+    uploaded data keeps that data and takes only its model and training settings. As with
+    :func:`apply_run`, follow it with ``st.switch_page`` / ``st.rerun``.
+    """
+    if cell.spec.run_config is not None:
+        apply_run(cell.spec.run_config, note=note)
+        return
+    session = get_session()
+    run = RunConfig(
+        data=coerce_run(session.wanted).data,
+        model=cell.spec.model_config,
+        train=cell.spec.train_config,
+    )
+    session.wanted = run.to_dict()
+    session.push_widgets = True
+    rebuild(session, run, note=note)
 
 
 def _build(run: RunConfig, custom: Dataset | None) -> tuple[Dataset, DeqModel, Trainer, dict]:
@@ -351,6 +373,7 @@ __all__ = [
     "load_trained",
     "memo",
     "new_session",
+    "open_sweep_cell",
     "make_picture",
     "rebuild",
     "reset",

@@ -75,7 +75,7 @@ from deqnet.config import (
     NONLINEARITIES,
     OPTIMIZERS,
     SOLVERS,
-    TIME_MODES,
+    TIME_MODE_NAMES,
     DataConfig,
     ModelConfig,
     RunConfig,
@@ -147,9 +147,6 @@ def _choice(section: str, name: str, choices: tuple[str, ...]) -> FieldSpec:
     return FieldSpec(section, name, "choice", choices=choices)
 
 
-# Every time mode some family accepts, in TIME_MODES order; which family takes which is repaired.
-_TIME_MODE_CHOICES = tuple(dict.fromkeys(mode for modes in TIME_MODES.values() for mode in modes))
-
 FIELD_SPECS: dict[str, FieldSpec] = {
     "dataset": _choice("data", "name", DATASETS),
     "n": _num("data", "n", "int", bounds=(N_MIN, N_MAX)),
@@ -162,7 +159,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "T": _num("model", "T", "float"),
     "width": _num("model", "width", "int"),
     "act": _choice("model", "activation", ACTIVATIONS),
-    "mode": _choice("model", "time_mode", _TIME_MODE_CHOICES),
+    "mode": _choice("model", "time_mode", TIME_MODE_NAMES),
     "K": _num("model", "segments", "int"),
     "gamma": _num("model", "gamma", "float"),
     "g": _choice("model", "nonlinearity", NONLINEARITIES),
