@@ -8,16 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
-from deqnet import (
-    PRESETS,
+from deqnet import ModelConfig, RunConfig, SolverFailure, Trainer, build_model, trajectory
+from deqnet.analysis import (
     GridFlow,
-    ModelConfig,
-    RunConfig,
-    SolverFailure,
-    Trainer,
     accuracy_versus_layers,
     activation_curve,
-    build_model,
     convergence_layers,
     convergence_study,
     deformed_grid,
@@ -29,7 +24,6 @@ from deqnet import (
     network_of,
     plot_extent,
     reference_ode,
-    trajectory,
     turned_over,
     valid_layers,
 )
@@ -45,6 +39,7 @@ from deqnet.figures.layers import (
     paths_to_number,
     plane_snapshots_figure,
 )
+from deqnet.presets import PRESETS
 from ui.show import chart, error, notice
 from ui.slots import training_slot
 from ui.state import Session, apply_run, ensure_trained, memo, trained_summary

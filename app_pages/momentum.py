@@ -7,14 +7,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from deqnet import (
-    Check,
-    Momentum,
-    SolverFailure,
-    momentum,
-    plot_extent,
-    run_checks,
-)
+from deqnet import Momentum, SolverFailure, momentum
+from deqnet.analysis import Check, plot_extent, run_checks
 from deqnet.figures.momentum import (
     adjoint_field_figure,
     energy_figure,

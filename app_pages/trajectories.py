@@ -9,16 +9,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from deqnet import (
+from deqnet import SolverFailure, Trajectory, trajectory
+from deqnet.analysis import (
     GridFlow,
-    SolverFailure,
-    Trajectory,
     cloud_log_volume,
     deformed_grid,
     log_volume_change,
     mean_divergence,
     plot_extent,
-    trajectory,
     vector_field_grid,
 )
 from deqnet.figures import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deqnet import FAMILIES, REGISTRY, TIME_MODES, ConfigError, ModelConfig, build_model
-from deqnet.models import ContinuousModel, DiscreteModel
+from deqnet import FAMILIES, TIME_MODES, ConfigError, ModelConfig, build_model
+from deqnet.models import REGISTRY, ContinuousModel, DiscreteModel
 from deqnet.models.ruseckas import BIAS_STD, WEIGHT_STD
 
 CASES = [(family, mode) for family in FAMILIES for mode in TIME_MODES[family]]

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from deqnet import ModelConfig, build_model, default_times, per_sample_loss, trajectory
+from deqnet import ModelConfig, build_model, per_sample_loss, trajectory
+from deqnet.analysis import default_times
 from deqnet.losses import mean_loss
 
 A1 = torch.tensor([[-0.3, 1.0], [-0.8, 0.2]], dtype=torch.float64)

@@ -211,7 +211,7 @@ def test_cell_model_is_standalone(data) -> None:
     storages = {p.untyped_storage().data_ptr() for c in result.cells for p in c.model.parameters()}
     assert len(storages) == len(result.cells) * len(list(result.cells[0].model.parameters()))
     for cell in result.cells:
-        assert isinstance(cell.model, deqnet.REGISTRY["node"])
+        assert isinstance(cell.model, deqnet.models.REGISTRY["node"])
         assert cell.model.config == cell.spec.model_config
         assert cell.metrics == deqnet.evaluate(cell.model, data)
         # One more lone step measures exactly the weights the sweep ended with.
@@ -339,10 +339,12 @@ def test_decision_grids_share_one_extent_around_every_cells_data() -> None:
     )
     pictures = result.decision_grids(n=6)
     points = np.concatenate([np.concatenate([c.data.x_train, c.data.x_test]) for c in result.cells])
-    assert pictures.extent == deqnet.plot_extent(points)
-    assert pictures.extent != deqnet.plot_extent(result.cells[0].data)  # the noisier data is wider
+    assert pictures.extent == deqnet.analysis.plot_extent(points)
+    assert pictures.extent != deqnet.analysis.plot_extent(
+        result.cells[0].data
+    )  # the noisier data is wider
     for cell, grid in zip(result.cells, pictures.grids, strict=True):
-        expected = deqnet.decision_grid(cell.model, pictures.extent, n=6)
+        expected = deqnet.analysis.decision_grid(cell.model, pictures.extent, n=6)
         np.testing.assert_array_equal(grid.probs, expected.probs)
 
 

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from deqnet import LIMITS, DatasetError, RunConfig, load_csv
-from deqnet.datasets import MAX_CSV_BYTES, dataset_to_csv
+from deqnet import LIMITS, DatasetError, RunConfig
+from deqnet.datasets import MAX_CSV_BYTES, dataset_to_csv, load_csv
 from deqnet.sharing import (
     HIDEABLE,
     RunFileError,

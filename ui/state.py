@@ -18,17 +18,15 @@ import torch
 
 from deqnet import (
     Dataset,
-    DecisionGrid,
     RunConfig,
     SolverFailure,
     StepRecord,
     Trainer,
     Trajectory,
     build_model,
-    decision_grid,
-    plot_extent,
     trajectory,
 )
+from deqnet.analysis import DecisionGrid, decision_grid, plot_extent
 from deqnet.config import repair_run
 from deqnet.models import DeqModel
 from deqnet.sweep import SweepCell
