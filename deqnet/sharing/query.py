@@ -92,7 +92,15 @@ from deqnet.datasets import (
     TEST_FRACTION_MAX,
     TEST_FRACTION_MIN,
 )
-from deqnet.sharing.text import clip_text, safe_text
+from deqnet.sharing.text import (
+    USER_TEXT_LIMIT,
+    Notices,
+    clip_text,
+    listing,
+    quote,
+    safe_text,
+    show_value,
+)
 
 __all__ = [
     "FIELD_SPECS",
@@ -109,8 +117,6 @@ __all__ = [
 ]
 
 MAX_NOTICES = 10
-USER_TEXT_LIMIT = 40  # raw user characters quoted in one notice
-_NOTICE_LIMIT = 240  # visible characters of one notice
 _MAX_NUMBER_CHARS = 64
 _MAX_TEXT_CHARS = 512
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -236,56 +242,11 @@ def default_view() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# Notices
-# --------------------------------------------------------------------------------------------
-
-
-class _Notices:
-    """Collects plain-text notices; :meth:`done` escapes them and caps their number."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, text: str) -> None:
-        if text not in self.items:
-            self.items.append(text)
-
-    def done(self) -> list[str]:
-        shown = [safe_text(text, _NOTICE_LIMIT) for text in self.items[:MAX_NOTICES]]
-        if len(self.items) > MAX_NOTICES:
-            shown.append(safe_text(f"… and {len(self.items) - MAX_NOTICES} more", _NOTICE_LIMIT))
-        return shown
-
-
-def _quote(value: object) -> str:
-    """User text for a notice: cleaned and at most USER_TEXT_LIMIT characters, in quotes."""
-    return f"'{clip_text(value, USER_TEXT_LIMIT)}'"
-
-
-def _show(value: Any) -> str:
-    """One of our own values (a number or a choice) for a notice."""
-    return format(value, "g") if isinstance(value, float) else str(value)
-
-
-def _listing(names: Sequence[str], budget: int, total: int | None = None) -> str:
-    """Comma-separated names within ``budget`` characters, then "and k more" (of ``total``)."""
-    out: list[str] = []
-    used = 0
-    for name in names:
-        if out and used + len(name) + 2 > budget:
-            break
-        out.append(name)
-        used += len(name) + 2
-    rest = (len(names) if total is None else total) - len(out)
-    return ", ".join(out) + (f" and {rest} more" if rest else "")
-
-
-# --------------------------------------------------------------------------------------------
 # Values
 # --------------------------------------------------------------------------------------------
 
 
-def _last_text(key: str, raw: object, notices: _Notices) -> str | None:
+def _last_text(key: str, raw: object, notices: Notices) -> str | None:
     """The value to use for ``key``: the last of repeated values; None if it is not text."""
     if isinstance(raw, str):
         return raw
@@ -299,23 +260,23 @@ def _last_text(key: str, raw: object, notices: _Notices) -> str | None:
     return None
 
 
-def _parse_number(key: str, text: str, spec: FieldSpec, base: Any, notices: _Notices) -> Any:
+def _parse_number(key: str, text: str, spec: FieldSpec, base: Any, notices: Notices) -> Any:
     """Number field: parse, round integers, clamp to [low, high]; base value if unreadable."""
     value = text.strip()
     if len(value) > _MAX_NUMBER_CHARS or not _NUMBER_RE.fullmatch(value):
-        notices.add(f"{key}: {_quote(text)} is not a number; kept {_show(base)}.")
+        notices.add(f"{key}: {quote(text)} is not a number; kept {show_value(base)}.")
         return base
     number = float(value)  # overflow gives +-inf, which the clamp below handles
     low, high = float(spec.low), float(spec.high)  # type: ignore[arg-type]
     if spec.kind == "int" and math.isfinite(number) and not number.is_integer():
         rounded = math.floor(number + 0.5)
-        notices.add(f"{key}: {_quote(value)} is not a whole number; rounded to {rounded}.")
+        notices.add(f"{key}: {quote(value)} is not a whole number; rounded to {rounded}.")
         number = float(rounded)
     if number < low or number > high:
         bound = low if number < low else high
         side = "minimum" if number < low else "maximum"
-        shown = _show(int(bound) if spec.kind == "int" else bound)
-        notices.add(f"{key}: {_quote(value)} is out of range; using the {side} {shown}.")
+        shown = show_value(int(bound) if spec.kind == "int" else bound)
+        notices.add(f"{key}: {quote(value)} is out of range; using the {side} {shown}.")
         number = bound
     return int(number) if spec.kind == "int" else number
 
@@ -324,27 +285,27 @@ def _normalise_choice(text: str) -> str:
     return re.sub(r"[\s-]+", "_", text.strip().lower())
 
 
-def _parse_choice(key: str, text: str, spec: FieldSpec, base: Any, notices: _Notices) -> Any:
+def _parse_choice(key: str, text: str, spec: FieldSpec, base: Any, notices: Notices) -> Any:
     wanted = _normalise_choice(text[:_MAX_TEXT_CHARS])
     for choice in spec.choices:
         if wanted == choice:
             return choice
-    allowed = _listing(spec.choices, 120)
-    notices.add(f"{key}: {_quote(text)} is not one of {allowed}; kept {base}.")
+    allowed = listing(spec.choices, 120)
+    notices.add(f"{key}: {quote(text)} is not one of {allowed}; kept {base}.")
     return base
 
 
-def _parse_bool(key: str, text: str, default: bool, notices: _Notices) -> bool:
+def _parse_bool(key: str, text: str, default: bool, notices: Notices) -> bool:
     value = text.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    notices.add(f"{key}: {_quote(text)} is not true or false; using {str(default).lower()}.")
+    notices.add(f"{key}: {quote(text)} is not true or false; using {str(default).lower()}.")
     return default
 
 
-def _parse_hide(text: str, notices: _Notices) -> tuple[str, ...]:
+def _parse_hide(text: str, notices: Notices) -> tuple[str, ...]:
     """Comma-separated control names -> tuple in HIDEABLE order; unknown names are dropped."""
     if len(text) > _MAX_TEXT_CHARS:
         notices.add(f"hide: the list is too long ({len(text)} characters); nothing hidden.")
@@ -353,20 +314,20 @@ def _parse_hide(text: str, notices: _Notices) -> tuple[str, ...]:
     unknown = sorted(wanted - set(_HIDE_ALIASES))
     if unknown:
         notices.add(
-            f"hide: ignored unknown controls {_quote(', '.join(unknown))}; "
-            f"allowed are {_listing(HIDEABLE, 80)}."
+            f"hide: ignored unknown controls {quote(', '.join(unknown))}; "
+            f"allowed are {listing(HIDEABLE, 80)}."
         )
     return tuple(name for name in HIDEABLE if name.lower() in wanted)
 
 
-def _parse_preset(text: str, presets: Collection[str], notices: _Notices) -> str | None:
+def _parse_preset(text: str, presets: Collection[str], notices: Notices) -> str | None:
     wanted = text.strip().lower()
     for name in presets:
         if isinstance(name, str) and name.lower() == wanted:
             return name
     names = sorted(name for name in presets if isinstance(name, str))
-    allowed = f"choose one of {_listing(names, 80)}" if names else "no presets are available"
-    notices.add(f"preset: {_quote(text)} is unknown; {allowed}.")
+    allowed = f"choose one of {listing(names, 80)}" if names else "no presets are available"
+    notices.add(f"preset: {quote(text)} is unknown; {allowed}.")
     return None
 
 
@@ -375,7 +336,7 @@ def _parse_preset(text: str, presets: Collection[str], notices: _Notices) -> str
 # --------------------------------------------------------------------------------------------
 
 
-def _collect(query: Mapping, notices: _Notices) -> dict[str, object]:
+def _collect(query: Mapping, notices: Notices) -> dict[str, object]:
     """Canonical key -> raw value; repeated (case-variant) keys keep the last; unknown noted."""
     found: dict[str, object] = {}
     counts: dict[str, int] = {}
@@ -394,15 +355,15 @@ def _collect(query: Mapping, notices: _Notices) -> dict[str, object]:
         if count > 1:
             notices.add(f"The link sets {key} {count} times; the last value was used.")
     if n_unknown:
-        listing = _listing(unknown, USER_TEXT_LIMIT, total=n_unknown)
-        notices.add(f"Ignored {n_unknown} unknown link setting(s): {listing}.")
+        names = listing(unknown, USER_TEXT_LIMIT, total=n_unknown)
+        notices.add(f"Ignored {n_unknown} unknown link setting(s): {names}.")
     return found
 
 
 def _decode(
     query: Mapping, base: RunConfig, presets: Collection[str] | Mapping[str, RunConfig]
-) -> tuple[RunConfig, dict[str, Any], _Notices]:
-    notices = _Notices()
+) -> tuple[RunConfig, dict[str, Any], Notices]:
+    notices = Notices(MAX_NOTICES)
     if not isinstance(query, Mapping):
         notices.add("The link settings could not be read; the defaults are used.")
         return base, default_view(), notices
@@ -440,7 +401,7 @@ def _decode(
         text = texts[key]
         current = sections[spec.section][spec.field]
         if not text.strip():
-            notices.add(f"{key}: the value is empty; kept {_show(current)}.")
+            notices.add(f"{key}: the value is empty; kept {show_value(current)}.")
         elif spec.kind == "choice":
             sections[spec.section][spec.field] = _parse_choice(key, text, spec, current, notices)
         else:
