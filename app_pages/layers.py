@@ -6,10 +6,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from deqnet import (
-    PRESETS,
-    ModelConfig,
-    SolverFailure,
+from deqnet import PRESETS, ModelConfig, SolverFailure
+from deqnet.analysis import (
     accuracy_versus_layers,
     activation_curve,
     convergence_layers,

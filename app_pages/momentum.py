@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from deqnet import Check, Momentum, plot_extent, run_checks
+from deqnet import Momentum
+from deqnet.analysis import Check, plot_extent, run_checks
 from deqnet.analysis.adjoint import energy_variation
 from deqnet.analysis.phase_space import (
     rows_momentum,
@@ -67,7 +68,7 @@ def _intro(session: Session) -> None:
     if run.discrete:
         st.info(
             f"This is a discrete {run.family} network ({run.layers} layers, Δt = T/L = "
-            f"{run.T / run.layers:.3g}). Here aₗ = ∂ℓ/∂xₗ is exactly what back-propagation "
+            f"{run.dt:.3g}). Here aₗ = ∂ℓ/∂xₗ is exactly what back-propagation "
             "computes layer by layer (the discrete adjoint), and the energy is the discrete "
             "Hₗ = aₗ₊₁·(xₗ₊₁ − xₗ)/Δt: the momentum after a layer times the layer's "
             "velocity. With tied weights it is conserved only up to O(Δt). The checks below "
@@ -257,7 +258,7 @@ def _adjoint_field(session: Session, extent) -> None:
     run = session.run.model
     options = list(range(len(mom.t)))
     if run.discrete:
-        dt = run.T / run.layers
+        dt = run.dt
 
         def label(k: int) -> str:
             return layer_label(mom.t[k], dt)

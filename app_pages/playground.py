@@ -5,7 +5,7 @@ import streamlit as st
 from deqnet import StepRecord
 from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
 from deqnet.figures.live import boundary_update, preview_update
-from ui.guard import memory_problem
+from ui.budget import memory_problem
 from ui.links import export_panel
 from ui.live import live_fragment, live_picture, pause_training, start_training
 from ui.live_chart import LiveChart, show_live_chart

@@ -8,7 +8,7 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from deqnet import plot_extent, vector_field_grid
+from deqnet.analysis import plot_extent, vector_field_grid
 from deqnet.analysis.flow import PlaneFlow, field_times, plane_flow
 from deqnet.figures import (
     coordinates_figure,
@@ -59,7 +59,7 @@ def _intro(session: Session) -> None:
         what = (
             f"A {FAMILY_NAMES[model.family]} moves every point of the plane in "
             f"{model.layers} steps, one per layer (layer l sits at time t = l·Δt, "
-            f"Δt = T/L = {model.T / model.layers:.3g})."
+            f"Δt = T/L = {model.dt:.3g})."
         )
     else:
         what = "The network moves every point of the plane along a path from t = 0 to T."
@@ -81,7 +81,7 @@ def _animation_figure(session: Session, flow: PlaneFlow, extent) -> go.Figure:
     value_label_right(fig)
     model = session.run.model
     if model.discrete:
-        label_layer_frames(fig, flow.traj.t, model.T / model.layers)
+        label_layer_frames(fig, flow.traj.t, model.dt)
     return fig
 
 
@@ -120,7 +120,7 @@ def _time_options(session: Session) -> tuple[list[float], Callable[[float], str]
     model = session.run.model
     times = field_times(session.model, FIELD_TIMES)
     if model.discrete:
-        dt = model.T / model.layers
+        dt = model.dt
         return times, lambda t: layer_label(t, dt)
     return times, lambda t: f"t = {t:.2f}"
 

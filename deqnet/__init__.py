@@ -1,7 +1,11 @@
 """deqnet: deep networks as differential equations (Ruseckas 2019), small enough to train live.
 
-The public API (see README): datasets, model configs and families, training, and the analysis and
-figure builders the app's pages use. Importing deqnet never imports streamlit.
+The public API is what a notebook needs to reproduce a run (README "deqnet from Python"):
+configurations, datasets, ``build_model``, training (``Trainer``, ``evaluate``), per-point losses,
+paths and momentum, the exact layer <-> time maps, ``sweep``, and the lesson presets.
+Everything else stays in its namespace: ``deqnet.analysis`` (vector fields, decision grids,
+divergence, volumes, checks, ...), ``deqnet.figures`` (Plotly builders), ``deqnet.sharing`` (links
+and run files), ``deqnet.models``, ``deqnet.losses``. Importing deqnet never imports streamlit.
 """
 
 import torch
@@ -9,59 +13,8 @@ import torch
 # Tiny models are dominated by per-op overhead; one thread is faster and fair to other sessions.
 torch.set_num_threads(1)
 
-# Modules: deqnet.figures.boundary_figure, ..., deqnet.sharing.run_from_query, ...
-from deqnet import figures, sharing  # noqa: E402
-from deqnet.analysis import (  # noqa: E402
-    ActivationCurve,
-    Check,
-    Convergence,
-    Crossings,
-    DecisionGrid,
-    DepthAccuracy,
-    GridFlow,
-    LayerPaths,
-    LayerWeights,
-    Momentum,
-    Trajectory,
-    TurnedOver,
-    VectorField,
-    accuracy_versus_layers,
-    activation_curve,
-    adjoint_parameter_gradients,
-    autograd_input_gradient,
-    autograd_parameter_gradients,
-    cloud_log_volume,
-    convergence_layers,
-    convergence_study,
-    decision_grid,
-    default_times,
-    deformed_grid,
-    depth_sensitivity,
-    detect_crossings,
-    disk_and_ring_grid,
-    divergence,
-    fit_power_law,
-    jacobian_logdet,
-    joint_flow_determinant,
-    layer_determinants,
-    layer_paths,
-    layer_weights,
-    linear_boundary,
-    log_volume_change,
-    mean_divergence,
-    momentum,
-    monotonicity_limit,
-    network_of,
-    per_sample_loss,
-    plot_extent,
-    reference_ode,
-    run_checks,
-    trajectory,
-    turned_over,
-    valid_layers,
-    vector_field_grid,
-    x_flow_determinant,
-)
+from deqnet import analysis, figures, sharing  # noqa: E402
+from deqnet.analysis import Momentum, Trajectory, momentum, per_sample_loss, trajectory  # noqa: E402
 from deqnet.config import (  # noqa: E402
     FAMILIES,
     LIMITS,
@@ -74,9 +27,8 @@ from deqnet.config import (  # noqa: E402
 )
 from deqnet.datasets import DATASETS, Dataset, DatasetError, make_dataset  # noqa: E402
 from deqnet.maps import continuize, discretize  # noqa: E402
-from deqnet.models import REGISTRY, SolverFailure, build_model  # noqa: E402
+from deqnet.models import SolverFailure, build_model  # noqa: E402
 from deqnet.presets import PRESETS, Preset  # noqa: E402
-from deqnet.sharing.csvfile import load_csv  # noqa: E402
 from deqnet.sweep import SweepResult, sweep  # noqa: E402
 from deqnet.training import StepRecord, Trainer, evaluate  # noqa: E402
 
@@ -85,21 +37,11 @@ __all__ = [
     "FAMILIES",
     "LIMITS",
     "PRESETS",
-    "REGISTRY",
     "TIME_MODES",
-    "ActivationCurve",
-    "Check",
     "ConfigError",
-    "Convergence",
-    "Crossings",
     "DataConfig",
     "Dataset",
     "DatasetError",
-    "DecisionGrid",
-    "DepthAccuracy",
-    "GridFlow",
-    "LayerPaths",
-    "LayerWeights",
     "ModelConfig",
     "Momentum",
     "Preset",
@@ -110,51 +52,16 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "Trajectory",
-    "TurnedOver",
-    "VectorField",
-    "accuracy_versus_layers",
-    "activation_curve",
-    "adjoint_parameter_gradients",
-    "autograd_input_gradient",
-    "autograd_parameter_gradients",
+    "analysis",
     "build_model",
-    "cloud_log_volume",
     "continuize",
-    "convergence_layers",
-    "convergence_study",
-    "decision_grid",
-    "default_times",
-    "deformed_grid",
-    "depth_sensitivity",
-    "detect_crossings",
     "discretize",
-    "disk_and_ring_grid",
-    "divergence",
     "evaluate",
     "figures",
-    "fit_power_law",
-    "jacobian_logdet",
-    "joint_flow_determinant",
-    "layer_determinants",
-    "layer_paths",
-    "layer_weights",
-    "linear_boundary",
-    "load_csv",
-    "log_volume_change",
     "make_dataset",
-    "mean_divergence",
     "momentum",
-    "monotonicity_limit",
-    "network_of",
     "per_sample_loss",
-    "plot_extent",
-    "reference_ode",
-    "run_checks",
     "sharing",
     "sweep",
     "trajectory",
-    "turned_over",
-    "valid_layers",
-    "vector_field_grid",
-    "x_flow_determinant",
 ]

@@ -10,7 +10,14 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from deqnet.datasets import Dataset, check_dataset_args, make_dataset
+from deqnet.datasets import (
+    DATASETS,
+    N_MIN,
+    Dataset,
+    check_dataset_args,
+    make_dataset,
+    n_classes_range,
+)
 
 FAMILIES = ("node", "ruseckas", "resnet", "feedforward")
 CONTINUOUS_FAMILIES = ("node", "ruseckas")
@@ -32,6 +39,8 @@ TIME_MODES = {
     "resnet": ("autonomous", "time", "piecewise"),
     "feedforward": ("autonomous", "piecewise"),
 }
+# Every time mode some family accepts, in TIME_MODES order.
+TIME_MODE_NAMES = tuple(dict.fromkeys(mode for modes in TIME_MODES.values() for mode in modes))
 
 # Inclusive (low, high) bounds. They are caps for a shared server as much as sanity checks.
 LIMITS: dict[str, tuple[float, float]] = {
@@ -170,6 +179,21 @@ class ModelConfig(_ConfigMixin):
     def adaptive(self) -> bool:
         return self.continuous and self.solver not in FIXED_STEP_SOLVERS
 
+    @property
+    def steps_per_segment(self) -> int:
+        """Equal fixed solver steps in each weight segment: ceil(steps / K), at least 1."""
+        return max(1, math.ceil(self.steps / self.n_segments))
+
+    @property
+    def dt(self) -> float | None:
+        """The step in t: T / layers (discrete), the fixed solver step T / (K ceil(steps / K))
+        (continuous, fixed-step), or None for an adaptive solver (its steps vary)."""
+        if self.discrete:
+            return self.T / self.layers
+        if self.adaptive:
+            return None
+        return self.T / (self.n_segments * self.steps_per_segment)
+
 
 @dataclass(frozen=True)
 class TrainConfig(_ConfigMixin):
@@ -258,6 +282,120 @@ class RunConfig:
 
 
 # --------------------------------------------------------------------------------------------
+# Cross-field repairs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One value ``repair_run`` changed: ``values[section][field]``, and why.
+
+    ``reason`` is a sentence that does not name the field (the caller prefixes its own name for
+    it, e.g. the URL key), such as "moons has 2 classes, not 4; using 2.".
+    """
+
+    section: str
+    field: str
+    reason: str
+
+
+def repair_run(
+    values: dict[str, dict[str, Any]], *, base: RunConfig | None = None
+) -> tuple[dict[str, dict[str, Any]], list[Repair]]:
+    """Fix the combinations of values that each field's own check cannot exclude.
+
+    The one home of these rules: the sidebar (``ui.state.coerce_run``) and the URL codec
+    (``deqnet.sharing.run_from_query``) both call it, so a link decodes to what the sidebar shows.
+
+    - the number of classes is clamped to what the dataset supports, and n raised to at least
+      ``max(N_MIN, 2 * classes)``;
+    - a time mode the family lacks becomes ``base``'s time mode if the family has it, else the
+      family's first (``TIME_MODES``);
+    - a discrete piecewise network's segments are capped at its layer count.
+
+    Args:
+        values: ``RunConfig.to_dict()``-shaped; missing fields take ``base``'s values (default
+            ``RunConfig()``). It is not modified.
+        base: where missing values and the time-mode fallback come from.
+
+    Returns:
+        The sections with every field filled in and repaired (other keys are passed through, so
+        ``RunConfig.from_dict`` still rejects unknown ones), and the repairs made, in order.
+        Values the rules cannot judge (an unknown dataset or family) are left for the configs'
+        own validation to reject.
+    """
+    base = RunConfig() if base is None else base
+    out = dict(values)
+    for name in ("data", "model", "train"):
+        out[name] = {**getattr(base, name).to_dict(), **values.get(name, {})}
+    repairs: list[Repair] = []
+    _repair_data(out["data"], repairs)
+    _repair_model(out["model"], base.model, repairs)
+    return out, repairs
+
+
+def _repair_data(data: dict[str, Any], repairs: list[Repair]) -> None:
+    if data["name"] not in DATASETS:
+        return
+    lo, hi = n_classes_range(data["name"])
+    k = int(data["n_classes"])
+    if not lo <= k <= hi:
+        fixed = min(max(k, lo), hi)
+        allowed = str(lo) if lo == hi else f"{lo} to {hi}"
+        repairs.append(
+            Repair(
+                "data",
+                "n_classes",
+                f"{data['name']} has {allowed} classes, not {k}; using {fixed}.",
+            )
+        )
+        k = fixed
+    data["n_classes"] = k
+    n_min = max(N_MIN, 2 * k)
+    if data["n"] < n_min:
+        repairs.append(
+            Repair(
+                "data",
+                "n",
+                f"{k} classes need at least {n_min} points, not {data['n']}; using {n_min}.",
+            )
+        )
+        data["n"] = n_min
+
+
+def _repair_model(model: dict[str, Any], base: ModelConfig, repairs: list[Repair]) -> None:
+    family = model["family"]
+    if family not in TIME_MODES:
+        return
+    allowed = TIME_MODES[family]
+    if model["time_mode"] not in allowed:
+        fixed = base.time_mode if base.time_mode in allowed else allowed[0]
+        repairs.append(
+            Repair(
+                "model",
+                "time_mode",
+                f"{family} does not support {model['time_mode']} "
+                f"(allowed: {', '.join(allowed)}); using {fixed}.",
+            )
+        )
+        model["time_mode"] = fixed
+    layers = int(model["layers"])
+    if (
+        family in DISCRETE_FAMILIES
+        and model["time_mode"] == "piecewise"
+        and model["segments"] > layers
+    ):
+        repairs.append(
+            Repair(
+                "model",
+                "segments",
+                f"{model['segments']} weight sets exceed the {layers} layers; using {layers}.",
+            )
+        )
+        model["segments"] = layers
+
+
+# --------------------------------------------------------------------------------------------
 # Server budget for one training step
 # --------------------------------------------------------------------------------------------
 
@@ -266,7 +404,6 @@ class RunConfig:
 # shared server. The app therefore also caps the memory of one training step (README "Hosting").
 STEP_MEMORY_LIMIT = 256 * 2**20  # bytes
 _STAGES = {"euler": 1, "midpoint": 2, "rk4": 4}
-_MLP_FAMILIES = ("node", "resnet")
 
 
 def evaluations_per_pass(model: ModelConfig) -> int | None:
@@ -276,19 +413,20 @@ def evaluations_per_pass(model: ModelConfig) -> int | None:
         return model.layers
     if model.adaptive:
         return None
-    k = model.n_segments
-    return _STAGES[model.solver] * k * math.ceil(model.steps / k)
+    return _STAGES[model.solver] * model.n_segments * model.steps_per_segment
 
 
 def step_memory(run: RunConfig, n_train: int, evaluations: int | None = None) -> int | None:
     """Estimated bytes the autograd tape of one training step holds; None if unknown.
 
     Backprop keeps every evaluation's activations: about 4 bytes x (3 width + 6 D + 16) per
-    point per evaluation for the MLP families (node, resnet) and 4 x (4 D + 16) for the others
+    point per evaluation for the MLP families (``uses_mlp``) and 4 x (4 D + 16) for the others
     (measured with VmHWM, torch 2.13 CPU, float32; a slight over-estimate). The adjoint method
     keeps only the segment boundaries. ``evaluations`` overrides :func:`evaluations_per_pass`
     (pass a measured NFE for an adaptive solver).
     """
+    from deqnet.models import REGISTRY  # deqnet.models imports this module: import when called
+
     model, train = run.model, run.train
     evaluations = evaluations_per_pass(model) if evaluations is None else evaluations
     if evaluations is None:
@@ -296,7 +434,7 @@ def step_memory(run: RunConfig, n_train: int, evaluations: int | None = None) ->
     if model.continuous and train.grad_mode == "adjoint":
         evaluations = min(evaluations, model.n_segments + 1)
     points = train.batch_size if 0 < train.batch_size < n_train else n_train
-    if model.family in _MLP_FAMILIES:
+    if REGISTRY[model.family].uses_mlp:
         per_eval = 3 * model.width + 6 * model.dim + 16
     else:
         per_eval = 4 * model.dim + 16

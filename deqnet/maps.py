@@ -64,7 +64,7 @@ def discretize(model: ContinuousModel, layers: int) -> DiscreteModel:
     config = model.config.replace(family=DISCRETE_OF[family], layers=_as_int("layers", layers))
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     if family == "ruseckas":
-        dt = config.T / config.layers
+        dt = config.dt
         eye = torch.eye(config.dim, dtype=model.dtype)
         state["linear.w"] = eye + dt * state["linear.w"]
         state["linear.b"] = dt * state["linear.b"]

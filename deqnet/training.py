@@ -16,6 +16,7 @@ from torch import nn
 
 from deqnet.config import TrainConfig
 from deqnet.datasets import Dataset
+from deqnet.losses import accuracy, mean_loss
 from deqnet.models.base import DeqModel, SolverFailure
 
 
@@ -35,18 +36,6 @@ class Divergence(RuntimeError):
     """Training cannot continue; the message says why in words a student understands."""
 
 
-def loss_function(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
-    """Mean loss of logits (N, C) for labels (N,): cross-entropy, or MSE of softmax vs one-hot."""
-    if kind == "cross_entropy":
-        return nn.functional.cross_entropy(logits, y)
-    target = nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype)
-    return ((logits.softmax(dim=1) - target) ** 2).sum(dim=1).mean()
-
-
-def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
-    return float((logits.argmax(dim=1) == y).to(torch.float64).mean())
-
-
 def _tensors(model: DeqModel, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(x, dtype=model.dtype), torch.as_tensor(y, dtype=torch.int64)
 
@@ -58,8 +47,8 @@ def evaluate(model: DeqModel, data: Dataset, loss: str = "cross_entropy") -> dic
         for split in ("train", "test"):
             x, y = _tensors(model, getattr(data, f"x_{split}"), getattr(data, f"y_{split}"))
             logits = model(x)
-            out[f"{split}_acc"] = _accuracy(logits, y)
-            out[f"{split}_loss"] = float(loss_function(logits, y, loss))
+            out[f"{split}_acc"] = float(accuracy(logits, y))
+            out[f"{split}_loss"] = float(mean_loss(logits, y, loss))
     return out
 
 
@@ -175,7 +164,7 @@ class Trainer:
         model.nfe = 0
         try:
             logits, test_logits = self._forward(xb, adjoint)
-            loss = loss_function(logits, yb, cfg.loss)
+            loss = mean_loss(logits, yb, cfg.loss)
             if not torch.isfinite(loss):
                 raise Divergence(f"the loss became {float(loss.detach())}")
             nfe_forward, model.nfe = model.nfe, 0
@@ -189,12 +178,12 @@ class Trainer:
         if not all(torch.isfinite(g).all() for g in grads):
             raise Divergence("a gradient became infinite or NaN")
         with torch.no_grad():
-            train_acc = _accuracy(logits, yb)
+            train_acc = float(accuracy(logits, yb))
             if len(yb) != len(self.y_train):
-                train_acc = _accuracy(self._eval_logits(self.x_train), self.y_train)
+                train_acc = float(accuracy(self._eval_logits(self.x_train), self.y_train))
             if test_logits is None:
                 test_logits = self._eval_logits(self.x_test)
-            test_acc = _accuracy(test_logits, self.y_test)
+            test_acc = float(accuracy(test_logits, self.y_test))
         if cfg.grad_clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         self.optimizer.step()

@@ -14,7 +14,7 @@ import pytest
 from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
-from deqnet import network_of
+from deqnet.analysis import network_of
 
 PAGE = "app_pages/layers.py"
 TABS = ("Layers on the path", "Convergence as L grows", "Weights near the identity")

@@ -14,7 +14,8 @@ import torch
 from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
-from deqnet import build_model, evaluate
+from deqnet import build_model, evaluate, make_dataset
+from ui.state import use_custom_data
 
 PAGE = "app_pages/sweep.py"
 
@@ -92,11 +93,30 @@ def test_open_in_playground_loads_the_cells_settings_untrained() -> None:
     assert at.sidebar.number_input(key="seed").value == 1
     assert at.sidebar.select_slider(key="budget").value == 10
     session = at.session_state["deqnet"]
-    assert session.run == cell.run_config and session.steps_done == 0
-    fresh = build_model(cell.model_config, cell.data.n_classes, seed=1).state_dict()
+    assert session.run == cell.spec.run_config and session.steps_done == 0
+    fresh = build_model(cell.spec.model_config, cell.data.n_classes, seed=1).state_dict()
     weights = session.model.state_dict()
     assert all(torch.equal(weights[k], fresh[k]) for k in fresh)
     np.testing.assert_array_equal(session.data.x_train, cell.data.x_train)
+
+
+def test_a_cell_trained_on_uploaded_data_opens_with_that_data() -> None:
+    at = _open()
+    session = at.session_state["deqnet"]
+    uploaded = make_dataset("circles", n=48, noise=0.05, test_fraction=0.25, seed=7)
+    use_custom_data(session, uploaded)  # what an accepted CSV upload does
+    at = _tiny_sweep(at.run())
+    _clean(at)
+    cell = at.session_state["sweep_store"].result.cell(lr=0.1, seed=1)
+    assert cell.spec.run_config is None and cell.data is uploaded
+    at.selectbox(key="sweep_cell").set_value(3)
+    at.button(key="sweep_open").click().run()
+    _clean(at)
+    session = at.session_state["deqnet"]
+    assert session.custom_data is uploaded and session.data is uploaded
+    assert session.run.model == cell.spec.model_config
+    assert session.run.train == cell.spec.train_config and session.steps_done == 0
+    assert at.sidebar.select_slider(key="lr").value == 0.1
 
 
 def test_bad_values_are_explained_and_disable_the_run_button() -> None:

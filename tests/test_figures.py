@@ -596,12 +596,12 @@ def test_volume_legend_names_the_log_volume_curve_and_the_cloud_joins_it():
 
 def test_builders_accept_the_real_analysis_outputs(tiny_moons):
     model = deqnet.build_model(deqnet.ModelConfig(width=4, steps=4), 2, seed=0)
-    extent = deqnet.plot_extent(tiny_moons)
+    extent = deqnet.analysis.plot_extent(tiny_moons)
     x, y = tiny_moons.x_train[:16], tiny_moons.y_train[:16]
     traj = deqnet.trajectory(model, x)
-    grid = deqnet.decision_grid(model, extent, n=12)
-    field = deqnet.vector_field_grid(model, 0.5, extent, n=5)
-    flow = deqnet.deformed_grid(model, extent, n_lines=3, n_points=4)
+    grid = deqnet.analysis.decision_grid(model, extent, n=12)
+    field = deqnet.analysis.vector_field_grid(model, 0.5, extent, n=5)
+    flow = deqnet.analysis.deformed_grid(model, extent, n_lines=3, n_points=4)
     figures = [
         boundary_figure(grid, tiny_moons, show_test=True, extent=extent),
         paths_figure(traj, y, field=field, extent=extent),
@@ -609,6 +609,10 @@ def test_builders_accept_the_real_analysis_outputs(tiny_moons):
         paths_3d_figure(traj, y),
         coordinates_figure(traj, y),
         flow_animation_figure(traj, y, flow, extent),
-        volume_figure(traj.t, deqnet.mean_divergence(model, traj), deqnet.cloud_log_volume(traj)),
+        volume_figure(
+            traj.t,
+            deqnet.analysis.mean_divergence(model, traj),
+            deqnet.analysis.cloud_log_volume(traj),
+        ),
     ]
     assert all(isinstance(fig, go.Figure) and fig.to_json() for fig in figures)

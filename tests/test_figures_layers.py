@@ -9,7 +9,7 @@ import numpy as np
 import plotly.io as pio
 import pytest
 
-from deqnet import (
+from deqnet.analysis import (
     ActivationCurve,
     Convergence,
     DepthAccuracy,

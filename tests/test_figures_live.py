@@ -56,11 +56,11 @@ def test_boundary_update_turns_the_old_figure_into_the_new_one(
     name: str, n_classes: int, discretize: bool
 ) -> None:
     data, model, trainer = _trained(name, 0, n_classes)
-    extent = deqnet.plot_extent(data)
-    before = deqnet.decision_grid(model, extent, n=24)
+    extent = deqnet.analysis.plot_extent(data)
+    before = deqnet.analysis.decision_grid(model, extent, n=24)
     old = boundary_figure(before, data, discretize=discretize, extent=extent)
     trainer.step(15)
-    after = deqnet.decision_grid(model, extent, n=24)
+    after = deqnet.analysis.decision_grid(model, extent, n=24)
     new = boundary_figure(after, data, discretize=discretize, extent=extent)
     updates = boundary_update(after, discretize)
     assert [u["trace"] for u in updates] == list(range(len(updates)))
@@ -80,7 +80,7 @@ def test_boundary_update_turns_the_old_figure_into_the_new_one(
 
 def test_preview_update_turns_the_old_paths_into_the_new_ones() -> None:
     data, model, trainer = _trained("moons", 0)
-    extent = deqnet.plot_extent(data)
+    extent = deqnet.analysis.plot_extent(data)
     labels = data.y_train[:64]
     old = paths_preview_figure(deqnet.trajectory(model, data.x_train[:64]), labels, extent)
     trainer.step(20)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deqnet import DecisionGrid, make_dataset
+from deqnet import make_dataset
+from deqnet.analysis import DecisionGrid
 from deqnet.figures.style import class_color
 from deqnet.figures.sweep import (
     METRICS,

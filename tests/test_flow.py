@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from deqnet import (
-    ModelConfig,
-    build_model,
+from deqnet import ModelConfig, build_model, make_dataset, trajectory
+from deqnet.analysis import (
     cloud_log_volume,
     deformed_grid,
     log_volume_change,
-    make_dataset,
     mean_divergence,
     plot_extent,
-    trajectory,
 )
 from deqnet.analysis.flow import field_times, plane_flow, sample_rows
 

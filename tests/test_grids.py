@@ -5,15 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from deqnet import (
-    ModelConfig,
-    build_model,
-    decision_grid,
-    deformed_grid,
-    plot_extent,
-    trajectory,
-    vector_field_grid,
-)
+from deqnet import ModelConfig, build_model, trajectory
+from deqnet.analysis import decision_grid, deformed_grid, plot_extent, vector_field_grid
 
 EXTENT = (-2.0, 3.0, -1.0, 1.5)  # not square, so a transposed grid cannot pass
 

@@ -18,14 +18,8 @@ import pytest
 import torch
 from scipy.linalg import expm
 
-from deqnet import (
-    ModelConfig,
-    build_model,
-    discretize,
-    evaluate,
-    jacobian_logdet,
-    make_dataset,
-)
+from deqnet import ModelConfig, build_model, discretize, evaluate, make_dataset
+from deqnet.analysis import jacobian_logdet
 from deqnet.analysis.depth import (
     accuracy,
     accuracy_versus_layers,

@@ -14,7 +14,7 @@ import torch
 from deqnet import ConfigError, ModelConfig, build_model, momentum
 from deqnet.maps import continuize, discretize
 from deqnet.models import ContinuousModel, DiscreteModel
-from deqnet.models.layers import small_nonlinearity
+from deqnet.models.blocks import small_nonlinearity
 
 LAYER_COUNTS = (10, 20, 40, 80, 160)
 # Tight reference solves: dopri5 at 1e-10 is ~1e-9 accurate, far below the O(dt) errors measured.

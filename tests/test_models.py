@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deqnet import FAMILIES, REGISTRY, TIME_MODES, ConfigError, ModelConfig, build_model
-from deqnet.models import ContinuousModel, DiscreteModel
+from deqnet import FAMILIES, TIME_MODES, ConfigError, ModelConfig, build_model
+from deqnet.models import REGISTRY, ContinuousModel, DiscreteModel
 from deqnet.models.ruseckas import BIAS_STD, WEIGHT_STD
 
 CASES = [(family, mode) for family in FAMILIES for mode in TIME_MODES[family]]
@@ -30,6 +30,23 @@ def test_registry_has_one_class_per_family() -> None:
     for family, cls in REGISTRY.items():
         base = ContinuousModel if ModelConfig(family=family).continuous else DiscreteModel
         assert issubclass(cls, base)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_facts_match_what_the_models_do(family: str) -> None:
+    cls = REGISTRY[family]
+    assert cls.continuous == ModelConfig(family=family).continuous
+    # uses_mlp: the width changes the parameter shapes.
+    shapes = [
+        [p.shape for p in build_model(ModelConfig(family=family, width=w), 2, 0).parameters()]
+        for w in (1, 2)
+    ]
+    assert cls.uses_mlp == (shapes[0] != shapes[1])
+    # uses_gamma: gamma changes the output.
+    x = torch.linspace(-2.0, 2.0, 8).reshape(4, 2)
+    with torch.no_grad():
+        out = [build_model(ModelConfig(family=family, gamma=g), 2, 0)(x) for g in (0.0, 1.0)]
+    assert cls.uses_gamma == (not torch.equal(out[0], out[1]))
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from deqnet import ModelConfig, build_model, default_times, per_sample_loss, trajectory
-from deqnet.training import loss_function
+from deqnet import ModelConfig, build_model, per_sample_loss, trajectory
+from deqnet.analysis import default_times
+from deqnet.losses import mean_loss
 
 A1 = torch.tensor([[-0.3, 1.0], [-0.8, 0.2]], dtype=torch.float64)
 A2 = torch.tensor([[0.4, -0.5], [0.6, -0.9]], dtype=torch.float64)
@@ -163,7 +164,7 @@ def test_per_sample_loss(loss: str) -> None:
     else:
         expected = ((p - np.eye(3)[y]) ** 2).sum(axis=1)
     np.testing.assert_allclose(losses, expected, rtol=1e-12)
-    mean = loss_function(torch.as_tensor(logits), torch.as_tensor(y), loss)
+    mean = mean_loss(torch.as_tensor(logits), torch.as_tensor(y), loss)
     np.testing.assert_allclose(losses.mean(), float(mean), rtol=1e-12)
 
 

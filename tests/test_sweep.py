@@ -18,7 +18,15 @@ import torch
 
 import deqnet
 from deqnet.sweep.batched import Ensemble, per_model_rms_norm
-from deqnet.sweep.grid import expand_grid, group_cells, validate_grid
+from deqnet.sweep.grid import (
+    BATCHED_NAMES,
+    GRID_AXES,
+    GRID_NAMES,
+    expand_grid,
+    group_cells,
+    unused_setting,
+    validate_grid,
+)
 
 ATOL = 1e-10
 STEPS = 6
@@ -31,8 +39,10 @@ def data() -> deqnet.Dataset:
 
 def lone_run(cell, steps: int, data=None) -> deqnet.Trainer:
     """The cell's configs trained alone, as the Playground would (float64)."""
-    model = deqnet.build_model(cell.model_config, cell.data.n_classes, cell.train_config.seed)
-    trainer = deqnet.Trainer(model.double(), data or cell.data, cell.train_config)
+    model = deqnet.build_model(
+        cell.spec.model_config, cell.data.n_classes, cell.spec.train_config.seed
+    )
+    trainer = deqnet.Trainer(model.double(), data or cell.data, cell.spec.train_config)
     trainer.step(steps)
     return trainer
 
@@ -104,8 +114,8 @@ def test_noise_axis_regenerates_data_per_cell() -> None:
     for cell in result.cells:
         expected = data_config.replace(noise=cell.overrides["noise"]).make()
         np.testing.assert_array_equal(cell.data.x_train, expected.x_train)
-        assert cell.run_config == deqnet.RunConfig(
-            cell.data_config, cell.model_config, cell.train_config
+        assert cell.spec.run_config == deqnet.RunConfig(
+            cell.spec.data_config, cell.spec.model_config, cell.spec.train_config
         )
         assert_same_run(cell, lone_run(cell, STEPS, expected))
     quiet, noisy = result.cell(noise=0.0, lr=0.01), result.cell(noise=0.3, lr=0.01)
@@ -122,8 +132,8 @@ def test_float32_matches_within_float32_rounding(data) -> None:
     model_config, train_config, _ = CASES["node-rk4-lr-x-seed"]
     result = deqnet.sweep(data, model_config, train_config, {"lr": [0.01, 0.05]}, steps=STEPS)
     for cell in result.cells:
-        model = deqnet.build_model(cell.model_config, 2, cell.train_config.seed)
-        trainer = deqnet.Trainer(model, data, cell.train_config)
+        model = deqnet.build_model(cell.spec.model_config, 2, cell.spec.train_config.seed)
+        trainer = deqnet.Trainer(model, data, cell.spec.train_config)
         trainer.step(STEPS)
         losses = [r.loss for r in cell.history]
         assert losses == pytest.approx([r.loss for r in trainer.history], abs=1e-5)
@@ -167,6 +177,7 @@ def test_diverging_cell_leaves_the_others_alone(data) -> None:
     assert_same_run(calm, lone_run(calm, 8))
     assert_same_run(wild, lone_run(wild, 8))
     assert result.metric("steps_done").tolist() == [8, len(wild.history)]
+    assert result.diverged().tolist() == [False, True]
 
 
 def test_solver_failure_of_one_cell_is_blamed_on_it(data) -> None:
@@ -200,8 +211,8 @@ def test_cell_model_is_standalone(data) -> None:
     storages = {p.untyped_storage().data_ptr() for c in result.cells for p in c.model.parameters()}
     assert len(storages) == len(result.cells) * len(list(result.cells[0].model.parameters()))
     for cell in result.cells:
-        assert isinstance(cell.model, deqnet.REGISTRY["node"])
-        assert cell.model.config == cell.model_config
+        assert isinstance(cell.model, deqnet.models.REGISTRY["node"])
+        assert cell.model.config == cell.spec.model_config
         assert cell.metrics == deqnet.evaluate(cell.model, data)
         # One more lone step measures exactly the weights the sweep ended with.
         longer = lone_run(cell, STEPS + 1)
@@ -296,7 +307,59 @@ def test_result_arrays_and_progress(data) -> None:
     acc = result.metric("test_acc")
     assert acc.shape == (3, 2)
     assert acc[2, 1] == result.cell(lr=0.03, gamma=0.2).metrics["test_acc"]
-    assert result.cells[5].position == (2, 1)
+    assert result.cells[5].spec.position == (2, 1)
     assert seen[-1] == 1.0 and seen == sorted(seen)
     with pytest.raises(deqnet.ConfigError, match="test_acc"):
         result.metric("accuracy")
+
+
+UNUSED_PROBES = {"gamma": (0.0, 1.0), "width": (2, 4), "layers": (2, 5), "solver": ("euler", "rk4")}
+
+
+@pytest.mark.parametrize("family", deqnet.FAMILIES)
+@pytest.mark.parametrize("name", UNUSED_PROBES)
+def test_a_setting_is_called_unused_exactly_when_it_does_not_change_the_model(family, name):
+    base = deqnet.ModelConfig(family=family)
+    x = torch.linspace(-2.0, 2.0, 8).reshape(4, 2)
+    with torch.no_grad():
+        out = [
+            deqnet.build_model(base.replace(**{name: v}), 2, seed=0)(x) for v in UNUSED_PROBES[name]
+        ]
+    same = out[0].shape == out[1].shape and torch.equal(out[0], out[1])
+    assert (unused_setting(name, base) is not None) == same
+
+
+def test_decision_grids_share_one_extent_around_every_cells_data() -> None:
+    result = deqnet.sweep(
+        deqnet.DataConfig(n=48, noise=0.1),
+        deqnet.ModelConfig(family="resnet", layers=2),
+        deqnet.TrainConfig(),
+        {"noise": [0.05, 0.6]},
+        steps=1,
+    )
+    pictures = result.decision_grids(n=6)
+    points = np.concatenate([np.concatenate([c.data.x_train, c.data.x_test]) for c in result.cells])
+    assert pictures.extent == deqnet.analysis.plot_extent(points)
+    assert pictures.extent != deqnet.analysis.plot_extent(
+        result.cells[0].data
+    )  # the noisier data is wider
+    for cell, grid in zip(result.cells, pictures.grids, strict=True):
+        expected = deqnet.analysis.decision_grid(cell.model, pictures.extent, n=6)
+        np.testing.assert_array_equal(grid.probs, expected.probs)
+
+
+@pytest.mark.parametrize("name", GRID_AXES)
+def test_every_sweepable_setting_has_valid_kind_and_defaults(name: str) -> None:
+    axis = GRID_AXES[name]
+    assert (name in BATCHED_NAMES) == axis.batched and name in GRID_NAMES
+    if isinstance(axis.kind, tuple):
+        assert set(axis.default) <= set(axis.kind)
+    else:
+        assert all(type(v) is axis.kind for v in axis.default)
+    base = deqnet.ModelConfig(family="resnet", time_mode="piecewise", segments=1, layers=20)
+    if name in ("solver", "steps"):
+        base = deqnet.ModelConfig(time_mode="piecewise", segments=1)
+    cells = expand_grid(
+        deqnet.DataConfig(n=16), base, deqnet.TrainConfig(), validate_grid({name: axis.default})
+    )
+    assert [c.overrides[name] for c in cells] == list(axis.default)

@@ -16,7 +16,7 @@ from deqnet import (
     evaluate,
     make_dataset,
 )
-from deqnet.training import loss_function
+from deqnet.losses import accuracy, loss_per_point, mean_loss
 
 FIELDS = ("step", "loss", "train_acc", "test_acc", "nfe_forward", "nfe_backward", "seconds")
 
@@ -38,7 +38,7 @@ def _full_batch_loss(trainer: Trainer) -> float:
     x = torch.as_tensor(trainer.data.x_train, dtype=trainer.model.dtype)
     y = torch.as_tensor(trainer.data.y_train)
     with torch.no_grad():
-        return float(loss_function(trainer.model(x), y, trainer.config.loss))
+        return float(mean_loss(trainer.model(x), y, trainer.config.loss))
 
 
 # ------------------------------------------------------------------------------ reproducibility
@@ -128,7 +128,7 @@ def test_adjoint_gradients_equal_backprop_gradients(tiny_moons, time_mode: str) 
     grads = []
     for adjoint in (False, True):
         model.zero_grad()
-        loss_function(model(x, adjoint=adjoint), y, "cross_entropy").backward()
+        mean_loss(model(x, adjoint=adjoint), y, "cross_entropy").backward()
         grads.append([p.grad.clone() for p in model.parameters()])
     for g_backprop, g_adjoint in zip(*grads, strict=True):
         torch.testing.assert_close(g_adjoint, g_backprop, rtol=1e-6, atol=1e-8)
@@ -191,3 +191,33 @@ def test_default_config_learns_moons() -> None:
     assert trainer.status == "ok" and trainer.steps_done == 300
     assert max(r.test_acc for r in trainer.history) >= 0.97
     assert evaluate(trainer.model, data)["test_acc"] >= 0.97
+
+
+# ------------------------------------------------------------------------------ loss and accuracy
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_the_loss_of_a_point_is_its_formula_for_one_model_and_for_many(loss: str) -> None:
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 5, 4, generator=gen, dtype=torch.float64)  # (M, N, C)
+    y = torch.randint(0, 4, (3, 5), generator=gen)
+    p = logits.softmax(dim=-1)
+    if loss == "cross_entropy":
+        expected = -p.gather(-1, y.unsqueeze(-1)).squeeze(-1).log()
+    else:
+        expected = ((p - torch.eye(4, dtype=torch.float64)[y]) ** 2).sum(dim=-1)
+    torch.testing.assert_close(loss_per_point(logits, y, loss), expected)
+    for m in range(3):
+        torch.testing.assert_close(loss_per_point(logits[m], y[m], loss), expected[m])
+        torch.testing.assert_close(mean_loss(logits[m], y[m], loss), expected[m].mean())
+    # Classes along another axis give the same numbers.
+    torch.testing.assert_close(loss_per_point(logits.transpose(1, 2), y, loss, dim=1), expected)
+    with pytest.raises(ValueError, match="cross_entropy, mse"):
+        loss_per_point(logits, y, "hinge")
+
+
+def test_accuracy_counts_the_right_points_and_no_non_finite_ones() -> None:
+    logits = torch.tensor([[[2.0, 1.0], [0.0, 3.0], [1.0, 0.0], [float("nan"), 0.0]]])
+    y = torch.tensor([[0, 1, 1, 0]])
+    assert accuracy(logits, y).tolist() == [0.5]  # rows 0, 1 right; 2 wrong; 3 not finite
+    assert float(accuracy(logits[0, :3], y[0, :3])) == pytest.approx(2 / 3)

@@ -5,16 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from deqnet import (
-    ModelConfig,
-    Trajectory,
-    build_model,
+from deqnet import ModelConfig, Trajectory, build_model, trajectory
+from deqnet.analysis import (
     cloud_log_volume,
     divergence,
     jacobian_logdet,
     log_volume_change,
     mean_divergence,
-    trajectory,
 )
 
 A = torch.tensor([[-0.3, 1.0], [-0.8, 0.2]], dtype=torch.float64)

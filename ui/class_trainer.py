@@ -38,7 +38,7 @@ import torch
 from streamlit.runtime import Runtime
 
 from deqnet.sweep import class_key, step_together
-from ui.guard import memory_problem
+from ui.budget import memory_problem
 from ui.state import LIVE_GRID_POINTS, Session, make_picture
 
 _LOG = logging.getLogger("deqnet.ui")

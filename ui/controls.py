@@ -1,42 +1,21 @@
 """The sidebar's controls: one entry per URL key of the sharing codec, with label, help and widget.
 
 Which controls a configuration uses is derived from the engine, not from a family list:
-``ModelConfig`` properties (continuous, discrete, adaptive, time_mode) and two probes of the model
-classes (does ``width`` change the parameter shapes? does ``gamma`` change the output?).
+``ModelConfig`` properties (continuous, discrete, adaptive, time_mode) and the family facts on
+the model classes (``uses_mlp``: width and activation matter; ``uses_gamma``: gamma and g do).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import torch
-
-from deqnet import DATASETS, FAMILIES, LIMITS, TIME_MODES, ModelConfig, RunConfig, build_model
+from deqnet import DATASETS, FAMILIES, LIMITS, TIME_MODES, RunConfig
 from deqnet.config import ACTIVATIONS, GRAD_MODES, LOSSES, NONLINEARITIES, OPTIMIZERS, SOLVERS
 from deqnet.datasets import n_classes_range
+from deqnet.models import REGISTRY
 from deqnet.sharing import FIELD_SPECS
-
-
-@cache
-def uses_mlp(family: str) -> bool:
-    """True if the family's field is an MLP (width and activation matter): width changes shapes."""
-    shapes = [
-        [p.shape for p in build_model(ModelConfig(family=family, width=w), 2, 0).parameters()]
-        for w in (1, 2)
-    ]
-    return shapes[0] != shapes[1]
-
-
-@cache
-def uses_gamma(family: str) -> bool:
-    """True if the family has the small nonlinearity g (gamma matters): gamma changes the output."""
-    x = torch.linspace(-2.0, 2.0, 8).reshape(4, 2)
-    with torch.no_grad():
-        out = [build_model(ModelConfig(family=family, gamma=g), 2, 0)(x) for g in (0.0, 1.0)]
-    return not torch.equal(out[0], out[1])
 
 
 def _powers(low: float, high: float, mantissas: Sequence[float] = (1.0,)) -> list[float]:
@@ -231,7 +210,7 @@ MODEL: tuple[Control, ...] = (
         "Neurons in the hidden layer of the MLP that defines the field or residual block.",
         "slider",
         lambda run: (*LIMITS["width"], 1),
-        applies=lambda run: uses_mlp(run.model.family),
+        applies=lambda run: REGISTRY[run.model.family].uses_mlp,
     ),
     Control(
         "act",
@@ -239,7 +218,7 @@ MODEL: tuple[Control, ...] = (
         "Nonlinearity of the hidden layer.",
         "select",
         _fixed(ACTIVATIONS),
-        applies=lambda run: uses_mlp(run.model.family),
+        applies=lambda run: REGISTRY[run.model.family].uses_mlp,
     ),
     Control(
         "gamma",
@@ -247,7 +226,7 @@ MODEL: tuple[Control, ...] = (
         "Strength of the small nonlinearity g in the paper's equation.",
         "steps",
         _fixed((0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)),
-        applies=lambda run: uses_gamma(run.model.family),
+        applies=lambda run: REGISTRY[run.model.family].uses_gamma,
     ),
     Control(
         "g",
@@ -256,7 +235,7 @@ MODEL: tuple[Control, ...] = (
         "select",
         _fixed(NONLINEARITIES),
         fmt=lambda v: {"cubic": "−γ x³", "sine": "−γ sin x"}.get(v, v),
-        applies=lambda run: uses_gamma(run.model.family),
+        applies=lambda run: REGISTRY[run.model.family].uses_gamma,
     ),
     Control(
         "augment",

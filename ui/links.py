@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from deqnet import DatasetError, RunConfig, load_csv
+from deqnet import DatasetError, RunConfig
 from deqnet.presets import PRESETS
 from deqnet.sharing import (
     HIDEABLE,
@@ -22,6 +22,7 @@ from deqnet.sharing import (
     RunFileError,
     check_loaded_run_behaves,
     dataset_to_csv,
+    load_csv,
     reproduce_script,
     run_from_json,
     run_from_query,

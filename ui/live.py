@@ -18,8 +18,8 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui.budget import memory_problem
 from ui.class_trainer import class_trainer
-from ui.guard import memory_problem
 from ui.show import guarded
 from ui.state import (
     GRID_POINTS,

@@ -8,7 +8,6 @@ dict); :func:`sync` compares them with the configuration the model was built fro
 
 from __future__ import annotations
 
-import copy
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -19,25 +18,21 @@ import streamlit as st
 import torch
 
 from deqnet import (
-    TIME_MODES,
     Dataset,
-    DecisionGrid,
-    ModelConfig,
     RunConfig,
     SolverFailure,
     StepRecord,
     Trainer,
     Trajectory,
     build_model,
-    decision_grid,
-    plot_extent,
     trajectory,
 )
-from deqnet.config import LIMITS
-from deqnet.datasets import n_classes_range
+from deqnet.analysis import DecisionGrid, decision_grid, plot_extent
+from deqnet.config import LIMITS, repair_run
 from deqnet.models import DeqModel
 from deqnet.presets import Preset
 from deqnet.sharing import QueryResult
+from deqnet.sweep import SweepCell
 from ui.slots import busy_turn
 
 _STATE_KEY = "deqnet"
@@ -270,23 +265,33 @@ def memo_peek(session: Session, name: str, *, per_version: bool = True) -> Any |
 def coerce_run(wanted: dict[str, dict[str, Any]]) -> RunConfig:
     """A valid RunConfig from sidebar values, fixing combinations the widgets cannot exclude.
 
-    The number of classes is clamped to what the dataset supports, a time mode the family lacks
-    falls back to its first one, and a discrete network's segments are capped at its layer count;
-    each widget alone only offers valid values.
+    Each widget alone only offers valid values; the cross-field repairs are
+    ``deqnet.config.repair_run``'s, the same the URL codec applies (here without notices: the
+    sidebar shows the repaired values).
     """
-    values = copy.deepcopy(wanted)
-    data = values.setdefault("data", {})
-    if "name" in data:
-        lo, hi = n_classes_range(data["name"])
-        data["n_classes"] = min(max(int(data.get("n_classes", lo)), lo), hi)
-    model = values.setdefault("model", {})
-    family = model.get("family", ModelConfig.family)
-    if family in TIME_MODES and model.get("time_mode") not in TIME_MODES[family]:
-        model["time_mode"] = TIME_MODES[family][0]
-    if family in TIME_MODES and ModelConfig(family=family).discrete:
-        layers = int(model.get("layers", ModelConfig.layers))
-        model["segments"] = min(int(model.get("segments", ModelConfig.segments)), layers)
+    values, _ = repair_run(wanted)
     return RunConfig.from_dict(values)
+
+
+def open_sweep_cell(cell: SweepCell, *, note: str) -> None:
+    """Show a sweep cell's settings in every sidebar widget and rebuild its model (untrained).
+
+    A cell of generated data is applied like a preset (:func:`apply_run`); a cell trained on
+    uploaded data keeps that data and takes only its model and training settings. As with
+    :func:`apply_run`, follow it with ``st.switch_page`` / ``st.rerun``.
+    """
+    if cell.spec.run_config is not None:
+        apply_run(cell.spec.run_config, note=note)
+        return
+    session = get_session()
+    run = RunConfig(
+        data=coerce_run(session.wanted).data,
+        model=cell.spec.model_config,
+        train=cell.spec.train_config,
+    )
+    session.wanted = run.to_dict()
+    session.push_widgets = True
+    rebuild(session, run, note=note)
 
 
 def _build(run: RunConfig, custom: Dataset | None) -> tuple[Dataset, DeqModel, Trainer, dict]:
@@ -494,6 +499,7 @@ __all__ = [
     "record_upload",
     "regenerate_data",
     "new_session",
+    "open_sweep_cell",
     "make_picture",
     "rebuild",
     "set_classroom",

@@ -24,11 +24,11 @@ from deqnet.analysis.paths import (
     check_times,
     default_times,
     lift_inputs,
-    loss_per_point,
     restore_nfe,
     to_numpy,
 )
 from deqnet.config import LIMITS
+from deqnet.losses import loss_per_point
 from deqnet.models import build_model
 from deqnet.models.base import ContinuousModel, DeqModel, DiscreteModel, SolverFailure
 

@@ -22,6 +22,7 @@ from deqnet.analysis.checks import tight_copy
 from deqnet.analysis.paths import lift_inputs, restore_nfe, trajectory
 from deqnet.config import LIMITS
 from deqnet.datasets import Dataset
+from deqnet.losses import accuracy as class_accuracy
 from deqnet.maps import discretize
 from deqnet.models.base import ContinuousModel, DeqModel, DiscreteModel
 
@@ -185,8 +186,7 @@ def accuracy(model: DeqModel, x: np.ndarray | torch.Tensor, y: np.ndarray | torc
     labels = torch.as_tensor(y, dtype=torch.int64)
     with torch.no_grad(), restore_nfe(model):
         logits = model.readout(model.flow(lift_inputs(model, x)))
-    right = (logits.argmax(dim=1) == labels) & torch.isfinite(logits).all(dim=1)
-    return float(right.double().mean())
+    return float(class_accuracy(logits, labels))
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,8 +18,8 @@ from deqnet.analysis.paths import lift_inputs, restore_nfe
 from deqnet.analysis.volume import batch_jacobian
 from deqnet.config import ModelConfig
 from deqnet.models.base import DiscreteModel
+from deqnet.models.blocks import small_nonlinearity
 from deqnet.models.feedforward import FeedForward
-from deqnet.models.layers import small_nonlinearity
 
 
 @dataclass(frozen=True, eq=False)

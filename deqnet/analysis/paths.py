@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
+from deqnet.losses import loss_per_point
 from deqnet.models.base import ContinuousModel, DeqModel, DiscreteModel
 
 # Times closer than this (relative to T) are one time: the uniform plot grid and the solver grid
@@ -127,19 +127,6 @@ def trajectory(
             t = default_times(model)
             states = model.layer_states(x0)
     return Trajectory(t=t, x=to_numpy(model, states))
-
-
-def loss_per_point(logits: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """Loss of each point (N,) from logits (N, C) and labels (N,); its mean is the training loss.
-
-    "cross_entropy" is -log softmax_y; "mse" is |softmax - onehot(y)|^2.
-    """
-    if loss == "cross_entropy":
-        return nn.functional.cross_entropy(logits, y, reduction="none")
-    if loss == "mse":
-        target = nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype)
-        return ((logits.softmax(dim=1) - target) ** 2).sum(dim=1)
-    raise ValueError(f"loss={loss!r} is not allowed; choose one of cross_entropy, mse")
 
 
 def per_sample_loss(

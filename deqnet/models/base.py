@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import ClassVar
 
 import torch
 from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
 from deqnet.config import ModelConfig
+from deqnet.models.solver import solver_kwargs
 
 # F(t, x) of one weight segment: (t, (N, D)) -> (N, D).
 Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -28,12 +30,22 @@ class SolverFailure(RuntimeError):
 class DeqModel(nn.Module, ABC):
     """Common part of all families: x(0) = pad(input), logits = readout(flow(x(0))).
 
+    Class attributes (facts about the family, read by the app and the sweep):
+        continuous: the flow is an ODE solve (else L discrete layers).
+        uses_mlp: the field or layer is an MLP, so ``width`` and ``activation`` matter.
+        uses_gamma: the family has the small nonlinearity g, so ``gamma`` and ``nonlinearity``
+            matter.
+
     Attributes:
         config: the ModelConfig the model was built from.
         n_classes: number C of output classes.
         readout: linear map (N, D) -> (N, C).
         nfe: evaluations of the layer function or vector field since the last reset.
     """
+
+    continuous: ClassVar[bool]
+    uses_mlp: ClassVar[bool]
+    uses_gamma: ClassVar[bool]
 
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__()
@@ -107,6 +119,8 @@ class _SegmentField(nn.Module):
 class ContinuousModel(DeqModel):
     """A model whose flow is the ODE dx/dt = F(x, t) on [0, T], solved with torchdiffeq."""
 
+    continuous = True
+
     @abstractmethod
     def segment_function(self, segment: int) -> Field:
         """F(·, ·) of weight set ``segment`` as a function (t, x (N, D)) -> (N, D)."""
@@ -130,25 +144,8 @@ class ContinuousModel(DeqModel):
         return torch.linspace(0.0, self.config.T, self.config.n_segments + 1, dtype=torch.float64)
 
     def solver_kwargs(self) -> dict:
-        cfg = self.config
-        if cfg.adaptive:
-            return {
-                "method": cfg.solver,
-                "rtol": cfg.rtol,
-                "atol": cfg.atol,
-                "options": {"max_num_steps": cfg.max_steps},
-            }
-        # Each segment gets its share of the steps on an exact linspace grid (no step_size: a
-        # step_size grid can gain a spurious tiny last step from floating-point rounding).
-        n = max(1, math.ceil(cfg.steps / cfg.n_segments))
-        return {
-            "method": cfg.solver,
-            "options": {
-                "grid_constructor": lambda f, y0, t: torch.linspace(
-                    float(t[0]), float(t[-1]), n + 1, dtype=t.dtype
-                )
-            },
-        }
+        """Keyword arguments of ``odeint`` for one weight segment (``models.solver``)."""
+        return solver_kwargs(self.config)
 
     def solve(
         self, x0: torch.Tensor, times: torch.Tensor, *, adjoint: bool = False
@@ -199,7 +196,7 @@ class ContinuousModel(DeqModel):
         """Times (K,) a fixed-step solver steps through (adaptive: the segment bounds)."""
         if self.config.adaptive:
             return self.segment_bounds()
-        n = max(1, math.ceil(self.config.steps / self.config.n_segments))
+        n = self.config.steps_per_segment
         bounds = self.segment_bounds()
         pieces = [
             torch.linspace(float(bounds[k]), float(bounds[k + 1]), n + 1, dtype=torch.float64)[:-1]
@@ -211,13 +208,16 @@ class ContinuousModel(DeqModel):
 class DiscreteModel(DeqModel):
     """A network of L layers, layer l <-> time t_l = l * dt with dt = T / L."""
 
+    continuous = False
+
     @property
     def layers(self) -> int:
         return self.config.layers
 
     @property
     def dt(self) -> float:
-        return self.config.T / self.config.layers
+        """The layer step T / L (``ModelConfig.dt``)."""
+        return self.config.dt
 
     def segment_of_layer(self, layer: int) -> int:
         """Weight set used by layer l (K sets spread evenly over the L layers)."""

@@ -10,7 +10,7 @@ import torch
 
 from deqnet.config import ModelConfig
 from deqnet.models.base import DiscreteModel
-from deqnet.models.layers import StackedLinear, small_nonlinearity
+from deqnet.models.blocks import StackedLinear, small_nonlinearity
 from deqnet.models.ruseckas import BIAS_STD, WEIGHT_STD
 
 
@@ -20,6 +20,9 @@ class FeedForward(DiscreteModel):
     Parameters: ``linear.w`` = W (K, D, D) initialised I + dt w0, ``linear.b`` = B (K, D)
     initialised dt b0, and the readout. gamma is fixed by the config.
     """
+
+    uses_mlp = False
+    uses_gamma = True
 
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__(config, n_classes, generator)

@@ -6,7 +6,7 @@ import torch
 
 from deqnet.config import ModelConfig
 from deqnet.models.base import ContinuousModel
-from deqnet.models.layers import StackedMLP
+from deqnet.models.blocks import StackedMLP
 
 
 class NeuralODE(ContinuousModel):
@@ -14,6 +14,9 @@ class NeuralODE(ContinuousModel):
 
     Parameters: ``mlp`` (a StackedMLP with K sets) and the readout.
     """
+
+    uses_mlp = True
+    uses_gamma = False
 
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__(config, n_classes, generator)

@@ -7,7 +7,7 @@ from torch.nn import functional as F
 
 from deqnet.config import ModelConfig
 from deqnet.models.base import ContinuousModel
-from deqnet.models.layers import StackedLinear, small_nonlinearity
+from deqnet.models.blocks import StackedLinear, small_nonlinearity
 
 # Initial spread of w and b: a gentle linear field, so the untrained flow is close to the identity.
 WEIGHT_STD = 0.5
@@ -20,6 +20,9 @@ class RuseckasODE(ContinuousModel):
     Parameters: ``linear.w`` (K, D, D), ``linear.b`` (K, D) and the readout; gamma is fixed by the
     config (a hyperparameter, not trained).
     """
+
+    uses_mlp = False
+    uses_gamma = True
 
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__(config, n_classes, generator)

@@ -68,7 +68,6 @@ from typing import Any
 
 from deqnet.config import (
     ACTIVATIONS,
-    DISCRETE_FAMILIES,
     FAMILIES,
     GRAD_MODES,
     LIMITS,
@@ -76,11 +75,12 @@ from deqnet.config import (
     NONLINEARITIES,
     OPTIMIZERS,
     SOLVERS,
-    TIME_MODES,
+    TIME_MODE_NAMES,
     DataConfig,
     ModelConfig,
     RunConfig,
     TrainConfig,
+    repair_run,
 )
 from deqnet.datasets import (
     DATASETS,
@@ -91,9 +91,16 @@ from deqnet.datasets import (
     NOISE_MIN,
     TEST_FRACTION_MAX,
     TEST_FRACTION_MIN,
-    n_classes_range,
 )
-from deqnet.sharing.text import clip_text, safe_text
+from deqnet.sharing.text import (
+    USER_TEXT_LIMIT,
+    Notices,
+    clip_text,
+    listing,
+    quote,
+    safe_text,
+    show_value,
+)
 
 __all__ = [
     "FIELD_SPECS",
@@ -110,8 +117,6 @@ __all__ = [
 ]
 
 MAX_NOTICES = 10
-USER_TEXT_LIMIT = 40  # raw user characters quoted in one notice
-_NOTICE_LIMIT = 240  # visible characters of one notice
 _MAX_NUMBER_CHARS = 64
 _MAX_TEXT_CHARS = 512
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -160,7 +165,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "T": _num("model", "T", "float"),
     "width": _num("model", "width", "int"),
     "act": _choice("model", "activation", ACTIVATIONS),
-    "mode": _choice("model", "time_mode", ("autonomous", "time", "piecewise")),
+    "mode": _choice("model", "time_mode", TIME_MODE_NAMES),
     "K": _num("model", "segments", "int"),
     "gamma": _num("model", "gamma", "float"),
     "g": _choice("model", "nonlinearity", NONLINEARITIES),
@@ -185,6 +190,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
 QUERY_FIELDS: dict[str, tuple[str, str]] = {
     key: (spec.section, spec.field) for key, spec in FIELD_SPECS.items()
 }
+_KEY_OF: dict[tuple[str, str], str] = {where: key for key, where in QUERY_FIELDS.items()}
 
 # Configs are frozen, so one shared default instance is safe as an argument default.
 DEFAULT_RUN = RunConfig()
@@ -236,56 +242,11 @@ def default_view() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# Notices
-# --------------------------------------------------------------------------------------------
-
-
-class _Notices:
-    """Collects plain-text notices; :meth:`done` escapes them and caps their number."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, text: str) -> None:
-        if text not in self.items:
-            self.items.append(text)
-
-    def done(self) -> list[str]:
-        shown = [safe_text(text, _NOTICE_LIMIT) for text in self.items[:MAX_NOTICES]]
-        if len(self.items) > MAX_NOTICES:
-            shown.append(safe_text(f"… and {len(self.items) - MAX_NOTICES} more", _NOTICE_LIMIT))
-        return shown
-
-
-def _quote(value: object) -> str:
-    """User text for a notice: cleaned and at most USER_TEXT_LIMIT characters, in quotes."""
-    return f"'{clip_text(value, USER_TEXT_LIMIT)}'"
-
-
-def _show(value: Any) -> str:
-    """One of our own values (a number or a choice) for a notice."""
-    return format(value, "g") if isinstance(value, float) else str(value)
-
-
-def _listing(names: Sequence[str], budget: int, total: int | None = None) -> str:
-    """Comma-separated names within ``budget`` characters, then "and k more" (of ``total``)."""
-    out: list[str] = []
-    used = 0
-    for name in names:
-        if out and used + len(name) + 2 > budget:
-            break
-        out.append(name)
-        used += len(name) + 2
-    rest = (len(names) if total is None else total) - len(out)
-    return ", ".join(out) + (f" and {rest} more" if rest else "")
-
-
-# --------------------------------------------------------------------------------------------
 # Values
 # --------------------------------------------------------------------------------------------
 
 
-def _last_text(key: str, raw: object, notices: _Notices) -> str | None:
+def _last_text(key: str, raw: object, notices: Notices) -> str | None:
     """The value to use for ``key``: the last of repeated values; None if it is not text."""
     if isinstance(raw, str):
         return raw
@@ -299,23 +260,23 @@ def _last_text(key: str, raw: object, notices: _Notices) -> str | None:
     return None
 
 
-def _parse_number(key: str, text: str, spec: FieldSpec, base: Any, notices: _Notices) -> Any:
+def _parse_number(key: str, text: str, spec: FieldSpec, base: Any, notices: Notices) -> Any:
     """Number field: parse, round integers, clamp to [low, high]; base value if unreadable."""
     value = text.strip()
     if len(value) > _MAX_NUMBER_CHARS or not _NUMBER_RE.fullmatch(value):
-        notices.add(f"{key}: {_quote(text)} is not a number; kept {_show(base)}.")
+        notices.add(f"{key}: {quote(text)} is not a number; kept {show_value(base)}.")
         return base
     number = float(value)  # overflow gives +-inf, which the clamp below handles
     low, high = float(spec.low), float(spec.high)  # type: ignore[arg-type]
     if spec.kind == "int" and math.isfinite(number) and not number.is_integer():
         rounded = math.floor(number + 0.5)
-        notices.add(f"{key}: {_quote(value)} is not a whole number; rounded to {rounded}.")
+        notices.add(f"{key}: {quote(value)} is not a whole number; rounded to {rounded}.")
         number = float(rounded)
     if number < low or number > high:
         bound = low if number < low else high
         side = "minimum" if number < low else "maximum"
-        shown = _show(int(bound) if spec.kind == "int" else bound)
-        notices.add(f"{key}: {_quote(value)} is out of range; using the {side} {shown}.")
+        shown = show_value(int(bound) if spec.kind == "int" else bound)
+        notices.add(f"{key}: {quote(value)} is out of range; using the {side} {shown}.")
         number = bound
     return int(number) if spec.kind == "int" else number
 
@@ -324,27 +285,27 @@ def _normalise_choice(text: str) -> str:
     return re.sub(r"[\s-]+", "_", text.strip().lower())
 
 
-def _parse_choice(key: str, text: str, spec: FieldSpec, base: Any, notices: _Notices) -> Any:
+def _parse_choice(key: str, text: str, spec: FieldSpec, base: Any, notices: Notices) -> Any:
     wanted = _normalise_choice(text[:_MAX_TEXT_CHARS])
     for choice in spec.choices:
         if wanted == choice:
             return choice
-    allowed = _listing(spec.choices, 120)
-    notices.add(f"{key}: {_quote(text)} is not one of {allowed}; kept {base}.")
+    allowed = listing(spec.choices, 120)
+    notices.add(f"{key}: {quote(text)} is not one of {allowed}; kept {base}.")
     return base
 
 
-def _parse_bool(key: str, text: str, default: bool, notices: _Notices) -> bool:
+def _parse_bool(key: str, text: str, default: bool, notices: Notices) -> bool:
     value = text.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    notices.add(f"{key}: {_quote(text)} is not true or false; using {str(default).lower()}.")
+    notices.add(f"{key}: {quote(text)} is not true or false; using {str(default).lower()}.")
     return default
 
 
-def _parse_hide(text: str, notices: _Notices) -> tuple[str, ...]:
+def _parse_hide(text: str, notices: Notices) -> tuple[str, ...]:
     """Comma-separated control names -> tuple in HIDEABLE order; unknown names are dropped."""
     if len(text) > _MAX_TEXT_CHARS:
         notices.add(f"hide: the list is too long ({len(text)} characters); nothing hidden.")
@@ -353,66 +314,21 @@ def _parse_hide(text: str, notices: _Notices) -> tuple[str, ...]:
     unknown = sorted(wanted - set(_HIDE_ALIASES))
     if unknown:
         notices.add(
-            f"hide: ignored unknown controls {_quote(', '.join(unknown))}; "
-            f"allowed are {_listing(HIDEABLE, 80)}."
+            f"hide: ignored unknown controls {quote(', '.join(unknown))}; "
+            f"allowed are {listing(HIDEABLE, 80)}."
         )
     return tuple(name for name in HIDEABLE if name.lower() in wanted)
 
 
-def _parse_preset(text: str, presets: Collection[str], notices: _Notices) -> str | None:
+def _parse_preset(text: str, presets: Collection[str], notices: Notices) -> str | None:
     wanted = text.strip().lower()
     for name in presets:
         if isinstance(name, str) and name.lower() == wanted:
             return name
     names = sorted(name for name in presets if isinstance(name, str))
-    allowed = f"choose one of {_listing(names, 80)}" if names else "no presets are available"
-    notices.add(f"preset: {_quote(text)} is unknown; {allowed}.")
+    allowed = f"choose one of {listing(names, 80)}" if names else "no presets are available"
+    notices.add(f"preset: {quote(text)} is unknown; {allowed}.")
     return None
-
-
-# --------------------------------------------------------------------------------------------
-# Cross-field repairs: each takes and returns a section's field dict
-# --------------------------------------------------------------------------------------------
-
-
-def _repair_data(values: dict[str, Any], notices: _Notices) -> dict[str, Any]:
-    lo, hi = n_classes_range(values["name"])
-    k = values["n_classes"]
-    if not lo <= k <= hi:
-        fixed = min(max(k, lo), hi)
-        allowed = str(lo) if lo == hi else f"{lo} to {hi}"
-        notices.add(f"classes: {values['name']} has {allowed} classes, not {k}; using {fixed}.")
-        values["n_classes"] = k = fixed
-    n_min = max(N_MIN, 2 * k)
-    if values["n"] < n_min:
-        notices.add(
-            f"n: {k} classes need at least {n_min} points, not {values['n']}; using {n_min}."
-        )
-        values["n"] = n_min
-    return values
-
-
-def _repair_model(values: dict[str, Any], base: ModelConfig, notices: _Notices) -> dict[str, Any]:
-    family = values["family"]
-    allowed = TIME_MODES[family]
-    if values["time_mode"] not in allowed:
-        fixed = base.time_mode if base.time_mode in allowed else "autonomous"
-        notices.add(
-            f"mode: {family} does not support {values['time_mode']} "
-            f"(allowed: {', '.join(allowed)}); using {fixed}."
-        )
-        values["time_mode"] = fixed
-    if (
-        family in DISCRETE_FAMILIES
-        and values["time_mode"] == "piecewise"
-        and values["segments"] > values["layers"]
-    ):
-        notices.add(
-            f"K: {values['segments']} weight sets exceed the {values['layers']} layers; "
-            f"using {values['layers']}."
-        )
-        values["segments"] = values["layers"]
-    return values
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,7 +336,7 @@ def _repair_model(values: dict[str, Any], base: ModelConfig, notices: _Notices) 
 # --------------------------------------------------------------------------------------------
 
 
-def _collect(query: Mapping, notices: _Notices) -> dict[str, object]:
+def _collect(query: Mapping, notices: Notices) -> dict[str, object]:
     """Canonical key -> raw value; repeated (case-variant) keys keep the last; unknown noted."""
     found: dict[str, object] = {}
     counts: dict[str, int] = {}
@@ -439,15 +355,15 @@ def _collect(query: Mapping, notices: _Notices) -> dict[str, object]:
         if count > 1:
             notices.add(f"The link sets {key} {count} times; the last value was used.")
     if n_unknown:
-        listing = _listing(unknown, USER_TEXT_LIMIT, total=n_unknown)
-        notices.add(f"Ignored {n_unknown} unknown link setting(s): {listing}.")
+        names = listing(unknown, USER_TEXT_LIMIT, total=n_unknown)
+        notices.add(f"Ignored {n_unknown} unknown link setting(s): {names}.")
     return found
 
 
 def _decode(
     query: Mapping, base: RunConfig, presets: Collection[str] | Mapping[str, RunConfig]
-) -> tuple[RunConfig, dict[str, Any], _Notices]:
-    notices = _Notices()
+) -> tuple[RunConfig, dict[str, Any], Notices]:
+    notices = Notices(MAX_NOTICES)
     if not isinstance(query, Mapping):
         notices.add("The link settings could not be read; the defaults are used.")
         return base, default_view(), notices
@@ -485,17 +401,15 @@ def _decode(
         text = texts[key]
         current = sections[spec.section][spec.field]
         if not text.strip():
-            notices.add(f"{key}: the value is empty; kept {_show(current)}.")
+            notices.add(f"{key}: the value is empty; kept {show_value(current)}.")
         elif spec.kind == "choice":
             sections[spec.section][spec.field] = _parse_choice(key, text, spec, current, notices)
         else:
             sections[spec.section][spec.field] = _parse_number(key, text, spec, current, notices)
 
-    parts = {
-        "data": _repair_data(sections["data"], notices),
-        "model": _repair_model(sections["model"], base.model, notices),
-        "train": sections["train"],
-    }
+    parts, repairs = repair_run(sections, base=base)
+    for repair in repairs:
+        notices.add(f"{_KEY_OF[repair.section, repair.field]}: {repair.reason}")
     built = {}
     for name, cls in _SECTIONS.items():
         try:

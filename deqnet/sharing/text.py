@@ -11,10 +11,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["ELLIPSIS", "ZERO_WIDTH_SPACE", "clip_text", "safe_text"]
+__all__ = [
+    "ELLIPSIS",
+    "USER_TEXT_LIMIT",
+    "ZERO_WIDTH_SPACE",
+    "Notices",
+    "clip_text",
+    "listing",
+    "quote",
+    "safe_text",
+    "show_value",
+]
 
 ELLIPSIS = "…"
+USER_TEXT_LIMIT = 40  # raw user characters quoted in one notice
+NOTICE_LIMIT = 240  # visible characters of one notice
 
 # Markdown-significant ASCII punctuation, backslash-escaped (CommonMark allows escaping any ASCII
 # punctuation). ":" and "@" stop Streamlit's directives/shortcodes and GFM autolinks (http:, www.,
@@ -100,3 +114,50 @@ def safe_text(s: object, limit: int | None = 40) -> str:
     text = _LINK_BREAK_RE.sub(lambda m: (m.group(1) or m.group(2)) + ZERO_WIDTH_SPACE, text)
     text = _MARKDOWN_RE.sub(r"\\\1", text)
     return _HTML_RE.sub(lambda m: _HTML_ENTITIES[m.group(0)], text)
+
+
+# --------------------------------------------------------------------------------------------
+# Notices about untrusted input
+# --------------------------------------------------------------------------------------------
+
+
+class Notices:
+    """Collects plain-text notices; :meth:`done` escapes them and caps their number at ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.items: list[str] = []
+
+    def add(self, text: str) -> None:
+        if text not in self.items:
+            self.items.append(text)
+
+    def done(self) -> list[str]:
+        """At most ``limit`` markdown-safe notices, then one "… and k more"."""
+        shown = [safe_text(text, NOTICE_LIMIT) for text in self.items[: self.limit]]
+        if len(self.items) > self.limit:
+            shown.append(safe_text(f"… and {len(self.items) - self.limit} more", NOTICE_LIMIT))
+        return shown
+
+
+def quote(value: object) -> str:
+    """User text for a notice: cleaned and at most USER_TEXT_LIMIT characters, in quotes."""
+    return f"'{clip_text(value, USER_TEXT_LIMIT)}'"
+
+
+def show_value(value: Any) -> str:
+    """One of our own values (a number or a choice) for a notice."""
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def listing(names: Sequence[str], budget: int, total: int | None = None) -> str:
+    """Comma-separated names within ``budget`` characters, then "and k more" (of ``total``)."""
+    out: list[str] = []
+    used = 0
+    for name in names:
+        if out and used + len(name) + 2 > budget:
+            break
+        out.append(name)
+        used += len(name) + 2
+    rest = (len(names) if total is None else total) - len(out)
+    return ", ".join(out) + (f" and {rest} more" if rest else "")

@@ -14,7 +14,6 @@ alone; with equal depths the group integrates in t directly.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -23,7 +22,8 @@ from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
 from deqnet.models.base import DeqModel, SolverFailure
-from deqnet.models.layers import ACTIVATION_FUNCTIONS
+from deqnet.models.blocks import ACTIVATION_FUNCTIONS
+from deqnet.models.solver import solver_kwargs
 
 
 class StackedParams(NamedTuple):
@@ -174,7 +174,7 @@ class Ensemble:
     def bind(self, params: StackedParams, segment: int) -> SegmentWeights:
         """Weight set ``segment`` of every model, transposed and contiguous (see SegmentWeights)."""
         p = params.tensors
-        if self.config.family in ("node", "resnet"):
+        if self.models[0].uses_mlp:
             w1 = p["mlp.w1"][:, segment]
             d = self.config.dim
             w_t = w1[:, :, d].unsqueeze(1) if self.config.time_mode == "time" else None
@@ -210,22 +210,6 @@ class Ensemble:
         hidden = ACTIVATION_FUNCTIONS[self.config.activation](pre)
         return torch.bmm(hidden, weights.w_out) + weights.b_out
 
-    def _solver_kwargs(self, m: int) -> dict:
-        cfg = self.config
-        if cfg.adaptive:
-            options = {"max_num_steps": cfg.max_steps, "norm": per_model_rms_norm(m)}
-            return {"method": cfg.solver, "rtol": cfg.rtol, "atol": cfg.atol, "options": options}
-        # The same exact linspace grid per segment as ContinuousModel, here over s in [0, 1].
-        n = max(1, math.ceil(cfg.steps / cfg.n_segments))
-        return {
-            "method": cfg.solver,
-            "options": {
-                "grid_constructor": lambda f, y0, t: torch.linspace(
-                    float(t[0]), float(t[-1]), n + 1, dtype=t.dtype
-                )
-            },
-        }
-
     def _solve(self, x0: torch.Tensor, params: StackedParams, *, adjoint: bool) -> torch.Tensor:
         """One torchdiffeq call per weight segment for all M models; SolverFailure on failure.
 
@@ -242,7 +226,8 @@ class Ensemble:
         for k in range(k_total):
             grid = bounds[k : k + 2].to(x0.dtype)
             func = _ScaledField(self, params, k, scaled)
-            kwargs = self._solver_kwargs(params.size)
+            # A lone model's arguments; over s in [0, 1] a fixed-step grid takes the same n steps.
+            kwargs = solver_kwargs(self.config, norm=per_model_rms_norm(params.size))
             try:
                 if adjoint:
                     sol = odeint_adjoint(func, x, grid, adjoint_params=flow_params, **kwargs)

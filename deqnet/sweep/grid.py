@@ -13,25 +13,64 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deqnet.config import ConfigError, DataConfig, ModelConfig, TrainConfig
-from deqnet.datasets import Dataset, DatasetError
-
-# Settings that only change numbers, never shapes: one batched computation covers all their values.
-BATCHED_NAMES = ("lr", "weight_decay", "T", "gamma", "seed", "noise")
-# Settings that change shapes or the solver: their values run as separate groups of the same call.
-# "steps" is the solver's step count (ModelConfig.steps), not the training budget.
-GROUPED_NAMES = (
-    "family",
-    "width",
-    "layers",
-    "solver",
-    "augment",
-    "steps",
-    "time_mode",
-    "segments",
-    "activation",
-    "nonlinearity",
+from deqnet.config import (
+    ACTIVATIONS,
+    FAMILIES,
+    LIMITS,
+    NONLINEARITIES,
+    SOLVERS,
+    TIME_MODE_NAMES,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    step_memory,
 )
+from deqnet.datasets import Dataset, DatasetError
+from deqnet.models import REGISTRY
+
+
+@dataclass(frozen=True)
+class GridAxis:
+    """A setting ``sweep`` can vary.
+
+    Attributes:
+        kind: float or int (any numbers the config accepts), or the tuple of allowed choices.
+        default: values a new sweep over it starts from (what a picker offers first).
+        batched: only numbers change, never shapes: one batched computation covers all values.
+            Otherwise each value runs as a separate group of the same call.
+    """
+
+    kind: type | tuple[Any, ...]
+    default: tuple[Any, ...]
+    batched: bool
+
+
+_AUGMENTS = tuple(range(int(LIMITS["augment"][0]), int(LIMITS["augment"][1]) + 1))
+
+# The sweepable settings, batched ones first. "steps" is the solver's step count
+# (ModelConfig.steps), not the training budget.
+GRID_AXES: dict[str, GridAxis] = {
+    "lr": GridAxis(float, (0.003, 0.01, 0.03, 0.1), batched=True),
+    "weight_decay": GridAxis(float, (0.0, 1e-4, 1e-3, 1e-2), batched=True),
+    "T": GridAxis(float, (0.5, 1.0, 2.0, 4.0), batched=True),
+    "gamma": GridAxis(float, (0.0, 0.1, 0.5, 1.0), batched=True),
+    "seed": GridAxis(int, (0, 1, 2, 3), batched=True),
+    "noise": GridAxis(float, (0.05, 0.1, 0.2, 0.3), batched=True),
+    "family": GridAxis(FAMILIES, FAMILIES, batched=False),
+    "width": GridAxis(int, (4, 8, 16, 32), batched=False),
+    "layers": GridAxis(int, (2, 5, 10, 20), batched=False),
+    "solver": GridAxis(SOLVERS, ("euler", "rk4", "dopri5"), batched=False),
+    "augment": GridAxis(_AUGMENTS, (0, 1, 2), batched=False),
+    "steps": GridAxis(int, (5, 10, 20, 40), batched=False),
+    "time_mode": GridAxis(TIME_MODE_NAMES, ("autonomous", "piecewise"), batched=False),
+    "segments": GridAxis(int, (1, 2, 4, 8), batched=False),
+    "activation": GridAxis(ACTIVATIONS, ACTIVATIONS, batched=False),
+    "nonlinearity": GridAxis(NONLINEARITIES, NONLINEARITIES, batched=False),
+}
+BATCHED_NAMES = tuple(name for name, axis in GRID_AXES.items() if axis.batched)
+GROUPED_NAMES = tuple(name for name, axis in GRID_AXES.items() if not axis.batched)
 GRID_NAMES = BATCHED_NAMES + GROUPED_NAMES
 
 # Caps for a shared server: values per axis and cells per sweep.
@@ -60,6 +99,13 @@ class CellSpec:
     train_config: TrainConfig
     data_config: DataConfig | None
     data: Dataset
+
+    @property
+    def run_config(self) -> RunConfig | None:
+        """The RunConfig that reproduces this cell alone (None if the data was a Dataset)."""
+        if self.data_config is None:
+            return None
+        return RunConfig(data=self.data_config, model=self.model_config, train=self.train_config)
 
     @property
     def group_key(self) -> tuple:
@@ -97,6 +143,24 @@ def validate_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...
     if cells > SWEEP_CAPS["cells"]:
         raise ConfigError(f"the grid has {cells} combinations; at most {SWEEP_CAPS['cells']}")
     return out
+
+
+def unused_setting(name: str, model_config: ModelConfig) -> str | None:
+    """Why sweeping ``name`` would not change this model (its cells would all match), or None.
+
+    Read from the family facts of the model classes (``uses_gamma``, ``uses_mlp``) and from
+    whether the model is discrete; the answer completes "<setting> does not change …".
+    """
+    family = REGISTRY[model_config.family]
+    if name in ("gamma", "nonlinearity") and not family.uses_gamma:
+        return "a model without the nonlinearity g"
+    if name in ("width", "activation") and not family.uses_mlp:
+        return "a model without an MLP"
+    if name == "layers" and not model_config.discrete:
+        return "a continuous model (layers belong to ResNets and feed-forward nets)"
+    if name == "solver" and model_config.discrete:
+        return "a discrete network (it has no ODE solver)"
+    return None
 
 
 def expand_grid(
@@ -144,6 +208,22 @@ def group_cells(cells: list[CellSpec]) -> list[list[int]]:
     for i, cell in enumerate(cells):
         groups.setdefault(cell.group_key, []).append(i)
     return list(groups.values())
+
+
+def group_step_memory(cells: list[CellSpec]) -> int:
+    """Estimated bytes of the autograd tape of one batched step of the largest group.
+
+    A group's step holds every member's tape at once (``deqnet.config.step_memory`` each; an
+    adaptive solver's unknown need counts as 0 here and is not checked before training).
+    """
+    worst = 0
+    for members in group_cells(cells):
+        need = 0
+        for i in members:
+            run = RunConfig(model=cells[i].model_config, train=cells[i].train_config)
+            need += step_memory(run, cells[i].data.n_train) or 0
+        worst = max(worst, need)
+    return worst
 
 
 def _checked(make, **changes: Any):

@@ -22,25 +22,11 @@ import time
 from collections.abc import Hashable, Sequence
 
 import torch
-from torch import nn
 
+from deqnet.losses import accuracy, mean_loss
 from deqnet.models.base import SolverFailure
 from deqnet.sweep.batched import Ensemble
 from deqnet.training import StepRecord, Trainer
-
-
-def batched_loss(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
-    """Mean loss of each model (M,) from logits (M, N, C) and labels (M, N); see loss_function."""
-    if kind == "cross_entropy":
-        per_point = nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none")
-        return per_point.mean(dim=1)
-    target = nn.functional.one_hot(y, logits.shape[2]).to(logits.dtype)
-    return ((logits.softmax(dim=2) - target) ** 2).sum(dim=2).mean(dim=1)
-
-
-def batched_accuracy(logits: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """Accuracy of each model from logits (M, N, C) and labels (M, N)."""
-    return (logits.argmax(dim=2) == y).to(torch.float64).mean(dim=1).tolist()
 
 
 def class_key(trainer: Trainer) -> Hashable:
@@ -108,7 +94,7 @@ def _shared_step(active: list[Trainer]) -> list[tuple[Trainer, StepRecord]]:
     inputs = torch.cat([xb, x_test], dim=1) if ride_along else xb
     logits = ensemble.logits(inputs, params, adjoint=adjoint)
     batch_logits = logits[:, : xb.shape[1]]
-    losses = batched_loss(batch_logits, yb, base.loss)
+    losses = mean_loss(batch_logits, yb, base.loss)
     values = losses.detach().tolist()
     nfe_forward, ensemble.nfe = ensemble.nfe, 0
     keep = [j for j, value in enumerate(values) if math.isfinite(value)]
@@ -134,7 +120,7 @@ def _shared_step(active: list[Trainer]) -> list[tuple[Trainer, StepRecord]]:
             test_logits = logits[keep, xb.shape[1] :]
         else:
             test_logits = _eval(ensemble, params, keep, x_test[keep])
-        test_acc = batched_accuracy(test_logits, y_test[keep])
+        test_acc = accuracy(test_logits, y_test[keep]).tolist()
     updated = _update([active[j] for j in keep], [g[keep] for g in grads])
     records = []
     for r, j in enumerate(keep):
@@ -164,10 +150,10 @@ def _train_accuracy(
 ) -> list[float]:
     """Train accuracy of the kept models: from the batch logits when the batch is all points."""
     if yb.shape[1] == len(active[0].y_train):
-        return batched_accuracy(batch_logits.detach()[keep], yb[keep])
+        return accuracy(batch_logits.detach()[keep], yb[keep]).tolist()
     x_train = torch.stack([active[j].x_train for j in keep])
     y_train = torch.stack([active[j].y_train for j in keep])
-    return batched_accuracy(_eval(ensemble, params, keep, x_train), y_train)
+    return accuracy(_eval(ensemble, params, keep, x_train), y_train).tolist()
 
 
 def _eval(ensemble: Ensemble, params, keep: list[int], x: torch.Tensor) -> torch.Tensor:
@@ -239,4 +225,4 @@ class GroupTrainer:
         step_together(self.trainers)
 
 
-__all__ = ["GroupTrainer", "batched_accuracy", "batched_loss", "class_key", "step_together"]
+__all__ = ["GroupTrainer", "class_key", "step_together"]

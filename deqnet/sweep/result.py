@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from deqnet.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+from deqnet.analysis.grids import DecisionGrid, Extent, decision_grid, plot_extent
+from deqnet.config import ConfigError
 from deqnet.datasets import Dataset
-from deqnet.models.base import DeqModel
+from deqnet.models.base import DeqModel, SolverFailure
+from deqnet.sweep.grid import CellSpec
 from deqnet.training import StepRecord
+
+
+class CellPictures(NamedTuple):
+    """Decision grids of a sweep's cells for side-by-side panels.
+
+    Attributes:
+        extent: the box (x0, x1, y0, y1) shared by all cells.
+        grids: one per cell (``SweepResult.cells`` order); None where the solver failed.
+    """
+
+    extent: Extent
+    grids: list[DecisionGrid | None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -18,12 +32,8 @@ class SweepCell:
     """One trained combination of the grid.
 
     Attributes:
-        position: index of the cell's value on each grid axis (grid order).
-        overrides: the grid values of this cell, by name.
-        model_config, train_config: the cell's full configs (train_config.seed seeded the weights,
-            train_config.train_steps is the sweep's step budget).
-        data_config: the DataConfig its data came from, or None if a Dataset was given.
-        data: the cell's dataset.
+        spec: what the cell trained: its grid position and values, full configs and data
+            (``CellSpec``; ``spec.train_config.train_steps`` is the sweep's step budget).
         history: StepRecords with the Trainer's meaning (metrics of the weights each step started
             from; test accuracy before the update). ``nfe_forward``/``nfe_backward`` are those of
             the group's shared solve; ``seconds`` is the group's step time divided by the number
@@ -33,15 +43,10 @@ class SweepCell:
         nfe: total evaluations of the shared solves this cell took part in (forward + backward).
         seconds: the group's training wall time divided by its number of cells.
         group: index into ``SweepResult.groups``.
-        model: the trained model, usable on its own (a plain deqnet model of ``model_config``).
+        model: the trained model, usable on its own (a plain deqnet model of the spec's config).
     """
 
-    position: tuple[int, ...]
-    overrides: dict[str, Any]
-    model_config: ModelConfig
-    train_config: TrainConfig
-    data_config: DataConfig | None
-    data: Dataset
+    spec: CellSpec
     history: list[StepRecord]
     metrics: dict[str, float]
     status: str
@@ -52,11 +57,14 @@ class SweepCell:
     model: DeqModel
 
     @property
-    def run_config(self) -> RunConfig | None:
-        """The RunConfig that reproduces this cell alone (None if the data was a Dataset)."""
-        if self.data_config is None:
-            return None
-        return RunConfig(data=self.data_config, model=self.model_config, train=self.train_config)
+    def overrides(self) -> dict[str, Any]:
+        """The grid values of this cell, by name."""
+        return self.spec.overrides
+
+    @property
+    def data(self) -> Dataset:
+        """The dataset the cell trained on."""
+        return self.spec.data
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,27 @@ class SweepResult:
             if cell.overrides == overrides:
                 return cell
         raise ConfigError(f"no cell with {overrides!r} in the grid {self.grid!r}")
+
+    def diverged(self) -> np.ndarray:
+        """True for each cell whose training stopped, shaped like the grid."""
+        return np.array([c.status != "ok" for c in self.cells]).reshape(self.shape)
+
+    def decision_grids(self, n: int) -> CellPictures:
+        """Each cell's decision grid (n x n) on one extent around the data of all cells.
+
+        Cells whose model makes the solver fail on the grid get None.
+        """
+        datasets = list({id(c.data): c.data for c in self.cells}.values())
+        extent = plot_extent(
+            np.concatenate([np.concatenate([d.x_train, d.x_test]) for d in datasets])
+        )
+        grids: list[DecisionGrid | None] = []
+        for cell in self.cells:
+            try:
+                grids.append(decision_grid(cell.model, extent, n=n))
+            except SolverFailure:
+                grids.append(None)
+        return CellPictures(extent, grids)
 
     def metric(self, name: str) -> np.ndarray:
         """One number per cell, shaped like the grid (e.g. a heatmap of test accuracy).

@@ -104,12 +104,7 @@ def _cell(spec: CellSpec, trainer: GroupTrainer, j: int, group: int, seconds: fl
     model.nfe = 0
     history = trainer.history[j]
     return SweepCell(
-        position=spec.position,
-        overrides=spec.overrides,
-        model_config=spec.model_config,
-        train_config=spec.train_config,
-        data_config=spec.data_config,
-        data=spec.data,
+        spec=spec,
         history=history,
         metrics=_final_metrics(model, spec.data, spec.train_config.loss),
         status=trainer.status[j],

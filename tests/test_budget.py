@@ -1,4 +1,4 @@
-"""Server guards (ui/guard.py): the memory of one training step, estimated and enforced."""
+"""The memory budget of one training step (ui/budget.py): estimated and enforced."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from app_harness import start, texts  # noqa: F401
 
 from deqnet import DataConfig, ModelConfig, RunConfig, TrainConfig
 from deqnet.config import STEP_MEMORY_LIMIT, evaluations_per_pass, step_memory
-from ui import guard
+from deqnet.sweep.grid import expand_grid, group_step_memory, validate_grid
+from ui import budget
 from ui.state import new_session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,22 +34,37 @@ def test_evaluations_per_pass_counts_solver_stages_segments_and_layers() -> None
 
 
 def test_oversized_steps_are_refused_with_their_size() -> None:
-    assert guard.memory_problem(new_session(RunConfig())) is None
+    assert budget.memory_problem(new_session(RunConfig())) is None
     session = new_session(HUGE)
-    message = guard.memory_problem(session)
+    message = budget.memory_problem(session)
     need = step_memory(HUGE, session.data.n_train)
     assert message is not None and need > STEP_MEMORY_LIMIT
     assert f"{need / 2**20:,.0f} MB" in message and "mini-batch" in message
     # A mini-batch or the adjoint method brings the same setup under the limit.
     for train in (TrainConfig(batch_size=1024), TrainConfig(grad_mode="adjoint")):
-        assert guard.memory_problem(new_session(RunConfig(HUGE.data, HUGE.model, train))) is None
+        assert budget.memory_problem(new_session(RunConfig(HUGE.data, HUGE.model, train))) is None
+
+
+def test_a_sweep_group_needs_the_memory_of_all_its_members_at_once() -> None:
+    small = RunConfig(data=DataConfig(n=200))
+    grid = validate_grid({"lr": [0.01, 0.02, 0.03], "width": [8, 16]})
+    cells = expand_grid(small.data, small.model, small.train, grid)
+    n_train = cells[0].data.n_train
+    one = {w: step_memory(RunConfig(model=small.model.replace(width=w)), n_train) for w in (8, 16)}
+    assert group_step_memory(cells) == 3 * one[16]  # three lr cells share each width's step
+    assert budget.sweep_memory_problem(cells) is None
+    huge = expand_grid(HUGE.data, HUGE.model, HUGE.train, validate_grid({"seed": [0, 1]}))
+    need = group_step_memory(huge)
+    assert need == 2 * step_memory(HUGE, huge[0].data.n_train) > STEP_MEMORY_LIMIT
+    message = budget.sweep_memory_problem(huge)
+    assert message is not None and f"{need / 2**20:,.0f} MB" in message and "fewer cells" in message
 
 
 def test_adaptive_solvers_are_checked_with_the_measured_evaluations() -> None:
     session = new_session(RunConfig(model=ModelConfig(solver="dopri5", width=64)))
-    assert guard.memory_problem(session) is None  # unknown before a step
-    assert guard.memory_problem(session, evaluations=60) is None
-    assert guard.memory_problem(session, evaluations=100_000) is not None
+    assert budget.memory_problem(session) is None  # unknown before a step
+    assert budget.memory_problem(session, evaluations=60) is None
+    assert budget.memory_problem(session, evaluations=100_000) is not None
 
 
 _PEAK_SCRIPT = """
@@ -88,7 +104,7 @@ def test_the_estimate_bounds_the_measured_peak_of_a_step() -> None:
 
 
 def test_the_playground_refuses_to_train_an_oversized_setup() -> None:
-    """Wiring: the live tick (ui/live.py) calls the guard; the refusal is shown, nothing trains."""
+    """Wiring: the live tick (ui/live.py) checks it; the refusal is shown, nothing trains."""
     at = start(n="10000", test="0.05", width="64", augment="3")
     at.button(key="pg_train").click().run()
     session = at.session_state["deqnet"]
