@@ -29,8 +29,9 @@ from deqnet.figures.depth import (
     paths_to_number,
 )
 from deqnet.figures.identity import activation_figure, layer_weights_figure
-from ui.show import chart, error, notice
-from ui.state import Session, apply_run, ensure_trained, memo, trained_summary
+from ui.information import information_panel
+from ui.show import chart, error, notice, solver_failure, unless_solver_fails
+from ui.state import Session, apply_preset, ensure_trained, memo, trained_summary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,7 +40,7 @@ LAYER_CHOICES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 10
 PATH_POINTS = 40  # paths drawn on the overlay (a fixed, class-balanced sample of training points)
 STUDY_POINTS = 64  # points of the convergence study
 SAMPLE_SEED = 0
-TABS = ("Layers on the path", "Convergence as L grows", "Weights near the identity")
+TABS = ("Layers on the path", "Convergence as L grows", "Weights near the identity", "Information")
 FAMILY_WORDS = {
     "node": "neural ODE",
     "ruseckas": "ODE of the paper's form (P1)",
@@ -268,9 +269,8 @@ def _preset_button(name: str, where: str) -> None:
         f"Show me: {preset.title}",
         key=f"layers_{where}_{name}",
         icon=":material/school:",
-        on_click=apply_run,
-        args=(preset.run,),
-        kwargs={"note": f"Lesson preset “{preset.title}”: {preset.what_to_look_at}"},
+        on_click=apply_preset,
+        args=(preset,),
     )
 
 
@@ -287,26 +287,22 @@ def _page() -> None:
             session, "layers_paths", layers, lambda: layer_paths(session.model, x, layers)
         )
     except SolverFailure:
-        error(
-            "The accurate ODE solve fails for the current weights, so the layers cannot be "
-            "compared with it. Press Reset in the Playground or train less aggressively."
-        )
+        error(solver_failure("the layers cannot be compared with the ODE"))
         return
     _headline(session, layers, paths, numbers)
     tabs = st.tabs(TABS, key="layers_tab", on_change="rerun")
     for name, container in zip(TABS, tabs, strict=True):
         if not container.open:
             continue
-        with container:
-            try:
-                if name == TABS[0]:
-                    _paths_tab(session, layers, paths, labels, extent)
-                elif name == TABS[1]:
-                    _convergence_tab(session, layers)
-                else:
-                    _weights_tab(session, layers, x)
-            except SolverFailure:
-                error("The ODE solver failed for these weights, so this view cannot be drawn.")
+        with container, unless_solver_fails("this view cannot be drawn"):
+            if name == TABS[0]:
+                _paths_tab(session, layers, paths, labels, extent)
+            elif name == TABS[1]:
+                _convergence_tab(session, layers)
+            elif name == TABS[2]:
+                _weights_tab(session, layers, x)
+            else:
+                information_panel(session, key="layers_information")
 
 
 _page()

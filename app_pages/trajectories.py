@@ -10,6 +10,7 @@ import streamlit as st
 
 from deqnet.analysis import plot_extent, vector_field_grid
 from deqnet.analysis.flow import PlaneFlow, field_times, plane_flow
+from deqnet.analysis.readout import readout_line
 from deqnet.figures import (
     coordinates_figure,
     features_3d_figure,
@@ -17,6 +18,7 @@ from deqnet.figures import (
     paths_3d_figure,
     paths_figure,
 )
+from deqnet.figures.readout import readout_line_figure
 from deqnet.figures.style import view_extent
 from deqnet.figures.trajectories import (
     add_time_slice,
@@ -28,6 +30,7 @@ from deqnet.figures.trajectories import (
     volume_cloud_figure,
 )
 from deqnet.presets import PRESETS
+from ui.information import information_panel
 from ui.show import chart, layer_label, page_intro, unless_solver_fails
 from ui.state import Session, apply_preset, apply_run, ensure_trained, memo
 
@@ -37,7 +40,7 @@ FIELD_TIMES = 21  # positions of the vector-field time slider for continuous mod
 SAMPLE_SEED = 0  # which training points are drawn: fixed, so reruns show the same paths
 AUGMENT_PRESET = "rings-augmented"  # the lesson that shows augmented final features
 FAMILY_NAMES = {"resnet": "ResNet", "feedforward": "near-identity feed-forward network"}
-TABS = ("Paths over the vector field", "3-D views", "Divergence and volume")
+TABS = ("Paths over the vector field", "3-D views", "Divergence and volume", "Information")
 
 
 def _compute(session: Session, extent: tuple[float, float, float, float]) -> PlaneFlow:
@@ -219,6 +222,25 @@ def _views_tab(session: Session, flow: PlaneFlow) -> None:
             chart(features, key="traj_features", height=560)
         else:
             _offer_augment(session)
+    _readout_line(session, flow)
+
+
+def _readout_line(session: Session, flow: PlaneFlow) -> None:
+    st.markdown("**Final features along the readout direction**")
+    fig = memo(
+        session,
+        "traj_readout",
+        lambda: readout_line_figure(
+            readout_line(session.model, flow.traj.x[-1], flow.labels), big=True
+        ),
+    )
+    chart(fig, key="traj_readout", height=300)
+    st.caption(
+        "The linear classifier reads the final state along one direction only (for two "
+        "classes: where the two logits differ fastest). Each dot is one point's x(T) projected "
+        "on it, one row per class; a trained flow lays the classes out along this line, one "
+        "after the other, with the dashed line where the classifier switches."
+    )
 
 
 def _volume_tab(session: Session, flow: PlaneFlow) -> None:
@@ -281,8 +303,10 @@ def _tabs(session: Session, flow: PlaneFlow, extent) -> None:
                 _paths_tab(session, flow, extent)
             elif name == TABS[1]:
                 _views_tab(session, flow)
-            else:
+            elif name == TABS[2]:
                 _volume_tab(session, flow)
+            else:
+                information_panel(session, key="traj_information")
 
 
 _page()

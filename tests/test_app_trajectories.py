@@ -21,7 +21,10 @@ from app_harness import (
 )
 from streamlit.testing.v1 import AppTest
 
-TABS = ("Paths over the vector field", "3-D views", "Divergence and volume")
+from deqnet.analysis.information import entropy_bits, mutual_information
+from deqnet.analysis.readout import readout_direction
+
+TABS = ("Paths over the vector field", "3-D views", "Divergence and volume", "Information")
 CHART_KEYS = (
     "traj_animation",
     "traj_paths",
@@ -29,6 +32,8 @@ CHART_KEYS = (
     "traj_paths3d",
     "traj_features",
     "traj_volume",
+    "traj_readout",
+    "traj_information",
 )
 MAX_WEBGL_CHARTS = 4
 COORD_ROUNDING = 5e-4  # the animation sends coordinates rounded to 3 decimals
@@ -104,7 +109,9 @@ def test_every_family_draws_its_flow_within_the_budgets(query: dict[str, str]) -
     augment = at.session_state["deqnet"].run.model.augment
     assert augment == int(query.get("augment", 0))
 
-    charts = _ok(_tab(at, TABS[1]), {"traj_paths3d"} | ({"traj_features"} if augment else set()))
+    views = {"traj_paths3d", "traj_readout"} | ({"traj_features"} if augment else set())
+    charts = _ok(_tab(at, TABS[1]), views)
+    _check_readout_line(at, charts["traj_readout"])
     assert {tr["type"] for tr in charts["traj_paths3d"]["data"]} == {"scatter3d"}
     if augment:
         assert {tr["type"] for tr in charts["traj_features"]["data"]} == {"scatter3d"}
@@ -134,5 +141,36 @@ def test_the_field_snapshot_follows_the_time_slider_and_the_button_adds_a_dimens
     session = at.session_state["deqnet"]
     assert session.run.model.augment == 1 and session.model.config.augment == 1
     assert session.steps_done > 0  # quick-trained again after the rebuild
-    charts = _ok(at, {"traj_paths3d", "traj_features"})
+    charts = _ok(at, {"traj_paths3d", "traj_features", "traj_readout"})
     assert {tr["type"] for tr in charts["traj_features"]["data"]} == {"scatter3d"}
+
+    info = _ok(_tab(at, TABS[3]), {"traj_information"})["traj_information"]
+    _check_information(at, info)
+
+
+def _check_readout_line(at: AppTest, fig: dict) -> None:
+    """The rows are the model's own final states projected on its readout direction."""
+    session = at.session_state["deqnet"]
+    with torch.no_grad():
+        x_final = session.model.flow(session.model.lift(torch.as_tensor(session.data.x_train)))
+    direction = readout_direction(session.model)
+    expected = np.sort(np.abs(x_final.double().numpy() @ direction))
+    shown = np.concatenate([array(tr["x"]) for tr in fig["data"] if tr.get("mode") == "markers"])
+    # Every training point is drawn once (the orientation of the line may flip the sign).
+    np.testing.assert_allclose(np.sort(np.abs(shown)), expected, rtol=1e-5, atol=1e-5)
+
+
+def _check_information(at: AppTest, fig: dict) -> None:
+    """Three resolutions of I(y; x(t)) under the H(y) ceiling, starting at the inputs' value."""
+    data = at.session_state["deqnet"].data
+    lines = [tr for tr in fig["data"] if tr.get("mode") == "lines+markers"]
+    bins = fig["layout"]["meta"]["bins"]
+    assert len(lines) == len(bins) == 3 and bins == sorted(bins)
+    h_y = fig["layout"]["meta"]["h_y"]
+    assert h_y == pytest.approx(entropy_bits(data.y_train))
+    for line, b in zip(lines, bins, strict=True):
+        values = array(line["y"])
+        assert np.all(values <= h_y + 1e-6)
+        assert values[0] == pytest.approx(
+            mutual_information(data.x_train, data.y_train, b), abs=1e-6
+        )
