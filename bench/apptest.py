@@ -27,9 +27,9 @@ def app(query: dict[str, str], page: str | None = None) -> AppTest:
 
 def pages() -> list[tuple[str, str]]:
     """(file, title) of every page, in the navigation's order."""
-    from ui.pages import installed
+    from ui.pages import PAGES
 
-    return [(page.path, page.title) for page in installed()]
+    return [(page.path, page.title) for page in PAGES.values()]
 
 
 def chart_bytes(at: AppTest) -> int:

@@ -11,7 +11,7 @@ from app_harness import sidebar_keys, start, texts
 from deqnet import RunConfig
 from deqnet.sharing import HIDEABLE, QUERY_FIELDS
 from ui.controls import CONTROLS, label_of
-from ui.pages import installed
+from ui.pages import PAGES
 
 FRIENDLY_ERROR = "Something went wrong"
 
@@ -35,7 +35,7 @@ def test_app_starts_on_the_playground_with_the_whole_configuration() -> None:
     assert at.query_params == {}  # defaults only: a clean link
 
 
-@pytest.mark.parametrize("path", [page.path for page in installed()])
+@pytest.mark.parametrize("path", [page.path for page in PAGES.values()])
 def test_every_page_is_reachable(path: str) -> None:
     at = start()
     at.switch_page(path).run()

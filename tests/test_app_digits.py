@@ -1,21 +1,15 @@
-"""The Digits page in AppTest: untrained and trained, tied and untied, every chart drawn.
-
-The page is not in the navigation frame yet (ui/frame.py is being rewritten elsewhere), so it is
-opened with ``AppTest.from_file`` on the page file itself: it needs nothing from the frame (its
-model lives in its own session key, ``ui.digits_state``, not in the 2-D session or the sidebar).
-"""
+"""The Digits page in AppTest, inside the app's frame: untrained and trained, tied and untied,
+every chart drawn. Its model lives in its own session key (``ui.digits_state``), not in the 2-D
+session or the sidebar."""
 
 from __future__ import annotations
 
 import base64
-import json
-from pathlib import Path
 
 import numpy as np
-from app_harness import TIMEOUT, texts
+from app_harness import MAX_JSON_BYTES, chart_figures, charts_bytes, open_page, texts
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "digits.py")
 CHART_KEYS = (
     "digits_thumbs",
     "digits_probs",
@@ -36,25 +30,17 @@ def _numbers(z) -> list[list[float]]:
     return z
 
 
-def _charts(at: AppTest) -> dict[str, dict]:
-    charts = {}
-    for element in at.get("plotly_chart"):
-        key = next((k for k in CHART_KEYS if element.proto.id.endswith(k)), element.proto.id)
-        charts[key] = json.loads(element.proto.spec)
-    return charts
-
-
 def _assert_page_ok(at: AppTest) -> dict[str, dict]:
     assert not at.exception, [e.message for e in at.exception]
     assert texts(at.error) == ""
-    charts = _charts(at)
+    charts = chart_figures(at, CHART_KEYS)
     assert set(charts) == set(CHART_KEYS)
-    assert sum(len(json.dumps(fig)) for fig in charts.values()) < 2_000_000
+    assert charts_bytes(at) <= MAX_JSON_BYTES
     return charts
 
 
 def test_train_pick_and_untie() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at = open_page("digits")
     _assert_page_ok(at)
     session = at.session_state["deqnet_digits"]
     assert session.steps_done == 0
@@ -64,6 +50,7 @@ def test_train_pick_and_untie() -> None:
     charts = _assert_page_ok(at)
     session = at.session_state["deqnet_digits"]
     assert session.steps_done == session.train.train_steps and session.trainer.status == "ok"
+    assert session.trainer.history[-1].test_acc >= 0.9
     counts = charts["digits_confusion"]["data"][0]["z"]
     assert sum(map(sum, _numbers(counts))) == len(session.data.y_test)
     assert "test accuracy" in texts(at.caption)

@@ -26,10 +26,10 @@ from test_sharing_query import NASTY_VALUES, _random_query
 
 import ui.links
 from deqnet.sharing import QUERY_FIELDS
-from ui.pages import installed
+from ui.pages import PAGES
 
 URLS_PER_PAGE = 40
-PAGE_FILES = [page.path for page in installed()]
+PAGE_FILES = [page.path for page in PAGES.values()]
 FRIENDLY_ERROR = "Something went wrong"
 LINK_WARNING = "Some settings in the link were changed"
 

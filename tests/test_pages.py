@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
-from ui.pages import DEFAULT_PAGE, PAGES, ROOT, installed, page_path, url_path
+from ui.pages import DEFAULT_PAGE, PAGES, page_path, url_path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "ui").glob("*.py"))]
 SOURCES += sorted((ROOT / "app_pages").glob("*.py")) + sorted((ROOT / "deqnet").rglob("*.py"))
@@ -14,7 +17,6 @@ PAGE_PATH = re.compile(r"app_pages/\w+\.py")
 
 
 def test_every_registered_page_has_its_script() -> None:
-    assert [page.stem for page in installed()] == list(PAGES)
     for stem, page in PAGES.items():
         assert page.stem == stem and page.path == page_path(stem)
         assert (ROOT / page.path).is_file(), page.path

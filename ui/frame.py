@@ -13,7 +13,7 @@ from streamlit.navigation.page import StreamlitPage
 from ui import sidebar
 from ui.class_trainer import class_trainer
 from ui.links import classroom_panel, read_url, write_url
-from ui.pages import DEFAULT_PAGE, installed
+from ui.pages import DEFAULT_PAGE, PAGES
 from ui.show import guarded
 from ui.state import Session, get_session, sync, take_messages
 
@@ -29,7 +29,7 @@ _STYLE = """<style>
 
 def _navigation() -> StreamlitPage:
     sections: dict[str, list[StreamlitPage]] = {}
-    for page in installed():
+    for page in PAGES.values():
         sections.setdefault(page.section, []).append(
             st.Page(page.path, title=page.title, icon=page.icon, default=page.stem == DEFAULT_PAGE)
         )

@@ -11,13 +11,11 @@ the page without the app's frame (sidebar, link handling, navigation).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
 from deqnet.presets import check_preset_pages
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGE_DIR = "app_pages"
 
 
@@ -78,20 +76,10 @@ def switch_to(stem: str) -> None:
     st.switch_page(page_path(stem))
 
 
-def installed() -> list[Page]:
-    """The registered pages whose script exists, in navigation order.
-
-    Checked when the navigation is built, not at import: a checkout may register a page whose
-    file another branch adds.
-    """
-    return [page for page in PAGES.values() if (ROOT / page.path).is_file()]
-
-
 __all__ = [
     "DEFAULT_PAGE",
     "PAGES",
     "Page",
-    "installed",
     "page_path",
     "switch_to",
     "url_path",
