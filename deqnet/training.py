@@ -16,6 +16,7 @@ from torch import nn
 
 from deqnet.config import TrainConfig
 from deqnet.datasets import Dataset
+from deqnet.last_good import LastGood
 from deqnet.losses import accuracy, mean_loss
 from deqnet.models.base import DeqModel, SolverFailure
 
@@ -93,22 +94,12 @@ class Trainer:
         self.history: list[StepRecord] = []
         self.status = "ok"
         self.message = ""
-        self._good = self._snapshot()
+        self._good = LastGood(model, self.optimizer)
         self._good_step = 0  # how many completed steps the snapshot ``_good`` holds
 
     @property
     def steps_done(self) -> int:
         return len(self.history)
-
-    def _snapshot(self) -> tuple[dict, dict]:
-        weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        optimiser = _clone_nested(self.optimizer.state_dict())
-        return weights, optimiser
-
-    def _restore(self) -> None:
-        weights, optimiser = self._good
-        self.model.load_state_dict(weights)
-        self.optimizer.load_state_dict(_clone_nested(optimiser))
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """This step's inputs (B, 2) and labels (B,): all points, or a mini-batch drawn with the
@@ -143,11 +134,12 @@ class Trainer:
     def mark_good(self) -> None:
         """The current weights gave a finite loss: keep them (and the optimiser state) as the
         last good ones. Called once per step, before the update (also by ``step_together``)."""
-        self._good, self._good_step = self._snapshot(), self.steps_done
+        self._good.take()
+        self._good_step = self.steps_done
 
     def stop_diverged(self, reason: str) -> None:
         """Stop for good: put back the last good weights and say why (``reason`` in words)."""
-        self._restore()
+        self._good.restore()
         self.status = "diverged"
         self.message = (
             f"Training diverged at step {self.steps_done + 1}: {reason}. The last good weights "
@@ -221,14 +213,3 @@ class Trainer:
             raise Divergence(explain_solver_failure(err)) from err
         finally:
             self.model.nfe = nfe
-
-
-def _clone_nested(obj):
-    """Deep copy of an optimiser state dict (tensors cloned, containers rebuilt)."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, dict):
-        return {k: _clone_nested(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clone_nested(v) for v in obj]
-    return obj
