@@ -122,8 +122,9 @@ def _prediction(session: DigitsSession, index: int) -> None:
     left.metric(
         "Predicted",
         str(prediction.digit),
-        f"{100 * prediction.probability:.1f} %",
+        f"probability {100 * prediction.probability:.1f} %",
         delta_color="off",
+        delta_arrow="off",
     )
     left.markdown(f"True digit: **{truth}**" + ("" if truth == prediction.digit else "  (wrong)"))
     with right:
@@ -191,7 +192,14 @@ def _confusion(session: DigitsSession) -> None:
         session, "confusion", lambda: confusion_matrix(session.model, data.x_test, data.y_test)
     )
     st.markdown("#### Test set: true digit against prediction")
-    chart(confusion_figure(counts), key="digits_confusion", height=460)
+    left, right = st.columns([3, 2])
+    with left:
+        chart(confusion_figure(counts), key="digits_confusion", height=520)
+    right.caption(
+        f"{len(data.y_test)} test digits the network never trained on. Row: the true digit; "
+        "column: the network's answer. A trained network puts almost everything on the "
+        "diagonal; the cells off it show which digits it confuses (often 1 with 8, 3 with 9)."
+    )
 
 
 _intro()

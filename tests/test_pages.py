@@ -7,7 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-from ui.pages import DEFAULT_PAGE, PAGES, page_path, url_path
+from ui.pages import DEFAULT_PAGE, PAGES, by_title, page_path, url_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,3 +35,9 @@ def test_only_the_registry_writes_page_paths() -> None:
                 if PAGE_PATH.search(node.value):
                     writers.add(path.relative_to(ROOT))
     assert writers == set(), writers
+
+
+def test_titles_are_unique_so_the_frame_can_find_a_page_by_its_title() -> None:
+    titles = [page.title for page in PAGES.values()]
+    assert len(set(titles)) == len(titles)
+    assert all(by_title(page.title) is page for page in PAGES.values())

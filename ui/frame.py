@@ -13,7 +13,7 @@ from streamlit.navigation.page import StreamlitPage
 from ui import sidebar
 from ui.class_trainer import class_trainer
 from ui.links import classroom_panel, read_url, write_url
-from ui.pages import DEFAULT_PAGE, PAGES
+from ui.pages import DEFAULT_PAGE, PAGES, by_title
 from ui.show import guarded
 from ui.state import Session, get_session, sync, take_messages
 
@@ -61,7 +61,13 @@ def run() -> None:
     with guarded("the settings"):
         read_url(session)
         with st.sidebar:
-            st.caption("Settings for every page; the link in the address bar restores them.")
+            if by_title(page.title).own_models:
+                st.caption(
+                    f"{page.title} trains models of its own: these settings are for the other "
+                    "pages (the link in the address bar keeps them)."
+                )
+            else:
+                st.caption("Settings for every page; the link in the address bar restores them.")
             sidebar.render(session)
             classroom_panel(session)
         sync(session)

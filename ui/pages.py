@@ -28,12 +28,15 @@ class Page:
         title: the title in the navigation.
         icon: a Material icon (":material/<name>:").
         section: the navigation group it is listed under.
+        own_models: the page trains models of its own (Topology's lesson models, Digits' conv
+            net), so the sidebar's settings do not reach it.
     """
 
     stem: str
     title: str
     icon: str
     section: str
+    own_models: bool = False
 
     @property
     def path(self) -> str:
@@ -51,14 +54,19 @@ PAGES: dict[str, Page] = {
         Page("trajectories", "Trajectories", ":material/timeline:", "See the paper"),
         Page("momentum", "Momentum", ":material/swap_calls:", "See the paper"),
         Page("layers", "Layers ↔ Time", ":material/stacks:", "See the paper"),
-        Page("topology", "Topology", ":material/donut_large:", "See the paper"),
-        Page("digits", "Digits", ":material/draw:", "See the paper"),
+        Page("topology", "Topology", ":material/donut_large:", "See the paper", own_models=True),
+        Page("digits", "Digits", ":material/draw:", "See the paper", own_models=True),
         Page("lessons", "Lessons", ":material/school:", "Learn"),
     )
 }
 DEFAULT_PAGE = next(iter(PAGES))
 
 check_preset_pages(PAGES)
+
+
+def by_title(title: str) -> Page:
+    """The registered page with this navigation title."""
+    return next(page for page in PAGES.values() if page.title == title)
 
 
 def page_path(stem: str) -> str:
@@ -80,6 +88,7 @@ __all__ = [
     "DEFAULT_PAGE",
     "PAGES",
     "Page",
+    "by_title",
     "page_path",
     "switch_to",
     "url_path",

@@ -175,13 +175,12 @@ def momentum_strips_figure(
         big=big,
     )
     fig.add_annotation(
-        text="◀ computed backwards: from the readout (layer L) to the input (layer 0), "
-        "where a is the saliency ∂ℓ/∂(input)",
+        text="◀ computed backwards, from the readout (layer L) to the input (layer 0)",
         xref="paper",
         yref="paper",
-        x=1.0,
+        x=0.0,
         y=1.0,
-        xanchor="right",
+        xanchor="left",
         yanchor="bottom",
         showarrow=False,
         font={"size": fonts(big)["base"], "color": GREY},
@@ -279,8 +278,19 @@ def confusion_figure(counts: np.ndarray, *, big: bool = True) -> go.Figure:
         )
     )
     base_layout(fig, big=big, legend=False)
-    fig.update_xaxes(title_text="predicted", side="top", showgrid=False)
-    fig.update_yaxes(title_text="true", autorange="reversed", showgrid=False, scaleanchor="x")
+    # Category axes (the labels are digits, which Plotly would otherwise read as numbers and pad
+    # to a linear range); square cells that shrink the plot area rather than widen the range.
+    fig.update_xaxes(
+        title_text="predicted", side="top", showgrid=False, type="category", constrain="domain"
+    )
+    fig.update_yaxes(
+        title_text="true",
+        autorange="reversed",
+        showgrid=False,
+        type="category",
+        scaleanchor="x",
+        constrain="domain",
+    )
     return fig
 
 
