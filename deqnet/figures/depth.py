@@ -26,6 +26,7 @@ from deqnet.figures.style import (
     f32,
     fonts,
     legend_key,
+    paper_note,
     plane_axes,
     points_box,
     view_extent,
@@ -342,17 +343,16 @@ def convergence_figure(
     if chosen is not None and len(n) and n.min() <= chosen <= n.max():
         fig.add_vline(x=float(chosen), line={"color": GREY, "width": 1.5, "dash": "dot"})
     base_layout(fig, big=big)
-    fig.add_annotation(
-        text="slope −1: twice the layers,<br>half the error (first order)",
-        xref="paper",
-        yref="paper",
-        x=1.0,
-        y=1.0,
+    paper_note(
+        fig,
+        "slope −1: twice the layers,<br>half the error (first order)",
+        1.0,
+        1.0,
+        size=fonts(big)["base"],
+        color=GREY,
         xanchor="right",
         yanchor="top",
-        showarrow=False,
         align="right",
-        font={"size": fonts(big)["base"], "color": GREY},
     )
     fig.update_xaxes(
         type="log",

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deqnet.digits.analysis import Convergence, DepthMaps, Prediction
-from deqnet.figures.style import CLASS_COLORS, GREY, INK, base_layout, f32, fonts, tint
+from deqnet.figures.style import CLASS_COLORS, GREY, INK, base_layout, f32, fonts, paper_note, tint
 
 SIDE = 8
 GAP = 1  # NaN pixels between tiles
@@ -174,17 +174,16 @@ def momentum_strips_figure(
         colorbar="a = ∂ℓ/∂x",
         big=big,
     )
-    fig.add_annotation(
-        text="◀ computed backwards: from the readout (layer L) to the input (layer 0), "
+    paper_note(
+        fig,
+        "◀ computed backwards: from the readout (layer L) to the input (layer 0), "
         "where a is the saliency ∂ℓ/∂(input)",
-        xref="paper",
-        yref="paper",
-        x=1.0,
-        y=1.0,
+        1.0,
+        1.0,
+        size=fonts(big)["base"],
+        color=GREY,
         xanchor="right",
         yanchor="bottom",
-        showarrow=False,
-        font={"size": fonts(big)["base"], "color": GREY},
     )
     fig.update_layout(margin={"t": fig.layout.margin.t + round(1.8 * fonts(big)["base"])})
     return fig

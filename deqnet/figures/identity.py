@@ -17,6 +17,7 @@ from deqnet.figures.style import (
     f32,
     fonts,
     legend_key,
+    paper_note,
     rgba,
 )
 
@@ -148,18 +149,17 @@ def activation_figure(curve: ActivationCurve, *, big: bool = True) -> go.Figure:
     # The formula (two lines) takes the space above the plot; the legend goes below it.
     size = fonts(big)["base"]
     fig.update_layout(margin={"t": 12 + round(2.6 * size)}, legend={"y": -0.16, "yanchor": "top"})
-    fig.add_annotation(
-        text=f"h(y) = y − {g},  γΔt = {curve.gamma_dt:.3g}<br>{where}",
-        xref="paper",
-        yref="paper",
-        x=0.0,
-        y=1.0,
+    paper_note(
+        fig,
+        f"h(y) = y − {g},  γΔt = {curve.gamma_dt:.3g}<br>{where}",
+        0.0,
+        1.0,
+        size=size,
+        color=INK,
         xanchor="left",
         yanchor="bottom",
         yshift=4,
-        showarrow=False,
         align="left",
-        font={"size": size, "color": INK},
     )
     span = float(y[-1])
     visible = h[np.abs(y) <= span]

@@ -321,22 +321,39 @@ def legend_key(
     return fig
 
 
+def paper_note(
+    fig: go.Figure, text: str, x: float, y: float, *, size: int, color: str, **placement: Any
+) -> go.Figure:
+    """Write ``text`` at (x, y) in paper coordinates (0 to 1 across the plot area), no arrow, in
+    font ``size`` and ``color``; ``placement`` (xanchor, yanchor, yshift, align) goes to the
+    annotation as given."""
+    fig.add_annotation(
+        text=text,
+        xref="paper",
+        yref="paper",
+        x=x,
+        y=y,
+        showarrow=False,
+        font={"size": size, "color": color},
+        **placement,
+    )
+    return fig
+
+
 def note_above(fig: go.Figure, text: str, *, big: bool, lines: int = 1) -> go.Figure:
     """Write ``text`` (``lines`` lines, joined by "<br>") above the legend, and make room for it
     in the top margin; call after ``base_layout``."""
     size = fonts(big)["base"]
     fig.update_layout(margin={"t": fig.layout.margin.t + round((0.4 + 1.4 * lines) * size)})
-    fig.add_annotation(
-        text=text,
-        xref="paper",
-        yref="paper",
-        x=0.0,
-        y=1.0,
+    return paper_note(
+        fig,
+        text,
+        0.0,
+        1.0,
+        size=size,
+        color=INK,
         xanchor="left",
         yanchor="bottom",
         yshift=round(1.6 * size),
-        showarrow=False,
         align="left",
-        font={"size": size, "color": INK},
     )
-    return fig
