@@ -19,6 +19,7 @@ from deqnet.config import ConfigError
 from deqnet.digits.data import DigitsDataset
 from deqnet.digits.models import ConvFeedForward, ConvModel
 from deqnet.models.base import SolverFailure
+from deqnet.training import _clone_nested
 
 
 @dataclass(frozen=True)
@@ -178,14 +179,3 @@ def evaluate(model: ConvModel, data: DigitsDataset) -> dict[str, float]:
             x = torch.as_tensor(getattr(data, f"x_{split}"), dtype=model.dtype)
             out[f"{split}_acc"] = accuracy(model(x), torch.as_tensor(getattr(data, f"y_{split}")))
     return out
-
-
-def _clone_nested(obj):
-    """Deep copy of an optimiser state dict (tensors cloned, containers rebuilt)."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, dict):
-        return {k: _clone_nested(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clone_nested(v) for v in obj]
-    return obj
