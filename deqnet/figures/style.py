@@ -321,6 +321,34 @@ def legend_key(
     return fig
 
 
+def keyed_markers(
+    fig: go.Figure,
+    xy: np.ndarray,
+    name: str,
+    marker: dict[str, Any],
+    colors: Any,
+    hovertemplate: str,
+    *,
+    key_color: str = INK,
+) -> go.Figure:
+    """Points xy (N, 2) as WebGL markers of ``marker``'s shape in per-point ``colors`` (N,),
+    kept out of the legend, plus their ``legend_key`` in ``key_color``: the markers carry every
+    class's colour, the key shows only their shape (and toggles them: one legend group)."""
+    fig.add_trace(
+        go.Scattergl(
+            x=f32(xy[:, 0]),
+            y=f32(xy[:, 1]),
+            mode="markers",
+            name=name,
+            legendgroup=name,
+            showlegend=False,
+            marker={**marker, "color": colors},
+            hovertemplate=hovertemplate,
+        )
+    )
+    return legend_key(fig, name, marker, color=key_color, legendgroup=name)
+
+
 def paper_note(
     fig: go.Figure, text: str, x: float, y: float, *, size: int, color: str, **placement: Any
 ) -> go.Figure:
