@@ -26,6 +26,7 @@ from deqnet.figures.style import (
     f32,
     fonts,
     legend_key,
+    level_line,
     paper_note,
     plane_axes,
     points_box,
@@ -408,10 +409,9 @@ def depth_accuracy_figure(
             )
         )
         fig.add_trace(
-            go.Scatter(
-                x=f32([n.min(), n.max()]) if len(n) else [],
-                y=f32([100 * ode, 100 * ode]),
-                mode="lines",
+            level_line(
+                n,
+                100 * ode,
                 name=f"ODE, {split}",
                 line={"color": ADJOINT_COLOR, "dash": style["dash"], "width": 2},
                 hovertemplate=f"ODE {split}: %{{y:.1f}} %<extra></extra>",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from deqnet.figures.style import GREY, INK, base_layout, f32
+from deqnet.figures.style import GREY, INK, base_layout, f32, level_line
 
 # Neutral ink (never a class colour): coarse to fine resolution, solid to dotted.
 RESOLUTION_STYLES = (
@@ -43,10 +43,9 @@ def information_figure(
             )
         )
     fig.add_trace(
-        go.Scatter(
-            x=f32([t.min(), t.max()]) if len(t) else [],
-            y=f32([h_y, h_y]),
-            mode="lines",
+        level_line(
+            t,
+            h_y,
             name=f"H(y) = {h_y:.2f} bits (ceiling)",
             line={"color": GREY, "dash": "dash", "width": 2},
             hoverinfo="skip",

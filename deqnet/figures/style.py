@@ -321,6 +321,18 @@ def legend_key(
     return fig
 
 
+def level_line(x: np.ndarray, value: float, **trace: Any) -> go.Scatter:
+    """A horizontal line at ``value`` across the range of x (K,) (no points if x is empty);
+    ``trace`` (name, line, hover) goes to the ``go.Scatter``."""
+    x = np.asarray(x, dtype=np.float64)
+    return go.Scatter(
+        x=f32([x.min(), x.max()]) if len(x) else [],
+        y=f32([value, value]),
+        mode="lines",
+        **trace,
+    )
+
+
 def keyed_markers(
     fig: go.Figure,
     xy: np.ndarray,
