@@ -69,5 +69,5 @@ def curves_figure(history: Sequence[StepRecord], *, big: bool = False) -> go.Fig
         # Empty axes would autorange to nonsense; show a sensible frame and say what to do.
         fig.update_xaxes(range=[0, 100])
         fig.update_yaxes(range=[-2, 1], row=1, col=1)
-        paper_note(fig, EMPTY_MESSAGE, 0.5, 0.5, size=20 if big else 16, color="#6E6E6E")
+        paper_note(fig, EMPTY_MESSAGE, "centre", size=20 if big else 16, color="#6E6E6E")
     return fig

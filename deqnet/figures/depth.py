@@ -344,17 +344,8 @@ def convergence_figure(
     if chosen is not None and len(n) and n.min() <= chosen <= n.max():
         fig.add_vline(x=float(chosen), line={"color": GREY, "width": 1.5, "dash": "dot"})
     base_layout(fig, big=big)
-    paper_note(
-        fig,
-        "slope −1: twice the layers,<br>half the error (first order)",
-        1.0,
-        1.0,
-        size=fonts(big)["base"],
-        color=GREY,
-        xanchor="right",
-        yanchor="top",
-        align="right",
-    )
+    slope_note = "slope −1: twice the layers,<br>half the error (first order)"
+    paper_note(fig, slope_note, "top right", size=fonts(big)["base"], color=GREY)
     fig.update_xaxes(
         type="log",
         title_text="layers L  (Δt = T/L)",

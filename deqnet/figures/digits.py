@@ -156,17 +156,11 @@ def momentum_strips_figure(
     """Per channel, a_l = ∂ℓ/∂x_l of the net above the ODE's a(t_l), diverging scale centred
     at 0; the note says the momentum flows backwards, from the readout to the input."""
     fig = _strips(maps, "a", columns=columns, big=big)
-    paper_note(
-        fig,
+    note = (
         "◀ computed backwards: from the readout (layer L) to the input (layer 0), "
-        "where a is the saliency ∂ℓ/∂(input)",
-        1.0,
-        1.0,
-        size=fonts(big)["base"],
-        color=GREY,
-        xanchor="right",
-        yanchor="bottom",
+        "where a is the saliency ∂ℓ/∂(input)"
     )
+    paper_note(fig, note, "above right", size=fonts(big)["base"], color=GREY)
     fig.update_layout(margin={"t": fig.layout.margin.t + round(1.8 * fonts(big)["base"])})
     return fig
 

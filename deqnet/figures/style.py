@@ -361,21 +361,29 @@ def keyed_markers(
     return legend_key(fig, name, marker, color=key_color, legendgroup=name)
 
 
+# Where a ``paper_note`` goes: its point in paper coordinates and how the text hangs from it.
+NOTE_PLACES: dict[str, dict[str, Any]] = {
+    "centre": {"x": 0.5, "y": 0.5},
+    "above left": {"x": 0.0, "y": 1.0, "xanchor": "left", "yanchor": "bottom", "align": "left"},
+    "above right": {"x": 1.0, "y": 1.0, "xanchor": "right", "yanchor": "bottom"},
+    "top right": {"x": 1.0, "y": 1.0, "xanchor": "right", "yanchor": "top", "align": "right"},
+}
+
+
 def paper_note(
-    fig: go.Figure, text: str, x: float, y: float, *, size: int, color: str, **placement: Any
+    fig: go.Figure, text: str, where: str, *, size: int, color: str, **extra: Any
 ) -> go.Figure:
-    """Write ``text`` at (x, y) in paper coordinates (0 to 1 across the plot area), no arrow, in
-    font ``size`` and ``color``; ``placement`` (xanchor, yanchor, yshift, align) goes to the
-    annotation as given."""
+    """Write ``text`` at one of the ``NOTE_PLACES`` (paper coordinates, 0 to 1 across the plot
+    area), no arrow, in font ``size`` and ``color``; ``extra`` (e.g. yshift) goes to the
+    annotation."""
     fig.add_annotation(
         text=text,
         xref="paper",
         yref="paper",
-        x=x,
-        y=y,
         showarrow=False,
         font={"size": size, "color": color},
-        **placement,
+        **NOTE_PLACES[where],
+        **extra,
     )
     return fig
 
@@ -385,15 +393,4 @@ def note_above(fig: go.Figure, text: str, *, big: bool, lines: int = 1) -> go.Fi
     in the top margin; call after ``base_layout``."""
     size = fonts(big)["base"]
     fig.update_layout(margin={"t": fig.layout.margin.t + round((0.4 + 1.4 * lines) * size)})
-    return paper_note(
-        fig,
-        text,
-        0.0,
-        1.0,
-        size=size,
-        color=INK,
-        xanchor="left",
-        yanchor="bottom",
-        yshift=round(1.6 * size),
-        align="left",
-    )
+    return paper_note(fig, text, "above left", size=size, color=INK, yshift=round(1.6 * size))
