@@ -30,6 +30,7 @@ from deqnet.figures.style import (
     paper_note,
     plane_axes,
     points_box,
+    styled_series,
     view_extent,
 )
 
@@ -388,16 +389,9 @@ def depth_accuracy_figure(
         ("test", acc.test, acc.ode_test),
     ):
         style = SPLIT_STYLE[split]
+        hover = f"L = %{{x:.0f}}: {split} %{{y:.1f}} %<extra></extra>"
         fig.add_trace(
-            go.Scatter(
-                x=f32(n),
-                y=f32(100 * np.asarray(values)),
-                mode="lines+markers",
-                name=f"network, {split}",
-                line={"color": style["color"], "dash": style["dash"], "width": 2.5},
-                marker={"size": 9},
-                hovertemplate=f"L = %{{x:.0f}}: {split} %{{y:.1f}} %<extra></extra>",
-            )
+            styled_series(n, 100 * np.asarray(values), f"network, {split}", style, 9, hover)
         )
         fig.add_trace(
             level_line(

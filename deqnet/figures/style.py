@@ -321,6 +321,22 @@ def legend_key(
     return fig
 
 
+def styled_series(
+    x: np.ndarray, y: np.ndarray, name: str, style: dict[str, str], marker_size: int, hover: str
+) -> go.Scatter:
+    """Lines and markers of y (K,) against x (K,) in a line ``style`` ({"color", "dash"}, e.g.
+    ``SPLIT_STYLE["test"]``) of width 2.5; ``hover`` is the hovertemplate."""
+    return go.Scatter(
+        x=f32(x),
+        y=f32(y),
+        mode="lines+markers",
+        name=name,
+        line={"color": style["color"], "dash": style["dash"], "width": 2.5},
+        marker={"size": marker_size},
+        hovertemplate=hover,
+    )
+
+
 def level_line(x: np.ndarray, value: float, **trace: Any) -> go.Scatter:
     """A horizontal line at ``value`` across the range of x (K,) (no points if x is empty);
     ``trace`` (name, line, hover) goes to the ``go.Scatter``."""
