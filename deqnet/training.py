@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from deqnet._stepping import Divergence, run_steps
 from deqnet.config import TrainConfig
 from deqnet.datasets import Dataset
 from deqnet.last_good import LastGood
@@ -31,10 +32,6 @@ class StepRecord(NamedTuple):
     nfe_forward: int
     nfe_backward: int
     seconds: float
-
-
-class Divergence(RuntimeError):
-    """Training cannot continue; the message says why in words a student understands."""
 
 
 def _tensors(model: DeqModel, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,21 +112,7 @@ class Trainer:
 
         Returns the records of the steps taken; they are also appended to ``history``.
         """
-        records: list[StepRecord] = []
-        start = time.perf_counter()
-        for _ in range(int(n)):
-            if self.status != "ok":
-                break
-            if max_seconds is not None and records and time.perf_counter() - start > max_seconds:
-                break
-            try:
-                record = self._one_step()
-            except Divergence as err:
-                self.stop_diverged(str(err))
-                break
-            records.append(record)
-            self.history.append(record)
-        return records
+        return run_steps(self, n, max_seconds, self.stop_diverged)
 
     def mark_good(self) -> None:
         """The current weights gave a finite loss: keep them (and the optimiser state) as the

@@ -1,9 +1,9 @@
 """`python -m bench --quick --no-write` runs end to end and prints every table (no timing check)."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from subprocesses import run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -12,15 +12,7 @@ def test_bench_quick_prints_all_tables() -> None:
     results = ROOT / "bench" / "RESULTS.md"
     before = results.read_bytes() if results.exists() else None
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--no-write"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    proc = run_python(["-m", "bench", "--quick", "--no-write"], cwd=ROOT, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr
     from bench import REGISTRY
 

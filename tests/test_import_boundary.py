@@ -8,12 +8,11 @@ Each check runs in a fresh interpreter so that modules imported by other tests
 import ast
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from subprocesses import run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,15 +22,7 @@ def _run(code: str):  # -> the JSON value printed last by `code`
     # Deliberately ask for more threads: deqnet itself must bring torch down to 1.
     env["OMP_NUM_THREADS"] = "2"
     env["MKL_NUM_THREADS"] = "2"
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_python(["-c", code], cwd=ROOT, env=env, timeout=120)
     assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

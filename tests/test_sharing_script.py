@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ast
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from subprocesses import run_python
 
 from deqnet import DataConfig, ModelConfig, RunConfig, TrainConfig, Trainer, build_model, evaluate
 from deqnet.sharing import reproduce_script
@@ -55,15 +55,7 @@ def test_script_reproduces_the_run(tmp_path):
     path = tmp_path / "reproduce_run.py"
     path.write_text(reproduce_script(SMALL), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(
-        [sys.executable, str(path)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = run_python([str(path)], cwd=tmp_path, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
 
     data = SMALL.data.make()

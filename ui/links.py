@@ -138,48 +138,55 @@ def _run_json(session: Session) -> str:
 def _downloads(session: Session) -> None:
     run = session.run
     st.markdown("**Download**")
-    c1, c2, c3, c4 = st.columns(4)
-    # on_click="ignore": a download must not rerun the page (it would interrupt training).
-    c1.download_button(
-        "Config",
-        json.dumps(run.to_dict(), indent=2),
-        file_name="deqnet-config.json",
-        mime="application/json",
-        on_click="ignore",
-        icon=":material/settings:",
-        help="The settings (data, model, training) as JSON.",
-        key="pg_dl_config",
+    # (label, contents or a function making them, file name, MIME type, icon, help)
+    files = (
+        (
+            "Config",
+            json.dumps(run.to_dict(), indent=2),
+            "deqnet-config.json",
+            "application/json",
+            "settings",
+            "The settings (data, model, training) as JSON.",
+        ),
+        (
+            "Run",
+            lambda: _run_json(session),
+            "deqnet-run.json",
+            "application/json",
+            "model_training",
+            "Settings, trained weights and the loss history; upload it later to continue.",
+        ),
+        (
+            "Data",
+            lambda: dataset_to_csv(session.data),
+            f"deqnet-{session.data.name}.csv",
+            "text/csv",
+            "table",
+            "The train and test points as CSV (x1, x2, label, split).",
+        ),
+        (
+            "Script",
+            reproduce_script(run),
+            "reproduce_run.py",
+            "text/x-python",
+            "code",
+            "A short Python script that trains the same model with deqnet.",
+        ),
     )
-    c2.download_button(
-        "Run",
-        lambda: _run_json(session),
-        file_name="deqnet-run.json",
-        mime="application/json",
-        on_click="ignore",
-        icon=":material/model_training:",
-        help="Settings, trained weights and the loss history; upload it later to continue.",
-        key="pg_dl_run",
-    )
-    c3.download_button(
-        "Data",
-        lambda: dataset_to_csv(session.data),
-        file_name=f"deqnet-{session.data.name}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/table:",
-        help="The train and test points as CSV (x1, x2, label, split).",
-        key="pg_dl_data",
-    )
-    c4.download_button(
-        "Script",
-        reproduce_script(run),
-        file_name="reproduce_run.py",
-        mime="text/x-python",
-        on_click="ignore",
-        icon=":material/code:",
-        help="A short Python script that trains the same model with deqnet.",
-        key="pg_dl_script",
-    )
+    for column, (label, contents, file_name, mime, icon, text) in zip(
+        st.columns(len(files)), files, strict=True
+    ):
+        # on_click="ignore": a download must not rerun the page (it would interrupt training).
+        column.download_button(
+            label,
+            contents,
+            file_name=file_name,
+            mime=mime,
+            on_click="ignore",
+            icon=f":material/{icon}:",
+            help=text,
+            key=f"pg_dl_{label.lower()}",
+        )
 
 
 def _load_upload(session: Session, name: str, raw: bytes) -> str | None:

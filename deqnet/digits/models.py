@@ -30,7 +30,7 @@ from torchdiffeq import odeint
 
 from deqnet.config import ConfigError
 from deqnet.digits.data import N_CLASSES, SIDE
-from deqnet.models.base import SolverFailure
+from deqnet.models.base import LayerStack, SolverFailure
 
 SOLVERS = ("euler", "midpoint", "rk4")
 KERNEL = 3
@@ -167,7 +167,7 @@ class ConvModel(nn.Module, ABC):
         return self.logits(self.flow(self.lift(images)))
 
 
-class ConvFeedForward(ConvModel):
+class ConvFeedForward(LayerStack, ConvModel):
     """L plain conv layers x_{l+1} = h(W_l ∗ x_l + B_l), h(y) = y − γΔt y³ (P4).
 
     ``weight`` holds W (K, C, C, 3, 3), initialised I + Δt w0 (so W − I = O(Δt)); ``bias`` holds
@@ -178,17 +178,6 @@ class ConvFeedForward(ConvModel):
         dt = self.config.dt
         return identity_kernel(self.config.channels, w.dtype) + dt * w, dt * b
 
-    @property
-    def layers(self) -> int:
-        return self.config.layers
-
-    @property
-    def dt(self) -> float:
-        return self.config.dt
-
-    def segment_of_layer(self, layer: int) -> int:
-        return layer * self.config.n_segments // self.config.layers
-
     def activation(self, y: torch.Tensor) -> torch.Tensor:
         """h(y) = y − γΔt y³, element-wise."""
         return y - self.config.gamma * self.dt * y**3
@@ -197,13 +186,6 @@ class ConvFeedForward(ConvModel):
         """x_{l+1} (N, C, 8, 8) from x_l (N, C, 8, 8)."""
         k = self.segment_of_layer(layer)
         return self.activation(conv(x, self.weight[k], self.bias[k]))
-
-    def layer_states(self, x0: torch.Tensor) -> torch.Tensor:
-        """All states x_0 … x_L: (L + 1, N, C, 8, 8)."""
-        states = [x0]
-        for layer in range(self.layers):
-            states.append(self.step(layer, states[-1]))
-        return torch.stack(states)
 
     def flow(self, x0: torch.Tensor) -> torch.Tensor:
         x = x0

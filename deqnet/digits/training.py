@@ -14,9 +14,11 @@ from typing import NamedTuple
 import torch
 from torch.nn import functional as F
 
+from deqnet._stepping import Divergence, run_steps
 from deqnet.config import ConfigError
 from deqnet.digits.data import DigitsDataset
 from deqnet.digits.models import ConvFeedForward, ConvModel
+from deqnet.last_good import LastGood
 from deqnet.models.base import SolverFailure
 
 
@@ -70,10 +72,6 @@ def parameter_groups(model: ConvModel, lr: float) -> list[dict]:
     ]
 
 
-class _Diverged(RuntimeError):
-    """This step cannot be taken; the message says why."""
-
-
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of rows of logits (N, 10) whose largest entry is the label y (N,)."""
     return float((logits.argmax(dim=1) == y).to(torch.float64).mean())
@@ -104,7 +102,7 @@ class DigitsTrainer:
         self.history: list[DigitsRecord] = []
         self.status = "ok"
         self.message = ""
-        self._good = self._snapshot()
+        self._good = LastGood(model, self.optimizer)
         self._good_step = 0
 
     @property
@@ -115,35 +113,14 @@ class DigitsTrainer:
     def budget_reached(self) -> bool:
         return self.steps_done >= self.config.train_steps
 
-    def _snapshot(self) -> tuple[dict, dict]:
-        weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        optimiser = _clone_nested(self.optimizer.state_dict())
-        return weights, optimiser
-
     def step(self, n: int = 1, *, max_seconds: float | None = None) -> list[DigitsRecord]:
         """Run up to n steps, never past the step budget; stop early when ``max_seconds`` runs
         out (after at least one step) or training diverges. Returns the steps' records."""
-        records: list[DigitsRecord] = []
-        start = time.perf_counter()
         n = min(int(n), self.config.train_steps - self.steps_done)
-        for _ in range(n):
-            if self.status != "ok":
-                break
-            if max_seconds is not None and records and time.perf_counter() - start > max_seconds:
-                break
-            try:
-                record = self._one_step()
-            except _Diverged as err:
-                self._stop(str(err))
-                break
-            records.append(record)
-            self.history.append(record)
-        return records
+        return run_steps(self, n, max_seconds, self._stop)
 
     def _stop(self, reason: str) -> None:
-        weights, optimiser = self._good
-        self.model.load_state_dict(weights)
-        self.optimizer.load_state_dict(_clone_nested(optimiser))
+        self._good.restore()
         self.status = "diverged"
         self.message = (
             f"Training diverged at step {self.steps_done + 1}: {reason}. The last good weights "
@@ -166,18 +143,19 @@ class DigitsTrainer:
                 # no gradient) would make a step five times as expensive.
                 test_logits = self.model(self.x_test)
         except SolverFailure as err:
-            raise _Diverged(f"the ODE solver failed ({err})") from err
+            raise Divergence(f"the ODE solver failed ({err})") from err
         loss = F.cross_entropy(batch_logits, yb)
         if not torch.isfinite(loss):
-            raise _Diverged(f"the loss became {float(loss.detach())}")
-        self._good, self._good_step = self._snapshot(), self.steps_done
+            raise Divergence(f"the loss became {float(loss.detach())}")
+        self._good.take()
+        self._good_step = self.steps_done
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if not all(torch.isfinite(p.grad).all() for p in self.model.parameters()):
-            raise _Diverged("a gradient became infinite or NaN")
+            raise Divergence("a gradient became infinite or NaN")
         self.optimizer.step()
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
-            raise _Diverged("a weight became infinite or NaN")
+            raise Divergence("a weight became infinite or NaN")
         return DigitsRecord(
             step=self.steps_done + 1,
             loss=float(loss.detach()),
@@ -195,14 +173,3 @@ def evaluate(model: ConvModel, data: DigitsDataset) -> dict[str, float]:
             x = torch.as_tensor(getattr(data, f"x_{split}"), dtype=model.dtype)
             out[f"{split}_acc"] = accuracy(model(x), torch.as_tensor(getattr(data, f"y_{split}")))
     return out
-
-
-def _clone_nested(obj):
-    """Deep copy of an optimiser state dict (tensors cloned, containers rebuilt)."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, dict):
-        return {k: _clone_nested(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clone_nested(v) for v in obj]
-    return obj

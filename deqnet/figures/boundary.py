@@ -59,40 +59,24 @@ def boundary_figure(
     n_points = len(data.y_train) + (len(data.y_test) if show_test else 0)
     scatter = go.Scatter if n_points <= SVG_POINT_LIMIT else go.Scattergl
     size = 9 if big else 7
-    for k in range(int(data.n_classes)):
-        x = data.x_train[data.y_train == k]
-        fig.add_trace(
-            scatter(
-                x=f32(x[:, 0]),
-                y=f32(x[:, 1]),
-                mode="markers",
-                name=f"class {k}",
-                legendgroup=f"class {k}",
-                marker={
-                    "color": class_color(k),
-                    "size": size,
-                    "line": {"color": "white", "width": 1},
-                },
-                hovertemplate=f"class {k} (train)<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-            )
-        )
-    if show_test:
+    looks = {
+        "train": ("", {"size": size, "line": {"color": "white", "width": 1}}),
+        "test": (" test", {"symbol": "circle-open", "size": size + 1, "line": {"width": 2}}),
+    }
+    for split in ("train", "test") if show_test else ("train",):
+        points, labels = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        suffix, marker = looks[split]
         for k in range(int(data.n_classes)):
-            x = data.x_test[data.y_test == k]
+            x = points[labels == k]
             fig.add_trace(
                 scatter(
                     x=f32(x[:, 0]),
                     y=f32(x[:, 1]),
                     mode="markers",
-                    name=f"class {k} test",
+                    name=f"class {k}{suffix}",
                     legendgroup=f"class {k}",
-                    marker={
-                        "symbol": "circle-open",
-                        "color": class_color(k),
-                        "size": size + 1,
-                        "line": {"width": 2},
-                    },
-                    hovertemplate=f"class {k} (test)<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+                    marker={"color": class_color(k), **marker},
+                    hovertemplate=f"class {k} ({split})<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
                 )
             )
     base_layout(fig, big=big)

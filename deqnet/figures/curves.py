@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from deqnet.figures.style import SPLIT_STYLE, base_layout, f32
+from deqnet.figures.style import SPLIT_STYLE, base_layout, f32, paper_note
 
 if TYPE_CHECKING:
     from deqnet.training import StepRecord
@@ -69,13 +69,5 @@ def curves_figure(history: Sequence[StepRecord], *, big: bool = False) -> go.Fig
         # Empty axes would autorange to nonsense; show a sensible frame and say what to do.
         fig.update_xaxes(range=[0, 100])
         fig.update_yaxes(range=[-2, 1], row=1, col=1)
-        fig.add_annotation(
-            text=EMPTY_MESSAGE,
-            xref="paper",
-            yref="paper",
-            x=0.5,
-            y=0.5,
-            showarrow=False,
-            font={"size": 20 if big else 16, "color": "#6E6E6E"},
-        )
+        paper_note(fig, EMPTY_MESSAGE, "centre", size=20 if big else 16, color="#6E6E6E")
     return fig

@@ -26,8 +26,11 @@ from deqnet.figures.style import (
     f32,
     fonts,
     legend_key,
+    level_line,
+    paper_note,
     plane_axes,
     points_box,
+    styled_series,
     view_extent,
 )
 
@@ -342,18 +345,8 @@ def convergence_figure(
     if chosen is not None and len(n) and n.min() <= chosen <= n.max():
         fig.add_vline(x=float(chosen), line={"color": GREY, "width": 1.5, "dash": "dot"})
     base_layout(fig, big=big)
-    fig.add_annotation(
-        text="slope −1: twice the layers,<br>half the error (first order)",
-        xref="paper",
-        yref="paper",
-        x=1.0,
-        y=1.0,
-        xanchor="right",
-        yanchor="top",
-        showarrow=False,
-        align="right",
-        font={"size": fonts(big)["base"], "color": GREY},
-    )
+    slope_note = "slope −1: twice the layers,<br>half the error (first order)"
+    paper_note(fig, slope_note, "top right", size=fonts(big)["base"], color=GREY)
     fig.update_xaxes(
         type="log",
         title_text="layers L  (Δt = T/L)",
@@ -396,22 +389,14 @@ def depth_accuracy_figure(
         ("test", acc.test, acc.ode_test),
     ):
         style = SPLIT_STYLE[split]
+        hover = f"L = %{{x:.0f}}: {split} %{{y:.1f}} %<extra></extra>"
         fig.add_trace(
-            go.Scatter(
-                x=f32(n),
-                y=f32(100 * np.asarray(values)),
-                mode="lines+markers",
-                name=f"network, {split}",
-                line={"color": style["color"], "dash": style["dash"], "width": 2.5},
-                marker={"size": 9},
-                hovertemplate=f"L = %{{x:.0f}}: {split} %{{y:.1f}} %<extra></extra>",
-            )
+            styled_series(n, 100 * np.asarray(values), f"network, {split}", style, 9, hover)
         )
         fig.add_trace(
-            go.Scatter(
-                x=f32([n.min(), n.max()]) if len(n) else [],
-                y=f32([100 * ode, 100 * ode]),
-                mode="lines",
+            level_line(
+                n,
+                100 * ode,
                 name=f"ODE, {split}",
                 line={"color": ADJOINT_COLOR, "dash": style["dash"], "width": 2},
                 hovertemplate=f"ODE {split}: %{{y:.1f}} %<extra></extra>",

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deqnet.digits.analysis import Convergence, DepthMaps, Prediction
-from deqnet.figures.style import CLASS_COLORS, GREY, INK, base_layout, f32, fonts, tint
+from deqnet.figures.style import CLASS_COLORS, GREY, INK, base_layout, f32, fonts, paper_note, tint
 
 SIDE = 8
 GAP = 1  # NaN pixels between tiles
@@ -102,18 +102,18 @@ def strip_columns(layers: int, columns: int = MAX_COLUMNS) -> np.ndarray:
     return np.unique(np.rint(np.linspace(0, layers, min(columns, layers + 1))).astype(int))
 
 
-def _strips(
-    net: np.ndarray,
-    ode: np.ndarray,
-    t: np.ndarray,
-    *,
-    columns: int,
-    colorscale: str,
-    symmetric: bool,
-    colorbar: str,
-    big: bool,
-) -> go.Figure:
-    """Rows "channel c · net" and "channel c · ODE" of maps (L + 1, C, 8, 8) at the drawn depths."""
+# Strips of the states x or the momenta a: colour scale, centred at 0, colour-bar title.
+STRIP_KINDS = {
+    "x": (ACTIVATION_SCALE, False, "x"),
+    "a": (MOMENTUM_SCALE, True, "a = ∂ℓ/∂x"),
+}
+
+
+def _strips(maps: DepthMaps, which: str, *, columns: int, big: bool) -> go.Figure:
+    """Rows "channel c · net" and "channel c · ODE" of the ``which`` ("x" or "a") maps
+    (L + 1, C, 8, 8) at the drawn depths."""
+    net, ode, t = getattr(maps, f"{which}_net"), getattr(maps, f"{which}_ode"), maps.t
+    colorscale, symmetric, colorbar = STRIP_KINDS[which]
     layers = len(t) - 1
     chosen = strip_columns(layers, columns)
     channels = net.shape[1]
@@ -147,16 +147,7 @@ def activation_strips_figure(
     maps: DepthMaps, *, columns: int = MAX_COLUMNS, big: bool = True
 ) -> go.Figure:
     """Per channel, the net's layer states x_l above the ODE's x(t_l), on one colour scale."""
-    return _strips(
-        maps.x_net,
-        maps.x_ode,
-        maps.t,
-        columns=columns,
-        colorscale=ACTIVATION_SCALE,
-        symmetric=False,
-        colorbar="x",
-        big=big,
-    )
+    return _strips(maps, "x", columns=columns, big=big)
 
 
 def momentum_strips_figure(
@@ -164,27 +155,9 @@ def momentum_strips_figure(
 ) -> go.Figure:
     """Per channel, a_l = ∂ℓ/∂x_l of the net above the ODE's a(t_l), diverging scale centred
     at 0; the note says the momentum flows backwards, from the readout to the input."""
-    fig = _strips(
-        maps.a_net,
-        maps.a_ode,
-        maps.t,
-        columns=columns,
-        colorscale=MOMENTUM_SCALE,
-        symmetric=True,
-        colorbar="a = ∂ℓ/∂x",
-        big=big,
-    )
-    fig.add_annotation(
-        text="◀ computed backwards, from the readout (layer L) to the input (layer 0)",
-        xref="paper",
-        yref="paper",
-        x=0.0,
-        y=1.0,
-        xanchor="left",
-        yanchor="bottom",
-        showarrow=False,
-        font={"size": fonts(big)["base"], "color": GREY},
-    )
+    fig = _strips(maps, "a", columns=columns, big=big)
+    note = "◀ computed backwards, from the readout (layer L) to the input (layer 0)"
+    paper_note(fig, note, "above left", size=fonts(big)["base"], color=GREY)
     fig.update_layout(margin={"t": fig.layout.margin.t + round(1.8 * fonts(big)["base"])})
     return fig
 

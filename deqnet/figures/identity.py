@@ -17,6 +17,7 @@ from deqnet.figures.style import (
     f32,
     fonts,
     legend_key,
+    paper_note,
     rgba,
 )
 
@@ -148,19 +149,8 @@ def activation_figure(curve: ActivationCurve, *, big: bool = True) -> go.Figure:
     # The formula (two lines) takes the space above the plot; the legend goes below it.
     size = fonts(big)["base"]
     fig.update_layout(margin={"t": 12 + round(2.6 * size)}, legend={"y": -0.16, "yanchor": "top"})
-    fig.add_annotation(
-        text=f"h(y) = y − {g},  γΔt = {curve.gamma_dt:.3g}<br>{where}",
-        xref="paper",
-        yref="paper",
-        x=0.0,
-        y=1.0,
-        xanchor="left",
-        yanchor="bottom",
-        yshift=4,
-        showarrow=False,
-        align="left",
-        font={"size": size, "color": INK},
-    )
+    formula = f"h(y) = y − {g},  γΔt = {curve.gamma_dt:.3g}<br>{where}"
+    paper_note(fig, formula, "above left", size=size, color=INK, yshift=4)
     span = float(y[-1])
     visible = h[np.abs(y) <= span]
     top = max(span, float(np.nanmax(np.abs(visible)))) if visible.size else span

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from deqnet.figures.style import GREY, INK, base_layout, f32
+from deqnet.figures.style import GREY, INK, base_layout, level_line, styled_series
 
 # Neutral ink (never a class colour): coarse to fine resolution, solid to dotted.
 RESOLUTION_STYLES = (
@@ -31,22 +31,12 @@ def information_figure(
     fig = go.Figure()
     for k, (bins, row) in enumerate(zip(bins_list, information, strict=True)):
         style = RESOLUTION_STYLES[k % len(RESOLUTION_STYLES)]
-        fig.add_trace(
-            go.Scatter(
-                x=f32(t),
-                y=f32(row),
-                mode="lines+markers",
-                name=f"{bins} bins per coordinate",
-                line={"color": style["color"], "dash": style["dash"], "width": 2.5},
-                marker={"size": 7},
-                hovertemplate=f"{bins} bins, t = %{{x:.2f}}: %{{y:.3f}} bits<extra></extra>",
-            )
-        )
+        hover = f"{bins} bins, t = %{{x:.2f}}: %{{y:.3f}} bits<extra></extra>"
+        fig.add_trace(styled_series(t, row, f"{bins} bins per coordinate", style, 7, hover))
     fig.add_trace(
-        go.Scatter(
-            x=f32([t.min(), t.max()]) if len(t) else [],
-            y=f32([h_y, h_y]),
-            mode="lines",
+        level_line(
+            t,
+            h_y,
             name=f"H(y) = {h_y:.2f} bits (ceiling)",
             line={"color": GREY, "dash": "dash", "width": 2},
             hoverinfo="skip",

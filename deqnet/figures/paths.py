@@ -20,7 +20,7 @@ from deqnet.figures.style import (
     base_layout,
     class_color,
     f32,
-    legend_key,
+    keyed_markers,
     plane_axes,
     scene_axes,
     view_extent,
@@ -155,20 +155,8 @@ def paths_figure(
         ("start (t = 0)", 0, {"symbol": "circle-open", "size": size - 1, "line": {"width": 1.5}}),
         ("end (t = T)", -1, {"size": size, "line": {"color": "white", "width": 1}}),
     ):
-        fig.add_trace(
-            go.Scattergl(
-                x=f32(x[when, keep, 0]),
-                y=f32(x[when, keep, 1]),
-                mode="markers",
-                name=name,
-                legendgroup=name,
-                showlegend=False,
-                marker={**marker, "color": colors},
-                hovertemplate=f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-            )
-        )
-        # The markers carry every class's colour; the legend key shows only their shape.
-        legend_key(fig, name, marker, legendgroup=name)
+        hover = f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"
+        keyed_markers(fig, x[when, keep], name, marker, colors, hover)
     base_layout(fig, big=big)
     plane_axes(fig, view_extent(x[:, keep], extent))
     return fig

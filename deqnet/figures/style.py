@@ -321,22 +321,92 @@ def legend_key(
     return fig
 
 
+def styled_series(
+    x: np.ndarray, y: np.ndarray, name: str, style: dict[str, str], marker_size: int, hover: str
+) -> go.Scatter:
+    """Lines and markers of y (K,) against x (K,) in a line ``style`` ({"color", "dash"}, e.g.
+    ``SPLIT_STYLE["test"]``) of width 2.5; ``hover`` is the hovertemplate."""
+    return go.Scatter(
+        x=f32(x),
+        y=f32(y),
+        mode="lines+markers",
+        name=name,
+        line={"color": style["color"], "dash": style["dash"], "width": 2.5},
+        marker={"size": marker_size},
+        hovertemplate=hover,
+    )
+
+
+def level_line(x: np.ndarray, value: float, **trace: Any) -> go.Scatter:
+    """A horizontal line at ``value`` across the range of x (K,) (no points if x is empty);
+    ``trace`` (name, line, hover) goes to the ``go.Scatter``."""
+    x = np.asarray(x, dtype=np.float64)
+    return go.Scatter(
+        x=f32([x.min(), x.max()]) if len(x) else [],
+        y=f32([value, value]),
+        mode="lines",
+        **trace,
+    )
+
+
+def keyed_markers(
+    fig: go.Figure,
+    xy: np.ndarray,
+    name: str,
+    marker: dict[str, Any],
+    colors: Any,
+    hovertemplate: str,
+    *,
+    key_color: str = INK,
+) -> go.Figure:
+    """Points xy (N, 2) as WebGL markers of ``marker``'s shape in per-point ``colors`` (N,),
+    kept out of the legend, plus their ``legend_key`` in ``key_color``: the markers carry every
+    class's colour, the key shows only their shape (and toggles them: one legend group)."""
+    fig.add_trace(
+        go.Scattergl(
+            x=f32(xy[:, 0]),
+            y=f32(xy[:, 1]),
+            mode="markers",
+            name=name,
+            legendgroup=name,
+            showlegend=False,
+            marker={**marker, "color": colors},
+            hovertemplate=hovertemplate,
+        )
+    )
+    return legend_key(fig, name, marker, color=key_color, legendgroup=name)
+
+
+# Where a ``paper_note`` goes: its point in paper coordinates and how the text hangs from it.
+NOTE_PLACES: dict[str, dict[str, Any]] = {
+    "centre": {"x": 0.5, "y": 0.5},
+    "above left": {"x": 0.0, "y": 1.0, "xanchor": "left", "yanchor": "bottom", "align": "left"},
+    "above right": {"x": 1.0, "y": 1.0, "xanchor": "right", "yanchor": "bottom"},
+    "top right": {"x": 1.0, "y": 1.0, "xanchor": "right", "yanchor": "top", "align": "right"},
+}
+
+
+def paper_note(
+    fig: go.Figure, text: str, where: str, *, size: int, color: str, **extra: Any
+) -> go.Figure:
+    """Write ``text`` at one of the ``NOTE_PLACES`` (paper coordinates, 0 to 1 across the plot
+    area), no arrow, in font ``size`` and ``color``; ``extra`` (e.g. yshift) goes to the
+    annotation."""
+    fig.add_annotation(
+        text=text,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font={"size": size, "color": color},
+        **NOTE_PLACES[where],
+        **extra,
+    )
+    return fig
+
+
 def note_above(fig: go.Figure, text: str, *, big: bool, lines: int = 1) -> go.Figure:
     """Write ``text`` (``lines`` lines, joined by "<br>") above the legend, and make room for it
     in the top margin; call after ``base_layout``."""
     size = fonts(big)["base"]
     fig.update_layout(margin={"t": fig.layout.margin.t + round((0.4 + 1.4 * lines) * size)})
-    fig.add_annotation(
-        text=text,
-        xref="paper",
-        yref="paper",
-        x=0.0,
-        y=1.0,
-        xanchor="left",
-        yanchor="bottom",
-        yshift=round(1.6 * size),
-        showarrow=False,
-        align="left",
-        font={"size": size, "color": INK},
-    )
-    return fig
+    return paper_note(fig, text, "above left", size=size, color=INK, yshift=round(1.6 * size))

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deqnet.figures.animation import frame_indices
-from deqnet.figures.style import INK, Extent, class_color, f32, legend_key
+from deqnet.figures.style import INK, Extent, class_color, f32, keyed_markers
 from deqnet.figures.volume import volume_figure
 
 CLOUD_COLOR = "#CC79A7"  # reddish purple: not a class colour in two-class problems
@@ -103,20 +103,8 @@ def add_time_slice(
     colors = [class_color(k) for k in np.asarray(labels).astype(np.int64)]
     name = f"x(t) at t = {t:.2f}"
     marker = {"size": 10 if big else 8, "symbol": "diamond", "line": {"color": INK, "width": 1}}
-    fig.add_trace(
-        go.Scattergl(
-            x=f32(x[:, 0]),
-            y=f32(x[:, 1]),
-            mode="markers",
-            name=name,
-            legendgroup=name,
-            showlegend=False,
-            marker={**marker, "color": colors},
-            hovertemplate=f"x(t = {t:.2f}) = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-        )
-    )
-    # The diamonds carry every class's colour; the legend key shows only their shape.
-    legend_key(fig, name, marker, color="white", legendgroup=name)
+    hover = f"x(t = {t:.2f}) = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"
+    keyed_markers(fig, x, name, marker, colors, hover, key_color="white")
     fig.update_traces(visible="legendonly", selector={"name": "start (t = 0)"})
     return fig
 

@@ -205,10 +205,10 @@ class ContinuousModel(DeqModel):
         return torch.cat([*pieces, bounds[-1:]])
 
 
-class DiscreteModel(DeqModel):
-    """A network of L layers, layer l <-> time t_l = l * dt with dt = T / L."""
-
-    continuous = False
+class LayerStack:
+    """Mixin for a net of L = ``config.layers`` layers a step dt = ``config.dt`` apart, with
+    ``config.n_segments`` weight sets and a ``step(layer, x)``; shared by the 2-D networks and
+    the digits conv net (states (N, ...) of any shape)."""
 
     @property
     def layers(self) -> int:
@@ -216,23 +216,29 @@ class DiscreteModel(DeqModel):
 
     @property
     def dt(self) -> float:
-        """The layer step T / L (``ModelConfig.dt``)."""
+        """The layer step T / L (the config's ``dt``)."""
         return self.config.dt
 
     def segment_of_layer(self, layer: int) -> int:
         """Weight set used by layer l (K sets spread evenly over the L layers)."""
         return min(layer * self.config.n_segments // self.config.layers, self.config.n_segments - 1)
 
-    @abstractmethod
-    def step(self, layer: int, x: torch.Tensor) -> torch.Tensor:
-        """x_{l+1} (N, D) from x_l (N, D)."""
-
     def layer_states(self, x0: torch.Tensor) -> torch.Tensor:
-        """All states x_0 ... x_L: (L + 1, N, D)."""
+        """All states x_0 ... x_L: (L + 1, N, ...) from x_0 (N, ...)."""
         states = [x0]
         for layer in range(self.layers):
             states.append(self.step(layer, states[-1]))
         return torch.stack(states)
+
+
+class DiscreteModel(LayerStack, DeqModel):
+    """A network of L layers, layer l <-> time t_l = l * dt with dt = T / L."""
+
+    continuous = False
+
+    @abstractmethod
+    def step(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """x_{l+1} (N, D) from x_l (N, D)."""
 
     def flow(self, x0: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
         # ``adjoint`` is accepted for a uniform interface: a discrete network's backprop *is*

@@ -106,3 +106,15 @@ class StackedLinear(nn.Module):
     def forward(self, k: int, x: torch.Tensor) -> torch.Tensor:
         """w_k x + b_k: (N, D) -> (N, D)."""
         return F.linear(x, self.w[k], self.b[k])
+
+
+class MLPFamily:
+    """Mixin for the families whose field or layer is a StackedMLP with one weight set per
+    segment (``mlp``), and no small nonlinearity g; put it before the DeqModel base."""
+
+    uses_mlp = True
+    uses_gamma = False
+
+    def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
+        super().__init__(config, n_classes, generator)
+        self.mlp = StackedMLP(config, config.n_segments, generator)

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import torch
 
-from deqnet.config import ModelConfig
 from deqnet.models.base import DiscreteModel
-from deqnet.models.blocks import StackedMLP
+from deqnet.models.blocks import MLPFamily
 
 
-class ResNet(DiscreteModel):
+class ResNet(MLPFamily, DiscreteModel):
     """Residual MLP blocks with step dt = T / L.
 
     Tied (time mode "autonomous"): one block for all layers; "time": one block fed t_l = l dt;
     "piecewise": K blocks spread over the layers (K = L is fully untied).
     Parameters: ``mlp`` (a StackedMLP with K sets) and the readout.
     """
-
-    uses_mlp = True
-    uses_gamma = False
-
-    def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
-        super().__init__(config, n_classes, generator)
-        self.mlp = StackedMLP(config, config.n_segments, generator)
 
     def residual(self, layer: int, x: torch.Tensor) -> torch.Tensor:
         """f_l(x_l) (N, D): the block's output before it is scaled by dt."""
