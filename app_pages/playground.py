@@ -46,7 +46,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
     regen = "regen" not in hidden and session.custom_data is None
     widths = [1.2, 1, 1, *([1.6] if regen else []), 1.6, 1.6]
     cols = st.columns(widths, vertical_alignment="center")
-    if session.running:
+    if session.live.running:
         label, icon = "Pause", ":material/pause:"
     else:
         label, icon = "Train", ":material/play_arrow:"
@@ -55,9 +55,9 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         key="pg_train",
         type="primary",
         icon=icon,
-        on_click=pause_training if session.running else start_training,
+        on_click=pause_training if session.live.running else start_training,
         args=(session,),
-        disabled=not session.running and (session.diverged or session.budget_reached),
+        disabled=not session.live.running and (session.diverged or session.budget_reached),
         width="stretch",
     )
     cols[1].button(
@@ -103,7 +103,7 @@ def _status(session: Session, done: int) -> None:
     if session.diverged:
         error(trainer.message)
         text = f"Stopped at step {done} of {budget}: press Reset, or change a setting and Train."
-    elif session.running:
+    elif session.live.running:
         text = f"Training… step {done} of {budget}"
     elif session.budget_reached:
         text = (

@@ -18,7 +18,7 @@ def _playground(query: dict[str, str]) -> tuple[float, float, int]:
     cpu, wall = clock(), time.perf_counter()
     at.button(key="pg_train").click().run()
     ticks = 1
-    while at.session_state["deqnet"].running:
+    while at.session_state["deqnet"].live.running:
         check(at.run())  # one live tick per run
         ticks += 1
     return clock() - cpu, time.perf_counter() - wall, ticks

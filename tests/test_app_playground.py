@@ -75,7 +75,7 @@ def test_step_draws_boundary_curves_paths_and_metrics() -> None:
 def test_train_ticks_until_the_budget_then_stops() -> None:
     at = start(**SMALL)
     at.button(key="pg_train").click().run()
-    session = _tick_until(at, lambda s: not s.running)
+    session = _tick_until(at, lambda s: not s.live.running)
     assert session.steps_done == 25
     at.run()
     assert at.button(key="pg_train").label == "Train" and at.button(key="pg_train").disabled
@@ -88,7 +88,7 @@ def test_pause_stops_training_and_the_result_is_the_lone_run() -> None:
     _tick_until(at, lambda s: s.steps_done >= 5)
     at.button(key="pg_train").click().run()  # Pause
     session = at.session_state["deqnet"]
-    assert not session.running
+    assert not session.live.running
     with session.lock:  # the trainer's step in progress, if any, has ended
         paused_at = session.steps_done
     time.sleep(0.5)
@@ -117,7 +117,7 @@ def test_reset_restores_the_initial_weights() -> None:
 def test_divergence_shows_the_trainer_message_and_keeps_the_last_good_model() -> None:
     at = start(family="ruseckas", T="5", lr="10", clip="0", **SMALL)
     at.button(key="pg_train").click().run()
-    session = _tick_until(at, lambda s: not s.running)
+    session = _tick_until(at, lambda s: not s.live.running)
     at.run()
     assert session.diverged
     assert "diverged" in texts(at.error)

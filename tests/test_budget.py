@@ -109,5 +109,5 @@ def test_the_playground_refuses_to_train_an_oversized_setup() -> None:
     at.button(key="pg_train").click().run()
     session = at.session_state["deqnet"]
     assert not at.exception
-    assert not session.running and session.steps_done == 0
+    assert not session.live.running and session.steps_done == 0
     assert "too large for the shared server" in texts(at.info) + texts(at.error)

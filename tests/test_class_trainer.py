@@ -33,7 +33,7 @@ def trainer() -> Iterator[ClassTrainer]:
 
 def _start(service: ClassTrainer, run: deqnet.RunConfig) -> Session:
     session = new_session(run)
-    session.running = True
+    session.live.running = True
     service.touch(session)
     return session
 
@@ -50,14 +50,14 @@ def _watch_until(service: ClassTrainer, sessions: list[Session], done, timeout: 
 
 def test_a_shared_link_trains_the_same_alone_and_alongside_seven_others(trainer) -> None:
     alone = _start(trainer, LINK)
-    _watch_until(trainer, [alone], lambda: not alone.running)
+    _watch_until(trainer, [alone], lambda: not alone.live.running)
     others = [
         dataclasses.replace(LINK, train=LINK.train.replace(seed=s, lr=0.01 * s))
         for s in range(1, 7)
     ]
     crowd = [_start(trainer, LINK)] + [_start(trainer, run) for run in others]
     crowd.append(_start(trainer, dataclasses.replace(LINK, data=LINK.data.replace(seed=9))))
-    _watch_until(trainer, crowd, lambda: not any(s.running for s in crowd))
+    _watch_until(trainer, crowd, lambda: not any(s.live.running for s in crowd))
     assert alone.steps_done == crowd[0].steps_done == LINK.train.train_steps
     assert [r.loss for r in crowd[0].trainer.history] == [r.loss for r in alone.trainer.history]
     assert [r.test_acc for r in crowd[0].trainer.history] == [
@@ -76,9 +76,9 @@ def test_a_shared_link_trains_the_same_alone_and_alongside_seven_others(trainer)
 
 def test_the_budget_stops_training_and_leaves_a_picture(trainer) -> None:
     session = _start(trainer, LINK)
-    _watch_until(trainer, [session], lambda: not session.running)
+    _watch_until(trainer, [session], lambda: not session.live.running)
     assert session.steps_done == LINK.train.train_steps and not session.diverged
-    picture = session.picture
+    picture = session.live.picture
     assert picture.shows == (id(session.model), LINK.train.train_steps)
     assert picture.grid.probs.shape == (LIVE_GRID_POINTS, LIVE_GRID_POINTS, 2)
     assert picture.paths.x.shape[1] == 64
@@ -93,14 +93,14 @@ def test_an_unwatched_session_stops_costing_cpu(trainer) -> None:
     stopped_at = session.steps_done
     time.sleep(1.0)
     assert session.steps_done == stopped_at
-    assert session.running  # nothing else changed: a tab that comes back trains on
+    assert session.live.running  # nothing else changed: a tab that comes back trains on
     _watch_until(trainer, [session], lambda: session.steps_done > stopped_at)
 
 
 def test_pause_stops_at_once(trainer) -> None:
     session = _start(trainer, dataclasses.replace(LINK, train=LINK.train.replace(train_steps=5000)))
     _watch_until(trainer, [session], lambda: session.steps_done >= 3)
-    session.running = False
+    session.live.running = False
     with session.lock:  # the step in progress, if any, ends before the lock is free
         paused_at = session.steps_done
     for _ in range(10):
@@ -117,7 +117,7 @@ def test_divergence_stops_the_session_with_the_trainers_message(trainer) -> None
     )
     session = _start(trainer, wild)
     calm = _start(trainer, LINK)
-    _watch_until(trainer, [session, calm], lambda: not session.running)
+    _watch_until(trainer, [session, calm], lambda: not session.live.running)
     assert session.diverged and session.trainer.message.startswith("Training diverged at step")
-    _watch_until(trainer, [calm], lambda: not calm.running)
+    _watch_until(trainer, [calm], lambda: not calm.live.running)
     assert calm.steps_done == LINK.train.train_steps and not calm.diverged

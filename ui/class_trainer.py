@@ -93,7 +93,7 @@ class ClassTrainer:
         self._thread.join()
 
     def touch(self, session: Session, connection: str | None = None) -> None:
-        """The session's tab is watching: train it (while ``session.running``) for a while.
+        """The session's tab is watching: train it (while ``session.live.running``) for a while.
 
         ``connection``: the Streamlit session id of the tab; once it disconnects, training
         stops in the next round.
@@ -123,7 +123,7 @@ class ClassTrainer:
         """Sessions running, watched recently and still connected; forgets the others."""
         now = time.monotonic()
         with self._changed:
-            running = [s for s, _, _ in self._seen.values() if s.running]
+            running = [s for s, _, _ in self._seen.values() if s.live.running]
             # Three missed ticks at the class's tick rate (the rate the tabs were given).
             watch = max(WATCH_SECONDS, 3 * tick_for(len(running)))
             for key, (_, seen, connection) in list(self._seen.items()):
@@ -133,7 +133,7 @@ class ClassTrainer:
             return [
                 s
                 for s, seen, _ in self._seen.values()
-                if s.running and now - seen <= watch and not s.budget_reached
+                if s.live.running and now - seen <= watch and not s.budget_reached
             ]
 
     def _run(self) -> None:
@@ -159,7 +159,7 @@ class ClassTrainer:
             stepping = [
                 s
                 for s in members
-                if s.running and not s.budget_reached and not s.diverged
+                if s.live.running and not s.budget_reached and not s.diverged
                 and class_key(s.trainer) == key  # a settings change may have rebuilt it
             ]  # fmt: skip
             if not stepping:
@@ -169,7 +169,7 @@ class ClassTrainer:
             except Exception:
                 _LOG.exception("class trainer: a training step failed")
                 for session in stepping:
-                    session.running = False
+                    session.live.running = False
                     session.notes.append(CRASH_NOTE)
                 return
             for session in stepping:
@@ -182,20 +182,20 @@ class ClassTrainer:
         interval = max(FASTEST_PICTURE, training * self._picture_cost / PICTURE_SHARE)
         stopping = session.budget_reached or session.diverged
         if stopping or now - self._pictured.get(id(session), 0.0) >= interval:
-            session.picture = make_picture(session, LIVE_GRID_POINTS)
+            session.live.picture = make_picture(session, LIVE_GRID_POINTS)
             cost = time.monotonic() - now
             self._picture_cost = (
                 cost if not self._picture_cost else 0.8 * self._picture_cost + 0.2 * cost
             )
             self._pictured[id(session)] = time.monotonic()
         if stopping:
-            session.running = False
+            session.live.running = False
             return
         history = session.trainer.history
         if session.model.config.adaptive and history:
             problem = memory_problem(session, history[-1].nfe_forward)
             if problem:
-                session.running = False
+                session.live.running = False
                 session.notes.append(problem)
 
 

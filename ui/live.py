@@ -36,13 +36,13 @@ from ui.state import (
 def start_training(session: Session) -> None:
     """The Train button: start live training, unless there is nothing left to do or one step
     would need more memory than the server allows (then say so)."""
-    if session.running or session.diverged or session.budget_reached:
+    if session.live.running or session.diverged or session.budget_reached:
         return
     problem = memory_problem(session)
     if problem:
         note(session, problem)
     else:
-        session.running = True
+        session.live.running = True
 
 
 def pause_training(session: Session) -> None:
@@ -51,17 +51,17 @@ def pause_training(session: Session) -> None:
     Train and Pause are two callbacks, not one toggle: Streamlit can deliver a button's click
     twice when it coalesces the click with a live tick's rerun, and a toggle would then undo it.
     """
-    session.running = False
+    session.live.running = False
 
 
 def live_picture(session: Session) -> Picture:
     """What the live panel draws: while training, the trainer thread's latest picture (made from
     the weights it trains, see ``ui.class_trainer``); otherwise the current model's, at full
     resolution (memoised per model version)."""
-    picture = session.picture
-    if session.running and picture is not None and picture.shows[0] == id(session.model):
+    picture = session.live.picture
+    if session.live.running and picture is not None and picture.shows[0] == id(session.model):
         return picture
-    n = LIVE_GRID_POINTS if session.running else GRID_POINTS
+    n = LIVE_GRID_POINTS if session.live.running else GRID_POINTS
     with session.lock:
         return memo(session, f"picture_{n}", lambda: make_picture(session, n))
 
@@ -77,7 +77,7 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
     ctx = get_script_run_ctx()
     connection = ctx.session_id if ctx else None
     interval = None
-    if session.running:
+    if session.live.running:
         trainer.touch(session, connection)  # training starts now, not at the first tick
         interval = trainer.tick_seconds()
 
@@ -85,7 +85,7 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
     def _panel() -> None:
         current = get_session()
         if interval is not None:
-            if not current.running:
+            if not current.live.running:
                 st.rerun()  # stopped by the trainer (budget, divergence, memory) or elsewhere
             trainer.touch(current, connection)
             wanted = trainer.tick_seconds()

@@ -78,7 +78,7 @@ _READY = install_plotly_js()
 def component_enabled(session: Session) -> bool:
     """Whether this session's live charts use the component (else ``st.plotly_chart``)."""
     wanted = os.environ.get(ENV_LIVE_CHARTS, "component").strip().lower() != "plotly"
-    return wanted and _READY and not session.live_fallback
+    return wanted and _READY and not session.live.fallback
 
 
 def _plotly_url() -> str:
@@ -138,7 +138,7 @@ def show_live_chart(session: Session, spec: LiveChart) -> None:
     if not component_enabled(session):
         chart(spec.figure(), key=spec.key, height=spec.height)
         return
-    sent_all: dict[str, _Sent] = session.live_sent
+    sent_all: dict[str, _Sent] = session.live.sent
     sent = sent_all.get(spec.key)
     count = len(spec.history) if spec.history is not None else 0
     data: dict[str, Any] = {
@@ -172,8 +172,8 @@ def show_live_chart(session: Session, spec: LiveChart) -> None:
             data["extend"] = curves_extension(spec.history, start)
             sent.count, sent.at = count, time.monotonic()
     sent_all[spec.key] = sent
-    session.live_seq += 1
-    data.update(epoch=sent.epoch, seq=session.live_seq, config=PLOTLY_CONFIG)
+    session.live.seq += 1
+    data.update(epoch=sent.epoch, seq=session.live.seq, config=PLOTLY_CONFIG)
     _COMPONENT(
         key=spec.key,
         data=data,
@@ -188,6 +188,6 @@ def _fall_back(session: Session, key: str) -> None:
     state = st.session_state.get(key)
     reason = state.get("failed") if isinstance(state, Mapping) else None
     reason = str(reason or "unknown reason")[:200]
-    if not session.live_fallback:
-        session.live_fallback = True
+    if not session.live.fallback:
+        session.live.fallback = True
         session.notes.append(FALLBACK_NOTE.format(reason=reason))

@@ -117,6 +117,25 @@ class Upload:
 
 
 @dataclass(eq=False)
+class Live:
+    """One session's live training on the Playground.
+
+    Attributes:
+        running: True while live training is on (the server's class trainer steps it).
+        picture: the last picture the trainer thread made while training (``make_picture``).
+        sent, seq: what each live chart in the browser holds, and a counter that orders the
+            updates sent to them (``ui.live_chart``).
+        fallback: the live-chart component failed in this browser: plain Plotly charts.
+    """
+
+    running: bool = False
+    picture: Picture | None = None
+    sent: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+    fallback: bool = False
+
+
+@dataclass(eq=False)
 class Session:
     """Everything one browser session trains and shows.
 
@@ -126,7 +145,6 @@ class Session:
         model: the trained model.
         trainer: its Trainer (history, status, divergence message).
         initial_weights: the weights right after ``build_model`` (Reset restores them).
-        running: True while the Playground's live training is on.
         version: bumped whenever the model is rebuilt or trained further; pages memoise on it.
         wanted: the settings the sidebar shows, ``RunConfig.to_dict()`` shaped.
         custom_data: an uploaded dataset that replaces the generated one (not in the URL).
@@ -137,10 +155,7 @@ class Session:
         lock: held while weights change, so a download (served from another thread) sees a
             consistent model and history.
         cache: results memoised by :func:`memo`.
-        picture: the last picture the trainer thread made while training (``make_picture``).
-        live_sent, live_seq: what each live chart in the browser holds, and a counter that
-            orders the updates sent to them (``ui.live_chart``).
-        live_fallback: the live-chart component failed in this browser: plain Plotly charts.
+        live: the Playground's live training (its switch and what the browser holds).
     """
 
     run: RunConfig
@@ -148,7 +163,6 @@ class Session:
     model: DeqModel
     trainer: Trainer
     initial_weights: dict[str, torch.Tensor]
-    running: bool = False
     version: int = 0
     wanted: dict[str, dict[str, Any]] = field(default_factory=dict)
     custom_data: Dataset | None = None
@@ -158,10 +172,7 @@ class Session:
     upload: Upload = field(default_factory=Upload)
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    picture: Picture | None = None
-    live_sent: dict[str, Any] = field(default_factory=dict)
-    live_seq: int = 0
-    live_fallback: bool = False
+    live: Live = field(default_factory=Live)
 
     @property
     def steps_done(self) -> int:
@@ -325,7 +336,7 @@ def rebuild(session: Session, run: RunConfig, *, note: str | None = None) -> Non
     with session.lock:
         session.run, session.data, session.model = run, data, model
         session.trainer, session.initial_weights = trainer, initial
-    session.running = False
+    session.live.running = False
     session.version += 1
     if note:
         session.notes.append(note)
@@ -361,7 +372,7 @@ def reset(session: Session) -> None:
     with session.lock:
         session.model.load_state_dict(session.initial_weights)
         session.trainer = Trainer(session.model, session.data, session.run.train)
-    session.running = False
+    session.live.running = False
     session.version += 1
 
 
@@ -380,7 +391,7 @@ def step_once(session: Session) -> None:
     """One optimiser step (the Step button; not limited by the step budget)."""
     with session.lock:
         session.trainer.step(1)
-    session.running = False
+    session.live.running = False
     session.version += 1
 
 
@@ -473,12 +484,13 @@ def load_trained(
         session.trainer, session.initial_weights = trainer, initial
     session.wanted = run.to_dict()
     session.push_widgets = True
-    session.running = False
+    session.live.running = False
     session.version += 1
 
 
 __all__ = [
     "Link",
+    "Live",
     "Picture",
     "Session",
     "Upload",
