@@ -11,6 +11,7 @@ from bench import (
     app_sweep,
     cost_growth,
     default_vs_torchdiffeq,
+    digits,
     sweep_speedup,
     trainer_overhead,
 )
@@ -24,4 +25,5 @@ REGISTRY = [
     app_live,
     app_memory,
     app_sweep,
+    digits,
 ]
