@@ -20,18 +20,18 @@ def _sigmoid_form(x: torch.Tensor) -> torch.Tensor:
 
 
 class _SigmoidTanh(torch.autograd.Function):
+    # The ctx-in-forward form and the resolved ``.default`` overload: each saves microseconds
+    # per call over setup_context and the op packet, which the lone models' small tensors feel.
     @staticmethod
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        return _sigmoid_form(x)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:
-        ctx.save_for_backward(output)
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        y = _sigmoid_form(x)
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (y,) = ctx.saved_tensors
-        return torch.ops.aten.tanh_backward(grad, y)
+        return torch.ops.aten.tanh_backward.default(grad, y)
 
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
