@@ -14,9 +14,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from deqnet.config import ModelConfig
+from deqnet.models.fast_tanh import tanh
 
 ACTIVATION_FUNCTIONS = {
-    "tanh": torch.tanh,
+    "tanh": tanh,
     "relu": torch.relu,
     "softplus": nn.functional.softplus,
     "sigmoid": torch.sigmoid,

@@ -25,6 +25,7 @@ import torch
 
 from deqnet.losses import accuracy, mean_loss
 from deqnet.models.base import SolverFailure
+from deqnet.sweep.adam import step_all
 from deqnet.sweep.batched import Ensemble
 from deqnet.training import StepRecord, Trainer
 
@@ -169,8 +170,8 @@ def _update(trainers: list[Trainer], grads: list[torch.Tensor]) -> list[bool]:
     """Clip each model's gradient by its own norm, take each one's optimiser step, check the
     weights (as Trainer does); ``grads`` are stacked (K, ...) for the K ``trainers``.
 
-    The norms and the finiteness checks are computed for all models at once; only the optimiser
-    steps are one per model (each keeps its own state and learning rate). Returns, per model,
+    The norms, the finiteness checks and the Adam updates (``step_all``) are computed for all
+    models at once; each model keeps its own optimiser state and learning rate. Returns, per model,
     whether its new weights are finite (if not, it has been stopped).
     """
     clips = torch.tensor([t.config.grad_clip for t in trainers], dtype=grads[0].dtype)
@@ -181,10 +182,10 @@ def _update(trainers: list[Trainer], grads: list[torch.Tensor]) -> list[bool]:
         coef = torch.where(clips > 0, torch.clamp(clips / (total + 1e-6), max=1.0), 1.0)
         grads = [g * coef.view(-1, *[1] * (g.dim() - 1)) for g in grads]
     params = [list(t.model.parameters()) for t in trainers]
-    for r, (trainer, own) in enumerate(zip(trainers, params, strict=True)):
+    for r, own in enumerate(params):
         for p, g in zip(own, grads, strict=True):
             p.grad = g[r]
-        trainer.optimizer.step()
+    step_all([t.optimizer for t in trainers])
     # A norm is finite exactly when every element is (or it overflows: then it has diverged too).
     flat = [p for own in params for p in own]
     norms = torch.stack(torch._foreach_norm(flat)).view(len(trainers), -1)
