@@ -39,7 +39,7 @@ from streamlit.runtime import Runtime
 
 from deqnet.sweep import class_key, step_together
 from ui.budget import memory_problem
-from ui.state import LIVE_GRID_POINTS, Session, make_picture
+from ui.state import LIVE_GRID_POINTS, Session, make_picture, note
 
 _LOG = logging.getLogger("deqnet.ui")
 
@@ -170,7 +170,7 @@ class ClassTrainer:
                 _LOG.exception("class trainer: a training step failed")
                 for session in stepping:
                     session.live.running = False
-                    session.notes.append(CRASH_NOTE)
+                    note(session, CRASH_NOTE)
                 return
             for session in stepping:
                 self._after_step(session, training)
@@ -196,7 +196,7 @@ class ClassTrainer:
             problem = memory_problem(session, history[-1].nfe_forward)
             if problem:
                 session.live.running = False
-                session.notes.append(problem)
+                note(session, problem)
 
 
 def tick_for(sessions: int) -> float:

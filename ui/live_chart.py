@@ -33,7 +33,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from deqnet.figures.live import curves_extension
 from ui.show import PLOTLY_CONFIG, chart
-from ui.state import Session
+from ui.state import Session, note
 
 _LOG = logging.getLogger("deqnet.ui")
 ENV_LIVE_CHARTS = "DEQNET_LIVE_CHARTS"  # "component" (default) or "plotly"
@@ -190,4 +190,4 @@ def _fall_back(session: Session, key: str) -> None:
     reason = str(reason or "unknown reason")[:200]
     if not session.live.fallback:
         session.live.fallback = True
-        session.notes.append(FALLBACK_NOTE.format(reason=reason))
+        note(session, FALLBACK_NOTE.format(reason=reason))
