@@ -139,6 +139,8 @@ def sweep_boundaries_figure(
     # Style the empty grid first and add all traces in one call: every layout update or
     # add_trace on a figure with many subplots and traces costs plotly a full validation pass.
     base_layout(fig, big=big, legend=False)
+    # Room above the top row for its subplot titles (without a legend the margin is 8 px).
+    fig.update_layout(margin_t=8 + round(1.6 * size["base"]))
     x0, x1, y0, y1 = (float(e) for e in extent)
     fig.update_xaxes(range=[x0, x1], constrain="domain", showgrid=False, nticks=4)
     fig.update_yaxes(range=[y0, y1], constrain="domain", showgrid=False, nticks=4)
