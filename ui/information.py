@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from deqnet.analysis.information import depth_information
+from deqnet.analysis.information import PANEL_BINS, depth_information
 from deqnet.figures.information import information_figure
 from ui.show import chart, unless_solver_fails
 from ui.state import Session, memo
 
 EXPLANATION = (
     "How much the hidden state tells about the label, I(y; x(t)), measured by cutting the state "
-    "space into a grid of equal cells (2, 4 or 64 per coordinate, over the points' bounding box "
+    "space into a grid of equal cells ({bins} per coordinate, over the points' bounding box "
     "at each depth) and counting labels per cell. A flow is invertible: the state at any depth "
     "holds all the input held, and on the fine grid, where almost every point has a cell of its "
     "own, the line stays on the ceiling H(y). Learning shows at finite resolution: on the coarse "
@@ -34,4 +34,5 @@ def information_panel(session: Session, key: str) -> None:
         )
         fig = information_figure(info.t, info.information, info.bins, info.h_y, big=True)
         chart(fig, key=key, height=420)
-    st.markdown(EXPLANATION)
+    *coarser, finest = PANEL_BINS
+    st.markdown(EXPLANATION.format(bins=f"{', '.join(map(str, coarser))} or {finest}"))

@@ -112,7 +112,8 @@ def depth_information(
     """I(y; x(t)) of inputs x (N, 2) with labels y (N,) along the model's depth, at ``depths``
     evenly spread depths (discrete models: that many layers, evenly spread, always 0 and L).
     Raises SolverFailure if the solver gives up."""
-    traj = trajectory(model, x)
+    # A continuous model is solved at those depths only; a discrete one gives all its layers.
+    traj = trajectory(model, x, np.linspace(0.0, model.config.T, depths))
     keep = np.unique(np.linspace(0, len(traj.t) - 1, depths).round().astype(int))
     states = traj.x[keep]
     bins = tuple(int(b) for b in bins)

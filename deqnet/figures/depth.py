@@ -300,7 +300,8 @@ def layer_time_figure(
     return fig
 
 
-def _slope_text(slope: float) -> str:
+def slope_text(slope: float) -> str:
+    """A fitted slope as "−1.02" (a true minus sign), or "n/a" when the fit failed."""
     return "n/a" if not math.isfinite(slope) else f"{slope:.2f}".replace("-", "−")
 
 
@@ -323,7 +324,7 @@ def convergence_figure(
                 x=f32(n),
                 y=f32(errors),
                 mode="markers",
-                name=f"{name}   slope {_slope_text(slope)}",
+                name=f"{name}   slope {slope_text(slope)}",
                 legendgroup=name,
                 marker={"size": 12 if big else 9, "color": colour, "symbol": symbol},
                 hovertemplate=f"L = %{{x:.0f}}: {name} = %{{y:.3g}}<extra></extra>",

@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deqnet.digits.analysis import Convergence, DepthMaps, Prediction
+from deqnet.figures.depth import log_ticks, slope_text
 from deqnet.figures.style import CLASS_COLORS, GREY, INK, base_layout, f32, fonts, paper_note, tint
 
 SIDE = 8
@@ -192,10 +193,6 @@ def hamiltonian_figure(maps: DepthMaps, *, big: bool = True) -> go.Figure:
     return fig
 
 
-def _slope_text(slope: float) -> str:
-    return "n/a" if not math.isfinite(slope) else f"{slope:.2f}".replace("-", "−")
-
-
 def convergence_figure(conv: Convergence, *, big: bool = True) -> go.Figure:
     """‖x_L − x(T)‖ against L on log-log axes with the fitted power law; the fitted slope is in
     the legend and, as data, in ``layout.meta`` ({"slope", "coefficient"})."""
@@ -217,7 +214,7 @@ def convergence_figure(conv: Convergence, *, big: bool = True) -> go.Figure:
                 x=f32(span),
                 y=f32(conv.coefficient * span**conv.slope),
                 mode="lines",
-                name=f"fit: slope {_slope_text(conv.slope)} (−1 expected)",
+                name=f"fit: slope {slope_text(conv.slope)} (−1 expected)",
                 line={"color": GREY, "width": 2, "dash": "dash"},
                 hoverinfo="skip",
             )
@@ -229,7 +226,13 @@ def convergence_figure(conv: Convergence, *, big: bool = True) -> go.Figure:
         tickvals=[float(v) for v in n],
         ticktext=[str(int(v)) for v in n],
     )
-    fig.update_yaxes(type="log", title_text="largest ‖x_L − x(T)‖")
+    ticks = log_ticks(conv.errors)
+    fig.update_yaxes(
+        type="log",
+        title_text="largest ‖x_L − x(T)‖",
+        tickvals=ticks,
+        ticktext=[f"{v:.3g}" for v in ticks],
+    )
     fig.update_layout(meta={"slope": conv.slope, "coefficient": conv.coefficient})
     return fig
 
