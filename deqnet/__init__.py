@@ -8,10 +8,9 @@ divergence, volumes, checks, ...), ``deqnet.figures`` (Plotly builders), ``deqne
 and run files), ``deqnet.models``, ``deqnet.losses``. Importing deqnet never imports streamlit.
 """
 
-import torch
+from deqnet._process import tune_process
 
-# Tiny models are dominated by per-op overhead; one thread is faster and fair to other sessions.
-torch.set_num_threads(1)
+tune_process()
 
 from deqnet import analysis, figures, sharing  # noqa: E402
 from deqnet.analysis import Momentum, Trajectory, momentum, per_sample_loss, trajectory  # noqa: E402

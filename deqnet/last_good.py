@@ -8,22 +8,30 @@ stacked sessions this runs once per session per step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
 
 class LastGood:
-    """A saved copy of ``model``'s parameters and ``optimizer``'s per-parameter tensor state."""
+    """A saved copy of a model's parameters ``params`` (``list(model.parameters())``) and
+    ``optimizer``'s per-parameter tensor state.
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        self.model = model
+    The list is taken once by the caller, not walked on every refresh: Module.parameters()
+    recurses through the module tree, and a module keeps its Parameter objects through to() and
+    load_state_dict(), which update them in place.
+    """
+
+    def __init__(self, params: Sequence[nn.Parameter], optimizer: torch.optim.Optimizer) -> None:
+        self.params = list(params)
         self.optimizer = optimizer
         self._keys: list[tuple[int, str]] = []  # (parameter index, state name) of each state copy
         self._saved: list[torch.Tensor] = []  # the parameters, then the state tensors of _keys
         self.take()
 
     def _live(self) -> tuple[list[nn.Parameter], list[tuple[int, str]], list[torch.Tensor]]:
-        params = list(self.model.parameters())
+        params = self.params
         keys: list[tuple[int, str]] = []
         tensors = [p.detach() for p in params]
         for i, p in enumerate(params):
@@ -35,11 +43,7 @@ class LastGood:
 
     def take(self) -> None:
         """Save the current state (in place when its layout is the one saved last time)."""
-        _, keys, tensors = self._live()
-        if keys == self._keys and len(tensors) == len(self._saved):
-            torch._foreach_copy_(self._saved, tensors)
-        else:
-            self._keys, self._saved = keys, [t.detach().clone() for t in tensors]
+        take_all([self])
 
     def restore(self) -> None:
         """Put the saved state back. Optimiser state that did not exist when it was saved (the
@@ -58,3 +62,19 @@ class LastGood:
                     state[name].copy_(saved[(i, name)])
             else:
                 del self.optimizer.state[p]
+
+
+def take_all(snapshots: Sequence[LastGood]) -> None:
+    """``take`` of every snapshot: one fused copy for all whose layout is the one saved last
+    time (a stacked step refreshes every session's snapshot), fresh copies for the others."""
+    targets: list[torch.Tensor] = []
+    sources: list[torch.Tensor] = []
+    for snapshot in snapshots:
+        _, keys, tensors = snapshot._live()
+        if keys == snapshot._keys and len(tensors) == len(snapshot._saved):
+            targets += snapshot._saved
+            sources += tensors
+        else:
+            snapshot._keys, snapshot._saved = keys, [t.detach().clone() for t in tensors]
+    if targets:
+        torch._foreach_copy_(targets, sources)

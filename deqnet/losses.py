@@ -37,5 +37,8 @@ def mean_loss(logits: torch.Tensor, y: torch.Tensor, loss: str, dim: int = -1) -
 def accuracy(logits: torch.Tensor, y: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """Fraction of points whose most likely class is their label, in float64: 0-d for logits
     (N, C), (M,) for (M, N, C). A point with a non-finite logit counts as wrong."""
-    right = (logits.argmax(dim=dim) == y) & torch.isfinite(logits).all(dim=dim)
+    # max(...).indices is argmax (the first maximum; NaN counts as the maximum), but fast along
+    # a strided dim: the batched engine's logits (M, N, C) are a view of (M, C, N), and argmax
+    # over it took 1.2 ms for M = 16, N = 512 against 0.03 ms.
+    right = (logits.max(dim=dim).indices == y) & torch.isfinite(logits).all(dim=dim)
     return right.to(torch.float64).mean(dim=-1)

@@ -8,6 +8,7 @@ stops training with an explanation and puts back the last weights that gave a fi
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -17,7 +18,7 @@ from torch import nn
 from deqnet._stepping import Divergence, run_steps
 from deqnet.config import TrainConfig
 from deqnet.datasets import Dataset
-from deqnet.last_good import LastGood
+from deqnet.last_good import LastGood, take_all
 from deqnet.losses import accuracy, mean_loss
 from deqnet.models.base import DeqModel, SolverFailure
 
@@ -71,10 +72,18 @@ def explain_solver_failure(err: Exception) -> str:
     return f"the ODE solver failed ({text})"
 
 
+def mark_all_good(trainers: Sequence[Trainer]) -> None:
+    """``mark_good`` of every trainer, with one fused copy (``step_together`` marks them all)."""
+    take_all([t._good for t in trainers])
+    for trainer in trainers:
+        trainer._good_step = trainer.steps_done
+
+
 class Trainer:
     """Trains ``model`` on ``data`` with ``config``, one bounded chunk at a time.
 
     Attributes:
+        params: the model's parameters, listed once (``list(model.parameters())``).
         history: every StepRecord so far.
         status: "ok", or "diverged" once training has stopped for good.
         message: why training stopped ("" while ok).
@@ -84,14 +93,15 @@ class Trainer:
         self.model = model
         self.data = data
         self.config = config or TrainConfig()
-        self.optimizer = make_optimizer(model.parameters(), self.config)
+        self.params = list(model.parameters())  # in ``named_parameters`` order
+        self.optimizer = make_optimizer(self.params, self.config)
         self.x_train, self.y_train = _tensors(model, data.x_train, data.y_train)
         self.x_test, self.y_test = _tensors(model, data.x_test, data.y_test)
         self.generator = torch.Generator().manual_seed(self.config.seed)
         self.history: list[StepRecord] = []
         self.status = "ok"
         self.message = ""
-        self._good = LastGood(model, self.optimizer)
+        self._good = LastGood(self.params, self.optimizer)
         self._good_step = 0  # how many completed steps the snapshot ``_good`` holds
 
     @property
@@ -116,9 +126,8 @@ class Trainer:
 
     def mark_good(self) -> None:
         """The current weights gave a finite loss: keep them (and the optimiser state) as the
-        last good ones. Called once per step, before the update (also by ``step_together``)."""
-        self._good.take()
-        self._good_step = self.steps_done
+        last good ones. Called once per step, before the update."""
+        mark_all_good([self])
 
     def stop_diverged(self, reason: str) -> None:
         """Stop for good: put back the last good weights and say why (``reason`` in words)."""
@@ -149,7 +158,7 @@ class Trainer:
             nfe_backward = model.nfe
         except SolverFailure as err:
             raise Divergence(explain_solver_failure(err)) from err
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        grads = [p.grad for p in self.params if p.grad is not None]
         if not all(torch.isfinite(g).all() for g in grads):
             raise Divergence("a gradient became infinite or NaN")
         with torch.no_grad():
@@ -160,9 +169,9 @@ class Trainer:
                 test_logits = self._eval_logits(self.x_test)
             test_acc = float(accuracy(test_logits, self.y_test))
         if cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
         self.optimizer.step()
-        if not all(torch.isfinite(p).all() for p in model.parameters()):
+        if not all(torch.isfinite(p).all() for p in self.params):
             raise Divergence("a weight became infinite or NaN")
         return StepRecord(
             step=self.steps_done + 1,

@@ -32,7 +32,7 @@ def _state(model, opt) -> list[torch.Tensor]:
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_restore_puts_back_weights_and_moments_saved_mid_training(optimizer):
     model, opt, x, y = _setup(optimizer)
-    good = LastGood(model, opt)
+    good = LastGood(list(model.parameters()), opt)
     _step(model, opt, x, y)
     _step(model, opt, x, y)
     good.take()
@@ -57,7 +57,7 @@ def test_restore_puts_back_weights_and_moments_saved_mid_training(optimizer):
 def test_restore_to_before_the_first_step_leaves_a_fresh_optimiser():
     model, opt, x, y = _setup("adam")
     initial = [p.detach().clone() for p in model.parameters()]
-    good = LastGood(model, opt)
+    good = LastGood(list(model.parameters()), opt)
     _step(model, opt, x, y)
     assert opt.state  # Adam made its moments
     good.restore()

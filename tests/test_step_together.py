@@ -63,6 +63,28 @@ def test_a_trainer_steps_the_same_alone_or_among_seven_others(family: str) -> No
     assert all(torch.equal(a, b) for a, b in zip(_weights(crowd[3]), _weights(alone), strict=True))
 
 
+@pytest.mark.parametrize(
+    ("family", "shape"),
+    [
+        ("ruseckas", {"augment": 1}),
+        ("node", {"width": 5, "augment": 1}),
+        ("resnet", {"width": 16, "augment": 1, "time_mode": "time"}),
+        ("resnet", {"width": 1, "augment": 3, "batch_size": 0}),
+    ],
+)
+def test_odd_shapes_step_the_same_alone_or_among_seven_others(family: str, shape: dict) -> None:
+    """Shapes whose per-model slices fall at different alignments in a stack (37 + 29 points,
+    odd widths, D = 3) and width 1, whose products have size-1 dimensions (ambiguous strides)."""
+    shape = {"batch_size": 37, **shape}
+    crowd = [_trainer(family, i, **shape) for i in range(8)]
+    alone = _trainer(family, 3, **shape)
+    for _ in range(4):
+        step_together(crowd)
+        step_together([alone])
+    assert [r.loss for r in crowd[3].history] == [r.loss for r in alone.history]
+    assert all(torch.equal(a, b) for a, b in zip(_weights(crowd[3]), _weights(alone), strict=True))
+
+
 def test_members_may_join_and_leave_between_steps() -> None:
     """A class changes between steps: the trainer's curve is still its lone curve."""
     members = [_trainer("node", i) for i in range(4)]

@@ -102,7 +102,7 @@ class DigitsTrainer:
         self.history: list[DigitsRecord] = []
         self.status = "ok"
         self.message = ""
-        self._good = LastGood(model, self.optimizer)
+        self._good = LastGood(list(model.parameters()), self.optimizer)
         self._good_step = 0
 
     @property

@@ -1,4 +1,4 @@
-"""M models of the same shapes evaluated as one computation: stacked weights, states (M, N, D).
+"""M models of the same shapes evaluated as one computation: stacked weights, states (M, D, N).
 
 Each model keeps its own parameters (its own leaf tensors, so it stays usable on its own and an
 optimiser treats it exactly as if it trained alone). For one training step the weights are copied
@@ -71,16 +71,24 @@ def per_model_rms_norm(m: int) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 class SegmentWeights(NamedTuple):
-    """Weight set k of every model, laid out once per solve for batched matmuls.
+    """Weight set k of every model, as the batched matmuls of a feature-major state use it.
 
-    A transposed copy per solve rather than a transposed view per evaluation: ``bmm`` on a
-    non-contiguous transpose took over twice as long here (M = 30, width 16, one thread).
+    States are (M, D, N): features along rows, points along columns, so every matmul has the N
+    points as its long, contiguous dimension. Row-major (M, N, D) states made the products with
+    D = 2 columns (the MLP's output layer and its backward) about five times slower (M = 16,
+    N = 512, width 16, one thread: bench (c) and ``bench/sweep_speedup.py``'s note).
+
+    A tanh MLP is evaluated as a sigmoid MLP with the same function, since tanh(z) = 2 sigmoid(2z)
+    - 1: W2 tanh(W1 x + b1) + b2 = (2 W2) sigmoid(2 W1 x + 2 b1) + (b2 - W2 1). The factors go
+    into the M H D weights once per solve instead of three passes over the M H N hidden values
+    per evaluation; autograd differentiates through them, so the gradients are W1's and W2's.
 
     Attributes:
-        w_in: (M, D, H) for node (x part of W1, transposed) or (M, D, D) (W transposed).
-        b_in: (M, 1, H) or (M, 1, D).
-        w_t: (M, 1, H), the time column of W1 (node with time as an input), else None.
-        w_out, b_out: (M, H, D) and (M, 1, D) of the MLP's output layer (node), else None.
+        w_in: (M, H, D) for an MLP (x part of W1, times 2 for tanh) or (M, D, D) (W), contiguous.
+        b_in: (M, H, 1) or (M, D, 1).
+        w_t: (M, H, 1), the time column of W1 (MLP with time as an input), else None.
+        w_out, b_out: (M, D, H) and (M, D, 1) of the MLP's output layer, else None.
+        activation: what the MLP applies to its hidden layer ("sigmoid" for a tanh MLP).
     """
 
     w_in: torch.Tensor
@@ -88,6 +96,7 @@ class SegmentWeights(NamedTuple):
     w_t: torch.Tensor | None
     w_out: torch.Tensor | None
     b_out: torch.Tensor | None
+    activation: str | None
 
 
 class _ScaledField(nn.Module):
@@ -117,27 +126,28 @@ class Ensemble:
 
     Attributes:
         models: the M standalone models (their parameters are the ones trained).
+        params: each model's parameters, in ``names`` order.
         config: model 0's config; everything but T and gamma is the same for all models.
         names: parameter names, in ``named_parameters`` order.
         nfe: layer / field evaluations of the batched computation since the last reset.
     """
 
-    def __init__(self, models: Sequence[DeqModel]) -> None:
+    def __init__(
+        self, models: Sequence[DeqModel], params: Sequence[list[nn.Parameter]] | None = None
+    ) -> None:
         self.models = list(models)
+        # A Trainer's ``params``, when given, save walking every module tree on every step.
+        self.params = list(params) if params is not None else [list(m.parameters()) for m in models]
         self.config = self.models[0].config
         self.names = [name for name, _ in self.models[0].named_parameters()]
         self.flow_names = [n for n in self.names if not n.startswith("readout.")]
         self.dtype = self.models[0].dtype
         self.nfe = 0
 
-    def parameters_of(self, i: int) -> list[nn.Parameter]:
-        """Model i's parameters in ``names`` order."""
-        return list(self.models[i].parameters())
-
     def stack(self, active: Sequence[int]) -> StackedParams:
         """Fresh stacked leaves (M, ...) holding the current weights of models ``active``."""
         with torch.no_grad():
-            per_model = [self.parameters_of(i) for i in active]
+            per_model = [self.params[i] for i in active]
             tensors = {
                 name: torch.stack([params[j] for params in per_model]).requires_grad_()
                 for j, name in enumerate(self.names)
@@ -152,49 +162,64 @@ class Ensemble:
         self, x: torch.Tensor, params: StackedParams, *, adjoint: bool = False
     ) -> torch.Tensor:
         """Logits (M, N, C) for inputs (M, N, 2): readout(flow(lift(x))) of each model."""
-        x0 = self.lift(x)
-        x_end = self.flow(x0, params, adjoint=adjoint)
+        x_end = self.flow(self.lift(x), params, adjoint=adjoint)
         weight, bias = params.tensors["readout.weight"], params.tensors["readout.bias"]
-        return torch.baddbmm(bias.unsqueeze(1), x_end, weight.transpose(1, 2))
+        return torch.baddbmm(bias.unsqueeze(2), weight, x_end)[:, :, : x.shape[1]].transpose(1, 2)
 
     def lift(self, x: torch.Tensor) -> torch.Tensor:
-        """Zero-pad inputs (M, N, 2) to states (M, N, D)."""
-        x = torch.as_tensor(x, dtype=self.dtype)
-        pad = x.new_zeros(*x.shape[:2], self.config.augment)
-        return torch.cat([x, pad], dim=2)
+        """Feature-major states (M, D, N') from inputs (M, N, 2): zeros in the augmented rows
+        and, without an adaptive solver, in N' - N padding columns.
+
+        The padding makes every model's row of N' points a whole number of 64-byte lines, so
+        each model's slice of every product lies at the same alignment whatever its place in
+        the stack; the BLAS kernels' edge handling depends on alignment, and without it a model
+        got different float rounding in a stack of 8 than alone. Padded points never reach the
+        loss, so their gradient is zero and adds nothing to the weights' gradients. An adaptive
+        solver's error norm would see the padded points, so it gets none.
+        """
+        x = torch.as_tensor(x, dtype=self.dtype).transpose(1, 2)
+        m, _, n = x.shape
+        line = 64 // x.element_size()
+        columns = n if self.config.adaptive else -(-n // line) * line
+        states = x.new_zeros(m, self.config.dim, columns)
+        states[:, :2, :n] = x
+        return states
 
     def flow(
         self, x0: torch.Tensor, params: StackedParams, *, adjoint: bool = False
     ) -> torch.Tensor:
-        """x(T) (M, N, D) from x(0) (M, N, D)."""
+        """x(T) (M, D, N) from x(0) (M, D, N)."""
         if self.config.continuous:
             return self._solve(x0, params, adjoint=adjoint)
         return self._layers(x0, params)
 
     def bind(self, params: StackedParams, segment: int) -> SegmentWeights:
-        """Weight set ``segment`` of every model, transposed and contiguous (see SegmentWeights)."""
+        """Weight set ``segment`` of every model, laid out for feature-major states."""
         p = params.tensors
         if self.models[0].uses_mlp:
             w1 = p["mlp.w1"][:, segment]
+            b1 = p["mlp.b1"][:, segment].unsqueeze(2)
+            w2 = p["mlp.w2"][:, segment]
+            b2 = p["mlp.b2"][:, segment].unsqueeze(2)
             d = self.config.dim
-            w_t = w1[:, :, d].unsqueeze(1) if self.config.time_mode == "time" else None
-            return SegmentWeights(
-                w_in=w1[:, :, :d].transpose(1, 2).contiguous(),
-                b_in=p["mlp.b1"][:, segment].unsqueeze(1),
-                w_t=w_t,
-                w_out=p["mlp.w2"][:, segment].transpose(1, 2).contiguous(),
-                b_out=p["mlp.b2"][:, segment].unsqueeze(1),
-            )
+            w_t = w1[:, :, d].unsqueeze(2) if self.config.time_mode == "time" else None
+            w_in = w1[:, :, :d]
+            activation = self.config.activation
+            if activation == "tanh":
+                w_in, b1, w_t = 2 * w_in, 2 * b1, None if w_t is None else 2 * w_t
+                w2, b2 = 2 * w2, b2 - w2.sum(dim=2, keepdim=True)
+                activation = "sigmoid"
+            return SegmentWeights(w_in.contiguous(), b1, w_t, w2.contiguous(), b2, activation)
         w, b = p["linear.w"][:, segment], p["linear.b"][:, segment]
-        return SegmentWeights(w.transpose(1, 2).contiguous(), b.unsqueeze(1), None, None, None)
+        return SegmentWeights(w.contiguous(), b.unsqueeze(2), None, None, None, None)
 
     def field(
         self, params: StackedParams, weights: SegmentWeights, t: torch.Tensor, x: torch.Tensor
     ) -> torch.Tensor:
-        """F_m(x, t) of every model for one weight set: (M, N, D); t is (M, 1, 1) or 0-d."""
+        """F_m(x, t) of every model for one weight set: (M, D, N); t is (M, 1, 1) or 0-d."""
         if self.config.family == "node":
             return self._mlp(weights, t, x)
-        return torch.bmm(x, weights.w_in) + weights.b_in + self._g(params, x)
+        return torch.baddbmm(weights.b_in, weights.w_in, x) + self._g(params, x)
 
     def _g(self, params: StackedParams, x: torch.Tensor) -> torch.Tensor:
         """g(x) = -gamma x^3 or -gamma sin(x), each model with its own gamma."""
@@ -202,13 +227,20 @@ class Ensemble:
             return params.neg_gamma * x**3
         return params.neg_gamma * torch.sin(x)
 
-    def _mlp(self, weights: SegmentWeights, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """StackedMLP set of every model: W2 act(W1 [x, t] + b1) + b2, (M, N, D) -> (M, N, D)."""
-        pre = torch.bmm(x, weights.w_in) + weights.b_in
+    def _mlp(
+        self, weights: SegmentWeights, t: torch.Tensor | None, x: torch.Tensor
+    ) -> torch.Tensor:
+        """StackedMLP set of every model: W2 act(W1 [x, t] + b1) + b2, (M, D, N) -> (M, D, N)."""
+        pre = torch.baddbmm(weights.b_in, weights.w_in, x)
         if weights.w_t is not None:
             pre = pre + t * weights.w_t
-        hidden = ACTIVATION_FUNCTIONS[self.config.activation](pre)
-        return torch.bmm(hidden, weights.w_out) + weights.b_out
+        hidden = ACTIVATION_FUNCTIONS[weights.activation](pre)
+        if hidden.shape[1] == 1:
+            # Width 1: the product is an outer product, and its gradient's bmm has size-1
+            # dimensions whose ambiguous strides let BLAS take another kernel for a stack of one.
+            # Two exactly rounded ops, not a fused addcmul, whose kernels may or may not use FMA.
+            return weights.w_out * hidden + weights.b_out
+        return torch.baddbmm(weights.b_out, weights.w_out, hidden)
 
     def _solve(self, x0: torch.Tensor, params: StackedParams, *, adjoint: bool) -> torch.Tensor:
         """One torchdiffeq call per weight segment for all M models; SolverFailure on failure.
@@ -253,9 +285,11 @@ class Ensemble:
                 bound[k] = self.bind(params, k)
             weights = bound[k]
             if cfg.family == "resnet":
-                t = torch.tensor([layer * d for d in dts], dtype=self.dtype).view(-1, 1, 1)
+                t = None
+                if weights.w_t is not None:
+                    t = torch.tensor([layer * d for d in dts], dtype=self.dtype).view(-1, 1, 1)
                 x = x + dt * self._mlp(weights, t, x)
             else:
-                y = torch.bmm(x, weights.w_in) + weights.b_in
+                y = torch.baddbmm(weights.b_in, weights.w_in, x)
                 x = y + dt * self._g(params, y)
         return x

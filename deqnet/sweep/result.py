@@ -38,7 +38,8 @@ class SweepCell:
             from; test accuracy before the update). ``nfe_forward``/``nfe_backward`` are those of
             the group's shared solve; ``seconds`` is the group's step time divided by the number
             of models in that step.
-        metrics: ``deqnet.evaluate`` of the final weights with the cell's loss.
+        metrics: ``deqnet.evaluate`` of the final weights with the cell's loss (to float
+            rounding: one batched pass, see ``GroupTrainer.final_metrics``).
         status: "ok", or "diverged" (training stopped; ``message`` says why, weights restored).
         nfe: total evaluations of the shared solves this cell took part in (forward + backward).
         seconds: the group's training wall time divided by its number of cells.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -11,11 +10,10 @@ import torch
 
 from deqnet.config import DataConfig, ModelConfig, TrainConfig
 from deqnet.datasets import Dataset
-from deqnet.models import DeqModel, SolverFailure, build_model
+from deqnet.models import DeqModel, build_model
 from deqnet.sweep.grid import CellSpec, expand_grid, group_cells, validate_grid
 from deqnet.sweep.group import GroupTrainer
 from deqnet.sweep.result import SweepCell, SweepGroup, SweepResult
-from deqnet.training import evaluate
 
 
 def sweep(
@@ -74,8 +72,9 @@ def sweep(
         seconds = time.perf_counter() - group_start
         cpu = time.process_time() - group_cpu
         groups.append(SweepGroup(cells=tuple(members), seconds=seconds, cpu_seconds=cpu))
+        metrics = trainer.final_metrics()
         for j, i in enumerate(members):
-            cells[i] = _cell(specs[i], trainer, j, g, seconds / len(members))
+            cells[i] = _cell(specs[i], trainer, j, metrics[j], g, seconds / len(members))
     return SweepResult(
         grid=checked,
         steps=steps,
@@ -91,22 +90,21 @@ def _initial_model(spec: CellSpec, dtype: torch.dtype) -> DeqModel:
     return model.to(dtype)
 
 
-def _final_metrics(model: DeqModel, data: Dataset, loss: str) -> dict[str, float]:
-    """``evaluate`` of the final weights; NaN if even the restored weights make the solver fail."""
-    try:
-        return evaluate(model, data, loss)
-    except SolverFailure:
-        return dict.fromkeys(("train_acc", "test_acc", "train_loss", "test_loss"), math.nan)
-
-
-def _cell(spec: CellSpec, trainer: GroupTrainer, j: int, group: int, seconds: float) -> SweepCell:
+def _cell(
+    spec: CellSpec,
+    trainer: GroupTrainer,
+    j: int,
+    metrics: dict[str, float],
+    group: int,
+    seconds: float,
+) -> SweepCell:
     model = trainer.trainers[j].model
     model.nfe = 0
     history = trainer.history[j]
     return SweepCell(
         spec=spec,
         history=history,
-        metrics=_final_metrics(model, spec.data, spec.train_config.loss),
+        metrics=metrics,
         status=trainer.status[j],
         message=trainer.messages[j],
         nfe=sum(r.nfe_forward + r.nfe_backward for r in history),
