@@ -40,10 +40,10 @@ class Table:
 clock = time.process_time
 
 
-def interleaved_medians(
+def interleaved_samples(
     jobs: dict[str, Callable[[], object]], repeats: int, per_repeat: int = 1, warmup: bool = True
-) -> dict[str, float]:
-    """Median seconds per call of each job, timed side by side.
+) -> dict[str, list[float]]:
+    """Seconds per call of each job in each repeat, timed side by side.
 
     Each repeat runs every job ``per_repeat`` times in turn, so a load change on a shared machine
     hits all jobs alike instead of favouring whichever ran in the quiet minute. With ``warmup``
@@ -59,7 +59,24 @@ def interleaved_medians(
             for _ in range(per_repeat):
                 job()
             samples[name].append((clock() - start) / per_repeat)
+    return samples
+
+
+def interleaved_medians(
+    jobs: dict[str, Callable[[], object]], repeats: int, per_repeat: int = 1, warmup: bool = True
+) -> dict[str, float]:
+    """Median seconds per call of each job over ``interleaved_samples``."""
+    samples = interleaved_samples(jobs, repeats, per_repeat, warmup)
     return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """Median over repeats of numerator / denominator, each pair timed in the same repeat.
+
+    On a virtual machine whose speed drifts by tens of percent within a minute, the ratio of two
+    jobs run back to back is steadier than the ratio of their separate medians.
+    """
+    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))
 
 
 def loglog_slope(x: list[float], y: list[float]) -> float:
