@@ -28,18 +28,32 @@ class LastGood:
         self.optimizer = optimizer
         self._keys: list[tuple[int, str]] = []  # (parameter index, state name) of each state copy
         self._saved: list[torch.Tensor] = []  # the parameters, then the state tensors of _keys
+        # What _live returned last, and the optimiser state dicts (and sizes) it was built from.
+        self._states: list[dict | None] = []
+        self._sizes: list[int] | None = None
+        self._live_lists: tuple = ()
         self.take()
 
     def _live(self) -> tuple[list[nn.Parameter], list[tuple[int, str]], list[torch.Tensor]]:
-        params = self.params
+        """The parameters, the (index, name) of each tensor in their optimiser state, and those
+        tensors after the parameters; rebuilt only when a parameter's state dict changed."""
+        states = [self.optimizer.state.get(p) for p in self.params]
+        sizes = [len(state) if state else 0 for state in states]
+        # Optimisers update their state tensors in place once created; load_state_dict and
+        # restore replace or drop whole state dicts. The cache keeps the dicts it was built
+        # from alive, so an identity check cannot be fooled by a reused id.
+        if sizes == self._sizes and all(a is b for a, b in zip(states, self._states, strict=True)):
+            return self._live_lists
         keys: list[tuple[int, str]] = []
-        tensors = [p.detach() for p in params]
-        for i, p in enumerate(params):
-            for name, value in self.optimizer.state.get(p, {}).items():
+        tensors = [p.detach() for p in self.params]
+        for i, state in enumerate(states):
+            for name, value in (state or {}).items():
                 if isinstance(value, torch.Tensor):
                     keys.append((i, name))
                     tensors.append(value)
-        return params, keys, tensors
+        self._states, self._sizes = states, sizes
+        self._live_lists = (self.params, keys, tensors)
+        return self._live_lists
 
     def take(self) -> None:
         """Save the current state (in place when its layout is the one saved last time)."""

@@ -64,3 +64,22 @@ def test_restore_to_before_the_first_step_leaves_a_fresh_optimiser():
     assert not opt.state
     for p, p0 in zip(model.parameters(), initial, strict=True):
         assert torch.equal(p, p0)
+
+
+def test_state_loaded_into_the_optimiser_is_the_state_saved_and_restored():
+    # load_state_dict gives every parameter new state tensors: a snapshot taken afterwards must
+    # save and restore those, not the ones it saw before.
+    model, opt, x, y = _setup("adam")
+    good = LastGood(list(model.parameters()), opt)
+    _step(model, opt, x, y)
+    good.take()
+    twin, twin_opt, _, _ = _setup("adam")
+    for _ in range(3):
+        _step(twin, twin_opt, x, y)
+    opt.load_state_dict(twin_opt.state_dict())
+    good.take()
+    saved = _state(model, opt)
+    _step(model, opt, x, y)
+    good.restore()
+    for a, b in zip(_state(model, opt), saved, strict=True):
+        assert torch.equal(a, b)

@@ -92,7 +92,7 @@ class _Bucket:
         torch._foreach_lerp_(self.exp_avgs, grads, 1 - beta1)
         torch._foreach_mul_(self.exp_avg_sqs, beta2)
         torch._foreach_addcmul_(self.exp_avg_sqs, grads, grads, 1 - beta2)
-        counts = [step.item() for step in self.steps]
+        counts = torch.stack(self.steps).tolist()  # one call, not an .item() per tensor
         step_size = [
             (lr / (1 - beta1**count)) * -1 for lr, count in zip(self.lrs, counts, strict=True)
         ]
