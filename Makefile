@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.stamp
 TORCH  := torch==2.13.0
 CHROMIUM := /usr/bin/chromium
 
-# Keep torch/BLAS single-threaded, as in production (deqnet also calls torch.set_num_threads(1)).
+# Keep torch/BLAS single-threaded, as in production (deqnet/_process.py sets one torch thread).
 run test loadtest: export OMP_NUM_THREADS := 1
 run test loadtest: export MKL_NUM_THREADS := 1
 
