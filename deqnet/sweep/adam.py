@@ -12,6 +12,13 @@ them get a call each. The state stays in each optimiser's own ``state`` (created
 ``LastGood`` sees its moments. On CPU the foreach kernels apply the per-tensor op to each tensor
 in turn, so a parameter's new value does not depend on which other parameters share the call
 (``tests/test_sweep_adam.py``).
+
+``step_stacked`` goes further for models of equal shapes whose gradients come stacked from one
+batched backward pass (``step_together``): it gathers each parameter's weights and moments of
+all models into one (K, ...) tensor and runs the same elementwise ops once per parameter instead
+of once per model and parameter, then copies the results back into each optimiser's own
+tensors. Every op is elementwise, with each model's step size and bias correction broadcast
+along its own row, so a model's new values are bit for bit those of ``step_all``.
 """
 
 from __future__ import annotations
@@ -58,6 +65,65 @@ def step_all(optimizers: Sequence[torch.optim.Optimizer]) -> None:
             bucket.update(beta1, beta2, eps, weight_decay)
 
 
+def step_stacked(
+    optimizers: Sequence[torch.optim.Optimizer],
+    params: Sequence[Sequence[torch.Tensor]],
+    grads: Sequence[torch.Tensor],
+) -> list[torch.Tensor] | None:
+    """Adam step of K models of equal shapes; their new weights stacked, or None if not taken.
+
+    ``params[r][j]`` is parameter j of model r and ``grads[j]`` (K, *shape) the gradients of
+    parameter j of all K models. Taken only when every optimiser is a plain Adam with one
+    parameter group, all share betas, eps and weight decay, and every parameter has Adam state
+    (after its first step); otherwise nothing changes and the caller uses ``step_all``.
+    Returns the new weights per parameter j, stacked (K, *shape).
+    """
+    if not all(_batchable(opt) and len(opt.param_groups) == 1 for opt in optimizers):
+        return None
+    groups = [opt.param_groups[0] for opt in optimizers]
+    shared = {(tuple(g["betas"]), g["eps"], g["weight_decay"]) for g in groups}
+    states = [[opt.state.get(p) for p in own] for opt, own in zip(optimizers, params, strict=True)]
+    if len(shared) != 1 or not all(state for row in states for state in row):
+        return None
+    ((beta1, beta2), eps, weight_decay) = shared.pop()
+    k, n_params = len(params), len(grads)
+    steps = [state["step"] for row in states for state in row]
+    with torch.no_grad():
+        torch._foreach_add_(steps, torch.tensor(1.0), alpha=1.0)
+        counts = torch.stack(steps).view(k, n_params).tolist()  # one call, not an .item() each
+        weights, targets, sources = [], [], []
+        for j, grad in enumerate(grads):
+            rows = [1] * (grad.dim() - 1)
+            own = [row[j] for row in states]
+            p = torch.stack([model[j] for model in params])
+            exp_avg = torch.stack([state["exp_avg"] for state in own])
+            exp_avg_sq = torch.stack([state["exp_avg_sq"] for state in own])
+            # Each model's step size and bias correction, from Python floats as step_all's.
+            step_size = torch.tensor(
+                [-(g["lr"] / (1 - beta1 ** c[j])) for g, c in zip(groups, counts, strict=True)],
+                dtype=p.dtype,
+            ).view(k, *rows)
+            bias_correction2_sqrt = torch.tensor(
+                [(1 - beta2 ** c[j]) ** 0.5 for c in counts], dtype=p.dtype
+            ).view(k, *rows)
+            if weight_decay != 0:
+                grad = grad.add(p, alpha=weight_decay)
+            exp_avg.lerp_(grad, 1 - beta1)
+            exp_avg_sq.mul_(beta2)
+            exp_avg_sq.addcmul_(grad, grad, value=1 - beta2)
+            denom = exp_avg_sq.sqrt()
+            denom.div_(bias_correction2_sqrt)
+            denom.add_(eps)
+            # addcdiv computes p + (value * exp_avg) / denom: value * exp_avg first, as here.
+            p.addcdiv_(step_size * exp_avg, denom)
+            weights.append(p)
+            targets += [model[j] for model in params]
+            targets += [state["exp_avg"] for state in own] + [state["exp_avg_sq"] for state in own]
+            sources += [*p.unbind(), *exp_avg.unbind(), *exp_avg_sq.unbind()]
+        torch._foreach_copy_(targets, sources)
+    return weights
+
+
 @dataclass
 class _Bucket:
     """The tensors of the Adam parameters that share betas, eps and weight decay, and each
@@ -92,7 +158,7 @@ class _Bucket:
         torch._foreach_lerp_(self.exp_avgs, grads, 1 - beta1)
         torch._foreach_mul_(self.exp_avg_sqs, beta2)
         torch._foreach_addcmul_(self.exp_avg_sqs, grads, grads, 1 - beta2)
-        counts = torch.stack(self.steps).tolist()  # one call, not an .item() per tensor
+        counts = torch.stack(self.steps).tolist()  # one call, not an .item() each
         step_size = [
             (lr / (1 - beta1**count)) * -1 for lr, count in zip(self.lrs, counts, strict=True)
         ]

@@ -25,7 +25,7 @@ import torch
 
 from deqnet.losses import accuracy, mean_loss
 from deqnet.models.base import SolverFailure
-from deqnet.sweep.adam import step_all
+from deqnet.sweep.adam import step_all, step_stacked
 from deqnet.sweep.batched import Ensemble
 from deqnet.training import StepRecord, Trainer, evaluate, mark_all_good
 
@@ -170,8 +170,9 @@ def _update(trainers: list[Trainer], grads: list[torch.Tensor]) -> list[bool]:
     """Clip each model's gradient by its own norm, take each one's optimiser step, check the
     weights (as Trainer does); ``grads`` are stacked (K, ...) for the K ``trainers``.
 
-    The norms, the finiteness checks and the Adam updates (``step_all``) are computed for all
-    models at once; each model keeps its own optimiser state and learning rate. Returns, per model,
+    The norms, the finiteness checks and the Adam updates (``step_stacked``, or ``step_all``
+    for a first step or unlike optimisers) are computed for all models at once; each model
+    keeps its own optimiser state and learning rate. Returns, per model,
     whether its new weights are finite (if not, it has been stopped).
     """
     clips = torch.tensor([t.config.grad_clip for t in trainers], dtype=grads[0].dtype)
@@ -182,14 +183,17 @@ def _update(trainers: list[Trainer], grads: list[torch.Tensor]) -> list[bool]:
         coef = torch.where(clips > 0, torch.clamp(clips / (total + 1e-6), max=1.0), 1.0)
         grads = [g * coef.view(-1, *[1] * (g.dim() - 1)) for g in grads]
     params = [t.params for t in trainers]
-    for r, own in enumerate(params):
-        for p, g in zip(own, grads, strict=True):
-            p.grad = g[r]
-    step_all([t.optimizer for t in trainers])
-    # A norm is finite exactly when every element is (or it overflows: then it has diverged too).
-    flat = [p for own in params for p in own]
-    norms = torch.stack(torch._foreach_norm(flat)).view(len(trainers), -1)
-    finite = torch.isfinite(norms).all(dim=1).tolist()
+    optimizers = [t.optimizer for t in trainers]
+    weights = step_stacked(optimizers, params, grads)
+    if weights is None:  # a first step, or optimisers that are not alike: one by one
+        for r, own in enumerate(params):
+            for p, g in zip(own, grads, strict=True):
+                p.grad = g[r]
+        step_all(optimizers)
+        with torch.no_grad():
+            weights = [torch.stack(column) for column in zip(*params, strict=True)]
+    finite = torch.stack([torch.isfinite(w).flatten(1).all(dim=1) for w in weights])
+    finite = finite.all(dim=0).tolist()
     for trainer, ok in zip(trainers, finite, strict=True):
         if not ok:
             trainer.stop_diverged("a weight became infinite or NaN")
