@@ -43,9 +43,10 @@ def run(quick: bool) -> Table:
         "keeps states feature-major, (M, D, N), so every product runs along the N points, and "
         "evaluates a tanh MLP as the equal sigmoid MLP with the factors folded into the weights. "
         "What is left in a 16-model step of the MLP families is the hidden layer's arithmetic "
-        "(16 × 512 × 16 values per evaluation, forward and backward) and per-tensor bookkeeping "
-        "that stays per model (Adam's state and the last-good snapshot: about a hundred small "
-        "tensor operations per model and step, in multi-tensor calls).",
+        "(16 × 512 × 16 values per evaluation, forward and backward) and copies that keep each "
+        "model's own tensors current: Adam runs once per parameter on all 16 models' stacked "
+        "weights and moments (deqnet.sweep.adam.step_stacked), whose results, like the "
+        "last-good snapshot, are copied to and from each model's tensors in multi-tensor calls.",
     ]
     return table
 
