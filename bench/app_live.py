@@ -3,14 +3,22 @@
 Two servers on this machine, one per chart path (``DEQNET_LIVE_CHARTS``), each driven by a
 fresh headless Chromium page, runs interleaved (component, Plotly, component, ...). Browser and
 server share the two cores, as in the issue's measurements.
+
+``python -m bench --before REV`` runs this table alone with a third server: the app as it was at git
+revision ``REV`` (checked out in a temporary worktree), for a side-by-side run with an older
+live loop that is not switchable any more (0628181: ticks that trained in the browser's rerun
+and redrew every chart with ``st.plotly_chart``).
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
-from contextlib import ExitStack
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -74,12 +82,32 @@ def _one_run(page: Page, url: str, seconds: float, query: str) -> dict[str, floa
     }
 
 
-def run(quick: bool) -> Table:
+@contextmanager
+def _checkout(revision: str) -> Iterator[Path]:
+    """A temporary git worktree of this repository at ``revision`` (removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="deqnet-before-") as parent:
+        tree = Path(parent) / "app"
+        git = ["git", "-C", str(ROOT)]
+        subprocess.run([*git, "worktree", "add", "--detach", str(tree), revision], check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def run(quick: bool, before: str | None = None) -> Table:
+    """Table (f); with ``before``, one more row: the app at that git revision."""
     repeats, seconds = (1, 4.0) if quick else (3, 10.0)
     query = "n=64&budget=5000" if quick else "budget=5000"
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in PATHS}
+    names = [*PATHS, *([f"before: {before}"] if before else [])]
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     with ExitStack() as stack, sync_playwright() as playwright:
         urls = {name: stack.enter_context(running_app(env)) for name, env in PATHS.items()}
+        if before:
+            tree = stack.enter_context(_checkout(before))
+            # Its own packages first: the old app must not import this checkout's deqnet.
+            old = running_app({"PYTHONPATH": str(tree)}, root=tree)
+            urls[names[-1]] = stack.enter_context(old)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for _ in range(repeats):
             for name, url in urls.items():
@@ -115,6 +143,11 @@ def run(quick: bool) -> Table:
         "in the frame before; no chart: frames in which it was missing or empty (a blank). "
         f"Load average when done: {_load()}.",
     ]
+    if before:
+        table.notes.append(
+            f"before: {before} = the app at git revision {before}, served from a temporary "
+            "worktree in the same runs (python -m bench --before REV)."
+        )
     return table
 
 

@@ -70,11 +70,12 @@ def start_streamlit(
     options: Sequence[str] = (),
     env: dict[str, str] | None = None,
     start_seconds: float = SERVER_START_SECONDS,
+    root: Path = ROOT,
 ) -> subprocess.Popen:
-    """``streamlit run app.py`` on 127.0.0.1:``port`` (headless, no usage statistics, no file
-    watcher, torch on one thread) with extra command-line ``options`` and environment ``env``,
-    its output in ``log_path``. Returns once it is healthy; if it exits or is not healthy
-    within ``start_seconds``, stops it and fails the test."""
+    """``streamlit run app.py`` of the checkout at ``root`` on 127.0.0.1:``port`` (headless, no
+    usage statistics, no file watcher, torch on one thread) with extra command-line ``options``
+    and environment ``env``, its output in ``log_path``. Returns once it is healthy; if it exits
+    or is not healthy within ``start_seconds``, stops it and fails the test."""
     ARTIFACTS.mkdir(exist_ok=True)
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "streamlit", "run", "app.py",
@@ -83,7 +84,7 @@ def start_streamlit(
                "--server.fileWatcherType", "none", *options]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + start_seconds
     while not healthy(url):
         problem = "exited early" if process.poll() is not None else None
@@ -109,10 +110,11 @@ def stop_streamlit(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_app(env: dict[str, str] | None = None) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port with extra environment ``env``; yields its URL."""
+def running_app(env: dict[str, str] | None = None, root: Path = ROOT) -> Iterator[str]:
+    """``streamlit run app.py`` of the checkout at ``root`` on a free port with extra
+    environment ``env``; yields its URL."""
     port = free_port()
-    process = start_streamlit(port, ARTIFACTS / f"streamlit-{port}.log", env=env)
+    process = start_streamlit(port, ARTIFACTS / f"streamlit-{port}.log", env=env, root=root)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
