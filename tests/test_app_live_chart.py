@@ -48,7 +48,7 @@ def test_ticks_send_only_what_changed(monkeypatch: pytest.MonkeyPatch) -> None:
     at = start(**SMALL)
     at.button(key="pg_step").click().run()
     first = _sent(at)
-    monkeypatch.setattr(ui.live_chart, "_full_run", lambda: False)  # as in a fragment tick
+    monkeypatch.setattr(ui.live_chart, "full_run", lambda: False)  # as in a fragment tick
     time.sleep(0.6)  # the curves and the preview are updated at most every 0.4 and 0.5 s
     at.button(key="pg_step").click().run()
     tick = _sent(at)

@@ -121,3 +121,15 @@ def test_divergence_stops_the_session_with_the_trainers_message(trainer) -> None
     assert session.diverged and session.trainer.message.startswith("Training diverged at step")
     _watch_until(trainer, [calm], lambda: not calm.live.running)
     assert calm.steps_done == LINK.train.train_steps and not calm.diverged
+
+
+def test_a_session_busy_with_its_own_run_sits_out_without_holding_up_its_group(trainer) -> None:
+    long_run = dataclasses.replace(LINK, train=LINK.train.replace(train_steps=5000))
+    busy, other = _start(trainer, long_run), _start(trainer, long_run)
+    _watch_until(trainer, [busy, other], lambda: busy.steps_done >= 2 and other.steps_done >= 2)
+    with busy.lock:  # as a script run of its own holds it (a settings change, a page run)
+        held_at, other_at = busy.steps_done, other.steps_done
+        _watch_until(trainer, [busy, other], lambda: other.steps_done >= other_at + 10, timeout=30)
+        assert busy.steps_done == held_at
+    _watch_until(trainer, [busy, other], lambda: busy.steps_done > held_at)
+    assert busy.trainer.history[held_at].step == held_at + 1  # it went on where it stopped

@@ -1,5 +1,5 @@
 """Server-wide CPU slots (ui/slots.py): the cap, first-come-first-served order, leaving the line,
-and a live tick that waits its turn."""
+a live tick that waits its turn, and the app's script runs taking run turns."""
 
 from __future__ import annotations
 
@@ -7,10 +7,19 @@ import threading
 import time
 
 import pytest
+from app_harness import APP
 from streamlit.testing.v1 import AppTest
 
 from ui import slots as slots_module
-from ui.slots import Slots, max_trainings, queued_slot, server_slots, training_slot
+from ui.slots import (
+    Slots,
+    max_runs,
+    max_trainings,
+    queued_slot,
+    server_run_turns,
+    server_slots,
+    training_slot,
+)
 
 
 def _hold_slots(count: int) -> tuple[int, list[threading.Thread], threading.Event]:
@@ -144,6 +153,17 @@ def test_queued_slot_waits_as_long_as_it_takes_and_calls_on_wait_meanwhile() -> 
     assert len(calls) >= 2  # one call per WAIT_SECONDS of waiting (0.5 s)
 
 
+def _take_all(slots: Slots) -> list[object]:
+    """Take every free slot of ``slots`` (as other sessions would); returns the tickets."""
+    held = []
+    ticket = slots.enter()
+    while slots.wait(ticket, 0.0):
+        held.append(ticket)
+        ticket = slots.enter()
+    slots.leave(ticket, False)
+    return held
+
+
 def _quick_train_script() -> None:
     import streamlit as st
 
@@ -163,12 +183,7 @@ def test_quick_training_on_a_busy_server_waits_its_turn_then_trains() -> None:
     """Every slot held by other sessions for 1.5 s: quick training waits (it does not skip),
     then trains, and the busy notice is gone from the page when it has its turn."""
     slots = server_slots(max_trainings())
-    held = []
-    ticket = slots.enter()
-    while slots.wait(ticket, 0.0):  # take every free slot, as if other sessions trained
-        held.append(ticket)
-        ticket = slots.enter()
-    slots.leave(ticket, False)
+    held = _take_all(slots)
 
     def give_back() -> None:
         for taken in held:
@@ -201,3 +216,30 @@ def test_a_turn_without_a_placeholder_adds_no_element_unless_it_waits() -> None:
     leave the page's element positions as they were, so its charts do not re-mount."""
     at = AppTest.from_function(_quick_turn_script, default_timeout=30).run()
     assert [child.type for child in at.main.children.values()] == ["markdown"]
+
+
+def test_an_app_run_waits_for_a_run_turn_and_not_for_a_training_slot() -> None:
+    """Every run turn held for 1.5 s: a page run of the app waits, then runs. Every training
+    slot held instead: a Playground run (no quick training) does not wait for them."""
+    at = AppTest.from_file(APP, default_timeout=60).run()  # the session's first run, uncontended
+    turns = server_run_turns(max_runs())
+    held = _take_all(turns)
+    assert len(held) == max_runs() > max_trainings()
+    timer = threading.Timer(1.5, lambda: [turns.leave(t, True) for t in held])
+    start = time.monotonic()
+    timer.start()
+    at.run()
+    waited = time.monotonic() - start
+    timer.join()
+    assert not at.exception and waited >= 1.5
+    assert at.metric  # the Playground was drawn
+
+    slots = server_slots(max_trainings())
+    held = _take_all(slots)
+    try:
+        start = time.monotonic()
+        at.run()
+        assert not at.exception and time.monotonic() - start < 1.5
+    finally:
+        for ticket in held:
+            slots.leave(ticket, True)

@@ -22,6 +22,9 @@ thread does the training:
 
 The thread holds the locks of a group's sessions only while it steps them; the script threads
 that change a session (Step, Reset, settings, uploads) take the same lock (``Session.lock``).
+It takes only the locks that are free: a session whose own script run holds its lock sits out
+this round instead of holding up the whole group (when a class pressed Train at once, rounds
+that waited for lock after lock took seconds).
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ PICTURE_SHARE = 0.3
 FASTEST_PICTURE = 0.1
 # How long the idle thread sleeps before it looks again (a Train click wakes it at once).
 IDLE_SECONDS = 1.0
+# How long it waits when every session it could train was busy with a script run of its own.
+BUSY_SECONDS = 0.01
 # For capacity planning and tests/test_load.py: a CSV file that gets one line per training
 # round, "end time, sessions trained, groups, seconds of the round".
 TRAIN_LOG = os.environ.get("DEQNET_TRAIN_LOG", "")
@@ -148,22 +153,27 @@ class ClassTrainer:
             groups: dict[object, list[Session]] = {}
             for session in sessions:
                 groups.setdefault(class_key(session.trainer), []).append(session)
-            for key, members in groups.items():
-                self._step_group(key, members, len(sessions))
+            stepped = sum(
+                self._step_group(key, members, len(sessions)) for key, members in groups.items()
+            )
             if TRAIN_LOG:
                 _log_round(len(sessions), len(groups), time.monotonic() - began)
+            if not stepped:  # all busy (or just stopped): do not spin on their locks
+                with self._changed:
+                    self._changed.wait(BUSY_SECONDS)
 
-    def _step_group(self, key: object, members: list[Session], training: int) -> None:
-        """One stacked step of the members still running with this key; never raises."""
-        with _locked(members):
+    def _step_group(self, key: object, members: list[Session], training: int) -> int:
+        """One stacked step of the members still running with this key whose locks are free;
+        returns how many were stepped. Never raises."""
+        with _free_locks(members) as free:
             stepping = [
                 s
-                for s in members
+                for s in free
                 if s.live.running and not s.budget_reached and not s.diverged
                 and class_key(s.trainer) == key  # a settings change may have rebuilt it
             ]  # fmt: skip
             if not stepping:
-                return
+                return 0
             try:
                 step_together([s.trainer for s in stepping])
             except Exception:
@@ -171,9 +181,10 @@ class ClassTrainer:
                 for session in stepping:
                     session.live.running = False
                     note(session, CRASH_NOTE)
-                return
+                return 0
             for session in stepping:
                 self._after_step(session, training)
+            return len(stepping)
 
     def _after_step(self, session: Session, training: int) -> None:
         """Picture when due; stop at the budget, on divergence or over the memory cap."""
@@ -217,12 +228,19 @@ def _log_round(sessions: int, groups: int, seconds: float) -> None:
 
 
 @contextmanager
-def _locked(sessions: list[Session]) -> Iterator[None]:
-    """Hold every session's lock, taken in one global order (id) so two holders never deadlock."""
+def _free_locks(sessions: list[Session]) -> Iterator[list[Session]]:
+    """Hold the locks of the sessions whose lock is free now; yields those sessions.
+
+    Never waits, so it cannot deadlock with a script thread that holds one lock and wants
+    another (a session's lock is released when the block ends, also on an exception).
+    """
     with ExitStack() as stack:
-        for session in sorted(sessions, key=id):
-            stack.enter_context(session.lock)
-        yield
+        free = []
+        for session in sessions:
+            if session.lock.acquire(blocking=False):
+                stack.callback(session.lock.release)
+                free.append(session)
+        yield free
 
 
 @st.cache_resource(show_spinner=False)

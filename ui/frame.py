@@ -15,6 +15,7 @@ from ui.class_trainer import class_trainer
 from ui.links import classroom_panel, read_url, write_url
 from ui.pages import DEFAULT_PAGE, PAGES, by_title
 from ui.show import guarded
+from ui.slots import run_turn
 from ui.state import Session, get_session, sync, take_messages
 
 # Less empty space above the page so the Playground's main chart fits a 900-px-high screen;
@@ -48,7 +49,12 @@ def _messages(session: Session) -> None:
 
 
 def run() -> None:
-    """Draw the frame and the selected page."""
+    """Draw the frame and the selected page, in one of the server's run turns (``ui.slots``)."""
+    with run_turn():
+        _run()
+
+
+def _run() -> None:
     st.set_page_config(
         page_title="deqnet",
         page_icon=":material/airwave:",

@@ -21,6 +21,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from ui.budget import memory_problem
 from ui.class_trainer import class_trainer
 from ui.show import guarded
+from ui.slots import run_turn
 from ui.state import (
     GRID_POINTS,
     LIVE_GRID_POINTS,
@@ -83,6 +84,13 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
 
     @st.fragment(run_every=interval)
     def _panel() -> None:
+        if full_run():
+            _tick()
+        else:
+            with run_turn():  # a tick is a script run of its own (a whole run holds one)
+                _tick()
+
+    def _tick() -> None:
         current = get_session()
         if interval is not None:
             if not current.live.running:
@@ -95,3 +103,9 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
             render(current)
 
     _panel()
+
+
+def full_run() -> bool:
+    """True in a whole-page run, False in a fragment's own rerun (a tick)."""
+    ctx = get_script_run_ctx()
+    return not (ctx and ctx.fragment_ids_this_run)

@@ -29,9 +29,9 @@ from typing import Any
 import plotly
 import plotly.graph_objects as go
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from deqnet.figures.live import curves_extension
+from ui.live import full_run
 from ui.show import PLOTLY_CONFIG, chart
 from ui.state import Session, note
 
@@ -84,12 +84,6 @@ def component_enabled(session: Session) -> bool:
 def _plotly_url() -> str:
     base = str(st.get_option("server.baseUrlPath") or "").strip("/")
     return f"/{base}/app/static/plotly.min.js" if base else "/app/static/plotly.min.js"
-
-
-def _full_run() -> bool:
-    """True in a whole-page run (the component may have been re-created), False in a tick."""
-    ctx = get_script_run_ctx()
-    return not (ctx and ctx.fragment_ids_this_run)
 
 
 @dataclass
@@ -147,7 +141,7 @@ def show_live_chart(session: Session, spec: LiveChart) -> None:
         "min_interval_ms": round(1000 * spec.min_interval),
     }
     rebase = (
-        _full_run()
+        full_run()  # the component may have been re-created
         or sent is None
         or sent.base != spec.base
         or count < sent.count  # history restarted

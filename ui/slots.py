@@ -9,6 +9,14 @@ condition variable, which costs no CPU and no GIL, and are served first come, fi
 no tab starves. (Live training does not take slots: the server's one trainer thread,
 ``ui.class_trainer``, trains every session that is training.)
 
+Every script run itself (a page run or a live tick) also takes one of ``max_runs()`` *run turns*
+(``run_turn``), in a separate line: when a class presses Train at once, thirty script threads
+would otherwise share the GIL with the event loop and the trainer thread, each getting a
+thirtieth of it (measured: the health check took 4.4 s and the trainer's first round 6 s);
+waiting for a turn costs neither CPU nor the GIL, and the same runs finish in the same total
+time, in order. A run that holds a turn may then wait for a slot, never the other way round,
+so the two lines cannot deadlock.
+
 - ``training_slot(wait)``: one attempt (up to ``wait`` seconds) — for work a user starts and can
   start again (a sweep, lesson models).
 - ``queued_slot(on_wait)``: wait in line as long as it takes, calling ``on_wait()`` every
@@ -29,6 +37,9 @@ from streamlit.delta_generator import DeltaGenerator
 
 BUSY_TEXT = "Server busy — waiting for a turn…"
 ENV_MAX_TRAININGS = "DEQNET_MAX_TRAININGS"
+# Script runs computing at once per training slot: with two slots, two runs can wait for quick
+# training (holding their turns) while two others still draw.
+RUNS_PER_SLOT = 2
 # How long a waiting tab sleeps between notices: short enough that Pause still feels instant.
 WAIT_SECONDS = 0.5
 
@@ -44,6 +55,11 @@ def max_trainings() -> int:
         return int(text)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(2, cores or 1)
+
+
+def max_runs() -> int:
+    """How many script runs may compute at once (``run_turn``)."""
+    return RUNS_PER_SLOT * max_trainings()
 
 
 class Slots:
@@ -65,8 +81,9 @@ class Slots:
             self._line.append(ticket)
         return ticket
 
-    def wait(self, ticket: object, timeout: float) -> bool:
-        """Wait up to ``timeout`` s for a slot; True when this ticket now holds one."""
+    def wait(self, ticket: object, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` s (None: as long as it takes) for a slot; True when this
+        ticket now holds one."""
         with self._changed:
             if not self._changed.wait_for(
                 lambda: self._free > 0 and self._line[0] is ticket, timeout
@@ -91,6 +108,30 @@ class Slots:
 def server_slots(count: int) -> Slots:
     """The one set of slots every session shares (cache_resource: the same object for all)."""
     return Slots(count)
+
+
+@st.cache_resource(show_spinner=False)
+def server_run_turns(count: int) -> Slots:
+    """The server's one line of run turns (a separate object from ``server_slots``)."""
+    return Slots(count)
+
+
+@contextmanager
+def run_turn() -> Iterator[None]:
+    """Hold a run turn for the block (a whole script run), waiting in line as long as it takes.
+
+    The wait is short (the runs ahead are page runs and ticks, which take a fraction of a
+    second, or quick training, which is time-boxed) and is not interrupted: a rerun requested
+    meanwhile stops this run at its first Streamlit call after the wait.
+    """
+    turns = server_run_turns(max_runs())
+    ticket = turns.enter()
+    granted = False
+    try:
+        granted = turns.wait(ticket, None)
+        yield
+    finally:
+        turns.leave(ticket, granted)
 
 
 @contextmanager
