@@ -15,10 +15,12 @@ import pytest
 import torch
 from app_harness import start, texts
 
-from deqnet import Trainer, build_model
+import ui.live
+from deqnet import RunConfig, Trainer, build_model
 from deqnet.sharing import run_to_json
 from deqnet.sharing.csvfile import dataset_to_csv
 from deqnet.sweep import step_together
+from ui.state import new_session
 
 SMALL = {"n": "64", "budget": "25"}  # tiny data and budget: a few ticks finish training
 
@@ -101,6 +103,25 @@ def test_pause_stops_training_and_the_result_is_the_lone_run() -> None:
     for _ in range(paused_at):
         step_together([alone])
     assert _same(_weights(session), {k: v.detach() for k, v in model.state_dict().items()})
+
+
+def test_a_train_or_pause_click_delivered_again_in_a_tick_is_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Streamlit may deliver a click a second time in a live tick's rerun, whose button still
+    has the callback of the run that drew it: neither callback may act there."""
+    session = new_session(RunConfig())
+    monkeypatch.setattr(ui.live, "full_run", lambda: False)  # as in a fragment tick
+    ui.live.start_training(session)
+    assert not session.live.running
+    session.live.running = True
+    ui.live.pause_training(session)
+    assert session.live.running
+    monkeypatch.setattr(ui.live, "full_run", lambda: True)
+    ui.live.pause_training(session)
+    assert not session.live.running
+    ui.live.start_training(session)
+    assert session.live.running
 
 
 def test_reset_restores_the_initial_weights() -> None:

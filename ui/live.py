@@ -36,8 +36,9 @@ from ui.state import (
 
 def start_training(session: Session) -> None:
     """The Train button: start live training, unless there is nothing left to do or one step
-    would need more memory than the server allows (then say so)."""
-    if session.live.running or session.diverged or session.budget_reached:
+    would need more memory than the server allows (then say so). Acts only in a whole-page run
+    (see :func:`pause_training`)."""
+    if not full_run() or session.live.running or session.diverged or session.budget_reached:
         return
     problem = memory_problem(session)
     if problem:
@@ -47,12 +48,18 @@ def start_training(session: Session) -> None:
 
 
 def pause_training(session: Session) -> None:
-    """The Pause button.
+    """The Pause button. Acts only in a whole-page run.
 
-    Train and Pause are two callbacks, not one toggle: Streamlit can deliver a button's click
-    twice when it coalesces the click with a live tick's rerun, and a toggle would then undo it.
+    Streamlit can deliver a click twice: in the whole-page run the click asks for, and in a
+    live tick's rerun the browser sends right after it (a tick only reruns the fragment, so
+    the button keeps the callback of the run that drew it). The tick's copy ran the callback
+    of a button that had already changed: Pause, then Train again, and training went on after
+    the user paused it (seen once in CI). A click always reaches a whole-page run (its own, or
+    a tick's rerun folded into it), so ignoring it in ticks loses nothing. Train and Pause are
+    two callbacks, not one toggle, for the same reason.
     """
-    session.live.running = False
+    if full_run():
+        session.live.running = False
 
 
 def live_picture(session: Session) -> Picture:
