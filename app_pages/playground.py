@@ -7,7 +7,7 @@ from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
 from deqnet.figures.live import boundary_update, preview_update
 from ui.budget import memory_problem
 from ui.links import export_panel
-from ui.live import live_fragment, live_picture, pause_training, start_training
+from ui.live import live_fragment, live_picture, page_run_only, pause_training, start_training
 from ui.live_chart import LiveChart, show_live_chart
 from ui.show import error, solver_failure
 from ui.state import (
@@ -64,7 +64,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         "Step",
         key="pg_step",
         icon=":material/skip_next:",
-        on_click=_step,
+        on_click=page_run_only(_step),
         args=(session,),
         disabled=session.diverged,
         help="One optimiser step.",
@@ -74,7 +74,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         "Reset",
         key="pg_reset",
         icon=":material/replay:",
-        on_click=reset,
+        on_click=page_run_only(reset),
         args=(session,),
         help="Back to the same initial weights (same seed), history cleared.",
         width="stretch",
@@ -84,7 +84,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
             "Regenerate data",
             key="pg_regen",
             icon=":material/casino:",
-            on_click=regenerate_data,
+            on_click=page_run_only(regenerate_data),
             args=(session,),
             help="New random points (a new data seed, saved in the link); resets the model.",
             width="stretch",

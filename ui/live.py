@@ -13,7 +13,9 @@ server's memory), the next tick reruns the whole page so its buttons and message
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -34,11 +36,31 @@ from ui.state import (
 )
 
 
+def page_run_only(callback: Callable[[Session], None]) -> Callable[[Session], None]:
+    """``callback`` for a button outside the live panel: it acts only in a whole-page run.
+
+    Streamlit can deliver a click twice: in the whole-page run the click asks for, and in a
+    live tick's rerun the browser sends right after it (a tick only reruns the fragment, so
+    the button keeps the callback of the run that drew it). The tick's copy ran the callback
+    of a button that had already changed: Pause, then Train again, and training went on after
+    the user paused it (seen once in CI); Step would step twice, Regenerate draw twice. A click
+    always reaches a whole-page run (its own, or a tick's rerun folded into it), so ignoring
+    it in ticks loses nothing.
+    """
+
+    @functools.wraps(callback)
+    def in_page_run(session: Session) -> None:
+        if full_run():
+            callback(session)
+
+    return in_page_run
+
+
+@page_run_only
 def start_training(session: Session) -> None:
     """The Train button: start live training, unless there is nothing left to do or one step
-    would need more memory than the server allows (then say so). Acts only in a whole-page run
-    (see :func:`pause_training`)."""
-    if not full_run() or session.live.running or session.diverged or session.budget_reached:
+    would need more memory than the server allows (then say so)."""
+    if session.live.running or session.diverged or session.budget_reached:
         return
     problem = memory_problem(session)
     if problem:
@@ -47,19 +69,11 @@ def start_training(session: Session) -> None:
         session.live.running = True
 
 
+@page_run_only
 def pause_training(session: Session) -> None:
-    """The Pause button. Acts only in a whole-page run.
-
-    Streamlit can deliver a click twice: in the whole-page run the click asks for, and in a
-    live tick's rerun the browser sends right after it (a tick only reruns the fragment, so
-    the button keeps the callback of the run that drew it). The tick's copy ran the callback
-    of a button that had already changed: Pause, then Train again, and training went on after
-    the user paused it (seen once in CI). A click always reaches a whole-page run (its own, or
-    a tick's rerun folded into it), so ignoring it in ticks loses nothing. Train and Pause are
-    two callbacks, not one toggle, for the same reason.
-    """
-    if full_run():
-        session.live.running = False
+    """The Pause button. Train and Pause are two callbacks, not one toggle, so that a click
+    delivered twice cannot undo itself."""
+    session.live.running = False
 
 
 def live_picture(session: Session) -> Picture:
@@ -91,23 +105,18 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
 
     @st.fragment(run_every=interval)
     def _panel() -> None:
-        if full_run():
-            _tick()
-        else:
-            with run_turn():  # a tick is a script run of its own (a whole run holds one)
-                _tick()
-
-    def _tick() -> None:
-        current = get_session()
-        if interval is not None:
-            if not current.live.running:
-                st.rerun()  # stopped by the trainer (budget, divergence, memory) or elsewhere
-            trainer.touch(current, connection)
-            wanted = trainer.tick_seconds()
-            if not interval / 2 <= wanted <= interval * 2:
-                st.rerun()  # the class grew or shrank: tick at the rate that fits it now
-        with st.container(key=f"live_{key}"), guarded(what):
-            render(current)
+        # A tick is a script run of its own; a whole-page run already holds a turn.
+        with nullcontext() if full_run() else run_turn():
+            current = get_session()
+            if interval is not None:
+                if not current.live.running:
+                    st.rerun()  # stopped by the trainer (budget, divergence, memory) or elsewhere
+                trainer.touch(current, connection)
+                wanted = trainer.tick_seconds()
+                if not interval / 2 <= wanted <= interval * 2:
+                    st.rerun()  # the class grew or shrank: tick at the rate that fits it now
+            with st.container(key=f"live_{key}"), guarded(what):
+                render(current)
 
     _panel()
 

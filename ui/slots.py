@@ -30,7 +30,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -117,21 +117,31 @@ def server_run_turns(count: int) -> Slots:
 
 
 @contextmanager
-def run_turn() -> Iterator[None]:
+def _waiting_in_line(slots: Slots, on_wait: Callable[[], None] | None) -> Iterator[None]:
+    """Hold one of ``slots`` for the block, waiting in line as long as it takes; ``on_wait()``
+    runs every ``WAIT_SECONDS`` meanwhile (None: wait without a break). If ``on_wait``
+    raises, the ticket leaves the line and the exception propagates."""
+    ticket = slots.enter()
+    granted = False
+    try:
+        if on_wait is None:
+            granted = slots.wait(ticket, None)
+        else:
+            while not (granted := slots.wait(ticket, WAIT_SECONDS)):
+                on_wait()
+        yield
+    finally:
+        slots.leave(ticket, granted)
+
+
+def run_turn() -> AbstractContextManager[None]:
     """Hold a run turn for the block (a whole script run), waiting in line as long as it takes.
 
     The wait is short (the runs ahead are page runs and ticks, which take a fraction of a
     second, or quick training, which is time-boxed) and is not interrupted: a rerun requested
     meanwhile stops this run at its first Streamlit call after the wait.
     """
-    turns = server_run_turns(max_runs())
-    ticket = turns.enter()
-    granted = False
-    try:
-        granted = turns.wait(ticket, None)
-        yield
-    finally:
-        turns.leave(ticket, granted)
+    return _waiting_in_line(server_run_turns(max_runs()), None)
 
 
 @contextmanager
@@ -151,22 +161,13 @@ def training_slot(wait: float = WAIT_SECONDS) -> Iterator[bool]:
         slots.leave(ticket, granted)
 
 
-@contextmanager
-def queued_slot(on_wait: Callable[[], None]) -> Iterator[None]:
+def queued_slot(on_wait: Callable[[], None]) -> AbstractContextManager[None]:
     """Hold a slot for the block, waiting in line for it; ``on_wait()`` runs between waits.
 
     If ``on_wait`` raises (Streamlit stopping the run for a rerun or a closed tab), the ticket
     leaves the line and the exception propagates.
     """
-    slots = server_slots(max_trainings())
-    ticket = slots.enter()
-    granted = False
-    try:
-        while not (granted := slots.wait(ticket, WAIT_SECONDS)):
-            on_wait()
-        yield
-    finally:
-        slots.leave(ticket, granted)
+    return _waiting_in_line(server_slots(max_trainings()), on_wait)
 
 
 @contextmanager
