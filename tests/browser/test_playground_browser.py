@@ -108,4 +108,7 @@ def test_classroom_link_hides_the_chosen_controls(app_server: str, page: Page) -
     for key in ("dataset", "family", "pg_train", "pg_reset"):
         expect(by_key(page, key)).to_have_count(1)
     expect(page.get_by_text("Classroom", exact=True)).to_have_count(0)
+    # The live charts draw once plotly.js has loaded: the screenshot shows them.
+    boundary = page.locator(".st-key-pg_boundary .js-plotly-plot .main-svg")
+    expect(boundary.first).to_be_visible(timeout=60_000)
     screenshot(page, "playground-classroom")
