@@ -31,7 +31,7 @@ COPY .streamlit/config.production.toml .streamlit/config.toml
 
 # plotly.js for the live charts, from plotly.py's package data into static/ (the app user
 # cannot write to /app).
-RUN python -c "from ui.live_chart import install_plotly_js; assert install_plotly_js()"
+RUN python -c "from ui.plotly_js import install_plotly_js; assert install_plotly_js()"
 
 RUN useradd --create-home --uid 10001 deqnet
 USER deqnet

@@ -1,9 +1,15 @@
-"""deqnet: train small 2-D networks live and see them as differential equations.
+"""deqnet's launcher: ``streamlit run app.py`` (``make run``) serves the app and its live stream.
 
-Run with ``make run`` (``streamlit run app.py``). This file is only the frame: page config, the
-shared sidebar and the navigation live in ``ui.frame``; each page is a file in ``app_pages/``.
+Streamlit finds ``app`` below, an ``st.App``: for every browser tab it runs the Streamlit script
+``streamlit_app.py``, and beside its own routes it serves the websocket route that streams live
+training to the Playground's panel (``ui.live_route``). Running ``streamlit_app.py`` directly
+also works, without the stream: the panel then falls back to polling.
 """
 
-from ui.frame import run
+import streamlit as st
 
-run()
+from ui.live_route import LIVE_ROUTE
+from ui.plotly_js import install_plotly_js
+
+install_plotly_js()  # before the server starts: static serving looks for its folder then
+app = st.App("streamlit_app.py", routes=[LIVE_ROUTE])

@@ -4,14 +4,14 @@ import streamlit as st
 
 from deqnet import StepRecord
 from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
-from deqnet.figures.live import boundary_update, preview_update
+from deqnet.live import metric_texts, status_text
+from deqnet.live.status import METRICS
 from ui.budget import memory_problem
 from ui.links import export_panel
-from ui.live import live_fragment, live_picture, page_run_only, pause_training, start_training
-from ui.live_chart import LiveChart, show_live_chart
-from ui.show import error, solver_failure
+from ui.live import live_picture, page_run_only, pause_training, polling_panel, start_training
+from ui.live_panel import METRIC_HELP, live_panel, stream_unavailable
+from ui.show import chart, error, guarded, solver_failure
 from ui.state import (
-    PREVIEW_POINTS,
     Session,
     get_session,
     hidden_controls,
@@ -22,10 +22,8 @@ from ui.state import (
     step_once,
 )
 
-# While training, the browser redraws the curves and the path preview at most this often
-# (Plotly redraws them whole); the decision boundary's shading follows every picture.
-CURVES_SECONDS = 0.4
-PREVIEW_SECONDS = 0.5
+# Chart heights in px: the boundary fills a laptop screen's height beside the metrics.
+HEIGHTS = {"boundary": 540, "curves": 300, "preview": 230}
 
 
 def _step(session: Session) -> None:
@@ -98,109 +96,74 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
 
 
 def _status(session: Session, done: int) -> None:
-    """The divergence message, or one line of progress toward the step budget."""
-    trainer, budget = session.trainer, session.run.train.train_steps
-    if session.diverged:
-        error(trainer.message)
-        text = f"Stopped at step {done} of {budget}: press Reset, or change a setting and Train."
-    elif session.live.running:
-        text = f"Training… step {done} of {budget}"
-    elif session.budget_reached:
-        text = (
-            f"Trained for the full budget of {budget} steps. Raise *Step budget* in Training to "
-            "continue, or press Reset."
-        )
-    elif done:
-        text = f"Paused at step {done} of {budget}."
-    else:
-        text = f"Ready: press Train to take up to {budget} steps."
-    st.progress(min(done / budget, 1.0), text=text)
+    """The progress bar with one line of progress toward the step budget (polling panel)."""
+    text = status_text(
+        done, session.budget, running=session.live.running, diverged=session.diverged
+    )
+    st.progress(min(done / session.budget, 1.0), text=text)
 
 
 def _metrics(session: Session, history: list[StepRecord]) -> None:
-    last = history[-1] if history else None
-    recent = history[-20:]
-    ms = 1000 * sum(r.seconds for r in recent) / len(recent) if recent else None
-    top, bottom = st.columns(3), st.columns(3)
-    top[0].metric("Step", f"{len(history)} / {session.run.train.train_steps}")
-    top[1].metric("Train accuracy", f"{100 * last.train_acc:.1f} %" if last else "–")
-    top[2].metric("Test accuracy", f"{100 * last.test_acc:.1f} %" if last else "–")
-    bottom[0].metric("Loss", f"{last.loss:.4f}" if last else "–")
-    bottom[1].metric(
-        "NFE per step",
-        f"{last.nfe_forward} / {last.nfe_backward}" if last else "–",
-        help="Evaluations of the vector field (or layers) in the forward / backward pass. "
-        "Backward is 0 with backprop (autograd reuses the forward pass); the adjoint method "
-        "solves a second ODE backwards.",
-    )
-    bottom[2].metric(
-        "ms per step",
-        f"{ms:.1f}" if ms is not None else "–",
-        help="Training time per step. Sessions that train the same kind of model at once "
-        "share one stacked computation, so in a class each one's share is smaller.",
-    )
+    """The metrics row as Streamlit metrics (polling panel, or a model that cannot be drawn)."""
+    texts = metric_texts(history, session.budget)
+    names = list(METRICS)
+    for row in (names[:3], names[3:]):
+        for col, name in zip(st.columns(3), row, strict=True):
+            col.metric(METRICS[name], texts[name], help=METRIC_HELP.get(name))
 
 
-def _charts(session: Session, history: list[StepRecord]) -> tuple[LiveChart, ...] | None:
-    """The boundary, curves and preview charts; None if the model cannot be drawn."""
+def _figures(session: Session, history: list[StepRecord]) -> tuple[dict, int] | None:
+    """The boundary, curves and preview figures of the session now, and the step the
+    boundary's grid shows; None if the model cannot be drawn."""
     picture = live_picture(session)
     grid, traj, extent = picture.grid, picture.paths, picture.extent
     if grid is None or traj is None:
         return None
-    data, view = session.data, session.link.view
-    labels = data.y_train[:PREVIEW_POINTS]
-    boundary = LiveChart(
-        key="pg_boundary",
-        height=540,
-        figure=lambda: boundary_figure(
+    view = session.link.view
+    figures = {
+        "boundary": boundary_figure(
             grid,
-            data,
+            session.data,
             show_test=view["showtest"],
             discretize=view["discrete"],
             extent=extent,
             big=True,
         ),
-        base=(id(data), view["showtest"], view["discrete"], len(grid.xs)),
-        picture=picture.shows,
-        restyle=lambda: (boundary_update(grid, view["discrete"]), {}),
-        shading=True,
-    )
-    curves = LiveChart(
-        key="pg_curves",
-        height=300,
-        figure=lambda: curves_figure(history),
-        base=id(session.trainer),
-        history=history,
-        min_interval=CURVES_SECONDS,
-    )
-    preview = LiveChart(
-        key="pg_paths",
-        height=230,
-        figure=lambda: paths_preview_figure(traj, labels, extent),
-        base=id(data),
-        picture=picture.shows,
-        restyle=lambda: preview_update(traj, labels, extent),
-        min_interval=PREVIEW_SECONDS,
-    )
-    return boundary, curves, preview
+        "curves": curves_figure(history),
+        "preview": paths_preview_figure(traj, picture.labels, extent),
+    }
+    return figures, picture.step
 
 
-def _panel(session: Session) -> None:
-    history = session.trainer.history[:]  # one consistent copy: the trainer thread appends
-    _status(session, len(history))
-    charts = _charts(session, history)
-    if charts is None:
+def _streamed(session: Session) -> None:
+    """The live panel as one component that the trainer's frames update."""
+    history = session.trainer.history[:]
+    drawn = _figures(session, history)
+    if drawn is None:
         _metrics(session, history)
         error(solver_failure("the picture cannot be drawn"))
         return
-    boundary, curves, preview = charts
+    figures, grid_step = drawn
+    live_panel(session, figures=figures, heights=HEIGHTS, grid_step=grid_step)
+
+
+def _polled(session: Session) -> None:
+    """The live panel as Streamlit elements, redrawn by every poll (the fallback)."""
+    history = session.trainer.history[:]  # one consistent copy: the trainer thread appends
+    _status(session, len(history))
+    drawn = _figures(session, history)
+    if drawn is None:
+        _metrics(session, history)
+        error(solver_failure("the picture cannot be drawn"))
+        return
+    figures, _ = drawn
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        show_live_chart(session, boundary)
+        chart(figures["boundary"], key="pg_boundary", height=HEIGHTS["boundary"])
     with right:
         _metrics(session, history)
-        show_live_chart(session, curves)
-        show_live_chart(session, preview)
+        chart(figures["curves"], key="pg_curves", height=HEIGHTS["curves"])
+        chart(figures["preview"], key="pg_paths", height=HEIGHTS["preview"])
 
 
 session = get_session()
@@ -213,5 +176,12 @@ st.markdown(
     "the hidden-state paths, the backprop momentum and layers ↔ time."
 )
 _buttons(session, hidden)
-live_fragment(_panel, key="playground", what="the live training panel")
+if session.diverged:
+    error(session.trainer.message)
+fallback = stream_unavailable(session)
+if fallback:
+    polling_panel(_polled, what="the live training panel")
+else:
+    with guarded("the live training panel"):
+        _streamed(session)
 export_panel(session, hidden)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 TIMEOUT = 900  # a full sweep or a training run on a loaded machine
 
 

@@ -7,6 +7,7 @@ stops training with an explanation and puts back the last weights that gave a fi
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -79,11 +80,16 @@ def mark_all_good(trainers: Sequence[Trainer]) -> None:
         trainer._good_step = trainer.steps_done
 
 
+_SERIALS = itertools.count(1)
+
+
 class Trainer:
     """Trains ``model`` on ``data`` with ``config``, one bounded chunk at a time.
 
     Attributes:
         params: the model's parameters, listed once (``list(model.parameters())``).
+        serial: a number no other Trainer of this process has (a live view whose history came
+            from another serial starts its curves afresh).
         history: every StepRecord so far.
         status: "ok", or "diverged" once training has stopped for good.
         message: why training stopped ("" while ok).
@@ -94,6 +100,7 @@ class Trainer:
         self.data = data
         self.config = config or TrainConfig()
         self.params = list(model.parameters())  # in ``named_parameters`` order
+        self.serial = next(_SERIALS)
         self.optimizer = make_optimizer(self.params, self.config)
         self.x_train, self.y_train = _tensors(model, data.x_train, data.y_train)
         self.x_test, self.y_test = _tensors(model, data.x_test, data.y_test)

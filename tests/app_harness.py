@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.pages import page_path
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 TIMEOUT = 60  # importing torch and a first training chunk can take a few seconds on one core
 # A small run (80 points, a budget of 8 training steps): what the page tests check holds for
 # any weights, trained or not.

@@ -54,6 +54,7 @@ tests/test_load.py drives a class with it.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import urllib.error
 import urllib.request
@@ -440,6 +441,8 @@ class LightTab:
         finished: script runs finished, by ``ScriptFinishedStatus`` name.
         auto_reruns_sent: fragment reruns the tab's timers requested.
         exceptions: the messages of exception elements the server drew.
+        components: the ``data`` of each components-v2 element drawn last, by component name
+            (the Playground's live panel: ``components["deqnet_live_panel"]["token"]``).
         error: why the tab stopped reading (a :class:`ProtocolError`, or an exception raised
             while handling a message), or None.
         closed: the websocket is closed.
@@ -456,6 +459,7 @@ class LightTab:
         self.finished: Counter[str] = Counter()
         self.auto_reruns_sent = 0
         self.exceptions: list[str] = []
+        self.components: dict[str, dict] = {}
         self.error: Exception | None = None
         self.closed = False
         self._page_script_hash = ""
@@ -708,6 +712,8 @@ class LightTab:
                 self.step_changes.append((time.monotonic(), proto.body))
         elif kind == "exception":
             self.exceptions.append(proto.message)
+        elif kind == "bidi_component" and proto.json:
+            self.components[proto.component_name.rsplit(".", 1)[-1]] = json.loads(proto.json)
         value_of = _WIDGET_VALUES.get(kind)
         if value_of is None or not proto.id:
             return

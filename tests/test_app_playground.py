@@ -1,9 +1,10 @@
-"""The Playground through its buttons: Step, Train/Pause (fragment ticks), Reset, uploads.
+"""The Playground through its buttons: Step, Train/Pause, Reset, uploads.
 
-Training runs in the server's trainer thread while the page's ticks watch; AppTest runs the
-live fragment once per ``.run()``, so "training for a while" is a few runs. These tests use the
-plain ``st.plotly_chart`` path of the live charts (``DEQNET_LIVE_CHARTS=plotly``), whose figures
-AppTest can read; tests/test_app_live_chart.py covers the component.
+Training runs in the server's live trainer while someone watches. AppTest cannot run the
+streaming panel's JavaScript, so these tests use the polling fallback (``DEQNET_LIVE=ticks``),
+whose ticks watch and whose ``st.plotly_chart`` figures AppTest can read: AppTest runs the
+polling fragment once per ``.run()``, so "training for a while" is a few runs. The stream itself
+is tested in tests/test_live_*.py and in the browser (tests/browser/).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ SMALL = {"n": "64", "budget": "25"}  # tiny data and budget: a few ticks finish 
 
 
 @pytest.fixture(autouse=True)
-def _plotly_charts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEQNET_LIVE_CHARTS", "plotly")
+def _polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEQNET_LIVE", "ticks")
 
 
 def _tick_until(at, done, timeout: float = 120.0):

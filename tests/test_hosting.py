@@ -91,7 +91,7 @@ UNSAFE = re.compile(
 )
 
 
-@pytest.mark.parametrize("folder", ["app.py", "ui", "app_pages", "deqnet"])
+@pytest.mark.parametrize("folder", ["app.py", "streamlit_app.py", "ui", "app_pages", "deqnet"])
 def test_no_code_path_evaluates_or_unpickles_user_data(folder: str) -> None:
     """The app never evals, unpickles or torch.loads anything (docstrings may say so)."""
     paths = [ROOT / folder] if folder.endswith(".py") else sorted((ROOT / folder).rglob("*.py"))

@@ -46,7 +46,6 @@ from browser.conftest import (
 )
 from light_client import LightTab
 from playwright.sync_api import Browser, Locator, Page, expect
-
 from ui.class_trainer import WATCH_SECONDS
 
 pytestmark = [pytest.mark.load, pytest.mark.browser]

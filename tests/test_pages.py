@@ -11,7 +11,7 @@ from ui.pages import DEFAULT_PAGE, PAGES, by_title, page_path, url_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SOURCES = [ROOT / "app.py", *sorted((ROOT / "ui").glob("*.py"))]
+SOURCES = [ROOT / "app.py", ROOT / "streamlit_app.py", *sorted((ROOT / "ui").glob("*.py"))]
 SOURCES += sorted((ROOT / "app_pages").glob("*.py")) + sorted((ROOT / "deqnet").rglob("*.py"))
 PAGE_PATH = re.compile(r"app_pages/\w+\.py")
 

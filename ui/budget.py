@@ -4,7 +4,7 @@ One Streamlit process serves every browser session with no per-session memory qu
 configuration whose training step would keep an autograd tape larger than
 ``deqnet.config.STEP_MEMORY_LIMIT`` is refused before it trains. Fixed-step solvers and layers
 are estimated in advance; an adaptive solver is measured after its first step (the server's
-trainer, ``ui.class_trainer``, checks that one).
+trainer, ``deqnet.live.LiveTrainer``, checks that one).
 """
 
 from __future__ import annotations

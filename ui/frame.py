@@ -1,8 +1,8 @@
 """The picture frame around every page: page config, the shared sidebar, navigation, the link.
 
-Used only by app.py. Order matters: read the link (first run only), draw the sidebar (which
-updates the wanted settings), bring the model in line, show pending messages, run the page, and
-finally mirror the settings in the URL.
+Used only by streamlit_app.py. Order matters: read the link (first run only), draw the sidebar
+(which updates the wanted settings), bring the model in line, show pending messages, run the
+page, and finally mirror the settings in the URL.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from ui import sidebar
-from ui.class_trainer import class_trainer
 from ui.links import classroom_panel, read_url, write_url
 from ui.pages import DEFAULT_PAGE, PAGES, by_title
 from ui.show import guarded
@@ -20,7 +19,7 @@ from ui.state import Session, get_session, sync, take_messages
 
 # Less empty space above the page so the Playground's main chart fits a 900-px-high screen;
 # metric values small enough for three side by side next to it; and no "stale" fading inside
-# live panels (ui.live), where every tick redraws the same elements.
+# the polling live panel (ui.live), where every tick redraws the same elements.
 _STYLE = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; padding-bottom: 2rem; }
 [data-testid="stMetricValue"] { font-size: 1.6rem; }
@@ -78,9 +77,6 @@ def _run() -> None:
             classroom_panel(session)
         sync(session)
     _messages(session)
-    # Live training follows the Playground's ticks: any page run stops it until the Playground
-    # (whose live panel touches the trainer again in this same run) ticks.
-    class_trainer().leave(session)
     with guarded(f"the {page.title} page"):
         page.run()
     write_url(session)

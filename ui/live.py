@@ -1,14 +1,13 @@
-"""Live training on the page: a fragment that ticks while the server's trainer trains.
+"""Live training on the Playground: Train and Pause, the picture a page run draws, and the
+polling fallback.
 
-Training runs off the browser's clock, in the server's one trainer thread
-(``ui.class_trainer``). A tick only says "this tab is watching" (which keeps the session in
-training), and draws the latest picture; Pause (a full rerun with ``running`` False), a closed
-tab, another page or a tab that stops ticking takes the session out of training. The fragment
-is re-declared on every full run, ticking only while training, at a rate that slows as more
-sessions train (``ClassTrainer.tick_seconds``): every tick costs the server a script run.
-
-When the trainer thread stops a session (step budget, divergence, a step too large for the
-server's memory), the next tick reruns the whole page so its buttons and messages show it.
+Training runs off the browser's clock, in the server's live trainer (``ui.live_trainer``). The
+live panel normally streams (``ui.live_panel``): no script runs while training. Where the
+stream cannot be used (``DEQNET_LIVE=ticks``, or a browser whose socket does not open: a proxy
+that strips websocket upgrades), :func:`polling_panel` draws the panel in a fragment that
+reruns every ``tick_seconds()``: each rerun says "this tab is watching" for ``WATCH_SECONDS``
+(which keeps the session in training) and draws the latest picture. When the trainer stops a
+session (step budget, divergence, memory), the next tick reruns the whole page.
 """
 
 from __future__ import annotations
@@ -20,32 +19,31 @@ from contextlib import nullcontext
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from deqnet.live import GRID_POINTS, LIVE_GRID_POINTS, Picture, make_picture
 from ui.budget import memory_problem
-from ui.class_trainer import class_trainer
+from ui.live_trainer import live_trainer
 from ui.show import guarded
 from ui.slots import run_turn
-from ui.state import (
-    GRID_POINTS,
-    LIVE_GRID_POINTS,
-    Picture,
-    Session,
-    get_session,
-    make_picture,
-    memo,
-    note,
-)
+from ui.state import Session, get_session, memo, note
+
+# A polling tab alone reruns its panel 4 times a second; a class shares about
+# TICKS_PER_SECOND_SERVER reruns a second (each costs the server a script run), and a session
+# whose tab has not polled for WATCH_SECONDS (at least three ticks) stops training.
+FASTEST_TICK = 0.25
+SLOWEST_TICK = 4.0
+TICKS_PER_SECOND_SERVER = 8.0
+WATCH_SECONDS = 2.0
 
 
 def page_run_only(callback: Callable[[Session], None]) -> Callable[[Session], None]:
-    """``callback`` for a button outside the live panel: it acts only in a whole-page run.
+    """``callback`` for a button outside the polling panel: it acts only in a whole-page run.
 
     Streamlit can deliver a click twice: in the whole-page run the click asks for, and in a
-    live tick's rerun the browser sends right after it (a tick only reruns the fragment, so
+    polling tick's rerun the browser sends right after it (a tick only reruns the fragment, so
     the button keeps the callback of the run that drew it). The tick's copy ran the callback
     of a button that had already changed: Pause, then Train again, and training went on after
-    the user paused it (seen once in CI); Step would step twice, Regenerate draw twice. A click
-    always reaches a whole-page run (its own, or a tick's rerun folded into it), so ignoring
-    it in ticks loses nothing.
+    the user paused it; Step would step twice. A click always reaches a whole-page run, so
+    ignoring it in ticks loses nothing. (The streaming panel has no ticks.)
     """
 
     @functools.wraps(callback)
@@ -67,6 +65,7 @@ def start_training(session: Session) -> None:
         note(session, problem)
     else:
         session.live.running = True
+        live_trainer().wake()
 
 
 @page_run_only
@@ -77,31 +76,45 @@ def pause_training(session: Session) -> None:
 
 
 def live_picture(session: Session) -> Picture:
-    """What the live panel draws: while training, the trainer thread's latest picture (made from
-    the weights it trains, see ``ui.class_trainer``); otherwise the current model's, at full
-    resolution (memoised per model version)."""
+    """What a page run draws: while training, the trainer's newest picture of this training;
+    otherwise the current model's at full resolution (memoised per model version)."""
     picture = session.live.picture
-    if session.live.running and picture is not None and picture.shows[0] == id(session.model):
+    if (
+        session.live.running
+        and picture is not None
+        and picture.serial == session.trainer.serial
+        and picture.paths is not None
+    ):
         return picture
     n = LIVE_GRID_POINTS if session.live.running else GRID_POINTS
+
+    def draw() -> Picture:
+        return make_picture(
+            session.model,
+            session.data,
+            serial=session.trainer.serial,
+            step=session.steps_done,
+            n=n,
+        )
+
     with session.lock:
-        return memo(session, f"picture_{n}", lambda: make_picture(session, n))
+        return memo(session, f"picture_{n}", draw)
 
 
-def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> None:
-    """Draw ``render(session)`` in a fragment that ticks while the session trains.
+def tick_seconds() -> float:
+    """Seconds between two polls of a tab, for the number of sessions training now."""
+    training = len(live_trainer().training())
+    return min(SLOWEST_TICK, max(FASTEST_TICK, training / TICKS_PER_SECOND_SERVER))
 
-    ``key`` names the container (class ``st-key-live_<key>``): the frame's CSS keeps its
-    elements from fading while a tick recomputes them.
-    """
+
+def polling_panel(render: Callable[[Session], None], *, what: str) -> None:
+    """Draw ``render(session)`` in a fragment that reruns while the session trains."""
     session = get_session()
-    trainer = class_trainer()
-    ctx = get_script_run_ctx()
-    connection = ctx.session_id if ctx else None
+    trainer = live_trainer()
     interval = None
     if session.live.running:
-        trainer.touch(session, connection)  # training starts now, not at the first tick
-        interval = trainer.tick_seconds()
+        trainer.watch_for(session, WATCH_SECONDS)  # training starts now, not at the first tick
+        interval = tick_seconds()
 
     @st.fragment(run_every=interval)
     def _panel() -> None:
@@ -111,11 +124,8 @@ def live_fragment(render: Callable[[Session], None], *, key: str, what: str) -> 
             if interval is not None:
                 if not current.live.running:
                     st.rerun()  # stopped by the trainer (budget, divergence, memory) or elsewhere
-                trainer.touch(current, connection)
-                wanted = trainer.tick_seconds()
-                if not interval / 2 <= wanted <= interval * 2:
-                    st.rerun()  # the class grew or shrank: tick at the rate that fits it now
-            with st.container(key=f"live_{key}"), guarded(what):
+                trainer.watch_for(current, max(WATCH_SECONDS, 3 * interval))
+            with st.container(key="live_polled"), guarded(what):
                 render(current)
 
     _panel()

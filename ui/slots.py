@@ -7,7 +7,7 @@ answered neither websocket messages nor its health check for over 10 s. Work tha
 its own script thread therefore computes only while it holds a slot; the others wait on a
 condition variable, which costs no CPU and no GIL, and are served first come, first served, so
 no tab starves. (Live training does not take slots: the server's one trainer thread,
-``ui.class_trainer``, trains every session that is training.)
+``ui.live_trainer``, trains every session that is training.)
 
 Every script run itself (a page run or a live tick) also takes one of ``max_runs()`` *run turns*
 (``run_turn``), in a separate line: when a class presses Train at once, thirty script threads

@@ -17,18 +17,9 @@ from typing import Any, TypeVar
 import streamlit as st
 import torch
 
-from deqnet import (
-    Dataset,
-    RunConfig,
-    SolverFailure,
-    StepRecord,
-    Trainer,
-    Trajectory,
-    build_model,
-    trajectory,
-)
-from deqnet.analysis import DecisionGrid, decision_grid, plot_extent
+from deqnet import Dataset, RunConfig, StepRecord, Trainer, build_model
 from deqnet.config import LIMITS, repair_run
+from deqnet.live import LiveState
 from deqnet.models import DeqModel
 from deqnet.presets import Preset
 from deqnet.sharing import QueryResult
@@ -44,42 +35,6 @@ OPTIMISER_NOTE = (
     "Training settings changed — the weights were kept and the optimiser was rebuilt "
     "(its internal state, e.g. Adam's moments, starts afresh)."
 )
-
-
-@dataclass(frozen=True)
-class Picture:
-    """What the live panel draws of a model: its decision grid and a few hidden-state paths.
-
-    Attributes:
-        shows: (id of the model, training steps done) when it was made.
-        extent: the plotted box (x0, x1, y0, y1).
-        grid: the decision grid on ``extent``, or None if the solver failed on it.
-        paths: paths of the first ``PREVIEW_POINTS`` training points, or None likewise.
-    """
-
-    shows: tuple[int, int]
-    extent: tuple[float, float, float, float]
-    grid: DecisionGrid | None
-    paths: Trajectory | None
-
-
-# The live panel's picture: a coarser grid while training (it is redrawn up to ten times a
-# second; the browser smooths the image) and the paths of this many training points.
-GRID_POINTS = 100
-LIVE_GRID_POINTS = 50
-PREVIEW_POINTS = 64
-
-
-def make_picture(session: Session, n: int) -> Picture:
-    """The session's current model drawn on an n x n grid (call with its lock held)."""
-    model, data = session.model, session.data
-    extent = plot_extent(data)
-    try:
-        grid = decision_grid(model, extent, n=n)
-        paths = trajectory(model, data.x_train[:PREVIEW_POINTS])
-    except SolverFailure:
-        grid = paths = None
-    return Picture((id(model), session.steps_done), extent, grid, paths)
 
 
 @dataclass(eq=False)
@@ -117,22 +72,18 @@ class Upload:
 
 
 @dataclass(eq=False)
-class Live:
-    """One session's live training on the Playground.
+class Stream:
+    """How this session's live panel gets its frames (``ui.live_panel``).
 
     Attributes:
-        running: True while live training is on (the server's class trainer steps it).
-        picture: the last picture the trainer thread made while training (``make_picture``).
-        sent, seq: what each live chart in the browser holds, and a counter that orders the
-            updates sent to them (``ui.live_chart``).
-        fallback: the live-chart component failed in this browser: plain Plotly charts.
+        token: the secret the panel's websocket presents (``ui.live_route``); "" until the
+            Playground first needs one.
+        fallback: why the stream could not be used in this browser ("" while it can): the
+            panel then polls with Streamlit reruns instead (``ui.live``).
     """
 
-    running: bool = False
-    picture: Picture | None = None
-    sent: dict[str, Any] = field(default_factory=dict)
-    seq: int = 0
-    fallback: bool = False
+    token: str = ""
+    fallback: str = ""
 
 
 @dataclass(eq=False)
@@ -155,7 +106,9 @@ class Session:
         lock: held while weights change, so a download (served from another thread) sees a
             consistent model and history.
         cache: results memoised by :func:`memo`.
-        live: the Playground's live training (its switch and what the browser holds).
+        live: the Playground's live training (its switch and newest picture), which the
+            server's live trainer (``ui.live_trainer``) reads and writes.
+        stream: how the live panel receives it.
     """
 
     run: RunConfig
@@ -172,11 +125,16 @@ class Session:
     upload: Upload = field(default_factory=Upload)
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    live: Live = field(default_factory=Live)
+    live: LiveState = field(default_factory=LiveState)
+    stream: Stream = field(default_factory=Stream)
 
     @property
     def steps_done(self) -> int:
         return self.trainer.steps_done
+
+    @property
+    def budget(self) -> int:
+        return self.run.train.train_steps
 
     @property
     def budget_reached(self) -> bool:
@@ -490,9 +448,8 @@ def load_trained(
 
 __all__ = [
     "Link",
-    "Live",
-    "Picture",
     "Session",
+    "Stream",
     "Upload",
     "apply_preset",
     "apply_run",
@@ -512,7 +469,6 @@ __all__ = [
     "regenerate_data",
     "new_session",
     "open_sweep_cell",
-    "make_picture",
     "rebuild",
     "set_classroom",
     "set_view",

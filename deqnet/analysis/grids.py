@@ -85,7 +85,7 @@ def plot_extent(data: Dataset | np.ndarray, margin: float = 0.25) -> Extent:
     return float(x0), float(x1), float(y0), float(y1)
 
 
-def _grid_points(extent: Extent, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def grid_points(extent: Extent, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """xs (n,), ys (n,) and the points (n * n, 2) in row-major (i = y, j = x) order."""
     x0, x1, y0, y1 = extent
     xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
@@ -95,7 +95,7 @@ def _grid_points(extent: Extent, n: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def decision_grid(model: DeqModel, extent: Extent, n: int = 100) -> DecisionGrid:
     """Class probabilities (n, n, C) of the model on an n x n grid of ``extent``."""
-    xs, ys, points = _grid_points(extent, n)
+    xs, ys, points = grid_points(extent, n)
     with torch.no_grad(), restore_nfe(model):
         probs = model.readout(model.flow(lift_inputs(model, points))).softmax(dim=1)
     return DecisionGrid(xs=xs, ys=ys, probs=to_numpy(model, probs).reshape(n, n, -1))
@@ -112,7 +112,7 @@ def vector_field_grid(model: DeqModel, t: float, extent: Extent, n: int = 21) ->
     Discrete models: (x_{l+1} - x_l) / dt of the layer nearest t.
     """
     t = check_time(model, t)
-    xs, ys, points = _grid_points(extent, n)
+    xs, ys, points = grid_points(extent, n)
     states = lift_inputs(model, points)
     with torch.no_grad(), restore_nfe(model):
         if isinstance(model, ContinuousModel):

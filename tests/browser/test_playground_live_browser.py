@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from conftest import ARTIFACTS, by_key, running_app, screenshot, wait_for_app
 from playwright.sync_api import Browser, Page, expect
-
 from ui.class_trainer import WATCH_SECONDS
 
 pytestmark = pytest.mark.browser

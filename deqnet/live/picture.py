@@ -1,0 +1,103 @@
+"""What the live panel draws of a model: its decision grid and, less often, a few paths.
+
+A picture is made on the trainer thread right after a step (the weights cannot change under
+it), from the model's own ``decision_grid`` and ``trajectory``, or for several models of one
+stacked group at once (:func:`stacked_grids`: one batched evaluation instead of one per model,
+which is what lets a class of thirty get pictures several times a second).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from deqnet.analysis.grids import DecisionGrid, decision_grid, grid_points, plot_extent
+from deqnet.analysis.paths import Trajectory, trajectory
+from deqnet.datasets import Dataset
+from deqnet.models.base import DeqModel, SolverFailure
+from deqnet.sweep.batched import Ensemble
+
+# The boundary's grid: finer while paused (drawn once), coarser while training (drawn up to
+# display rate; the browser smooths the image). Paths of this many training points.
+GRID_POINTS = 100
+LIVE_GRID_POINTS = 50
+PREVIEW_POINTS = 64
+
+Extent = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A model drawn at one moment of its training.
+
+    Attributes:
+        serial: the ``Trainer.serial`` of the training it shows.
+        step: training steps done when it was made.
+        extent: the plotted box (x0, x1, y0, y1).
+        grid: the decision grid on ``extent`` (probs (n, n, C)), or None if the solver failed.
+        paths: paths of the first ``PREVIEW_POINTS`` training points (None: not made this
+            time, or the solver failed).
+        labels: the classes of those points, (PREVIEW_POINTS,).
+    """
+
+    serial: int
+    step: int
+    extent: Extent
+    grid: DecisionGrid | None
+    paths: Trajectory | None
+    labels: np.ndarray
+
+
+def make_picture(
+    model: DeqModel,
+    data: Dataset,
+    *,
+    serial: int,
+    step: int,
+    n: int,
+    paths: bool = True,
+    grid: DecisionGrid | None = None,
+) -> Picture:
+    """``model`` drawn on an n x n grid of ``plot_extent(data)`` (and its preview paths);
+    ``grid``: that decision grid, already computed (``stacked_grids``)."""
+    extent = plot_extent(data)
+    try:
+        if grid is None:
+            grid = decision_grid(model, extent, n=n)
+        traj = trajectory(model, data.x_train[:PREVIEW_POINTS]) if paths else None
+    except SolverFailure:
+        grid = traj = None
+    return Picture(serial, step, extent, grid, traj, np.asarray(data.y_train[:PREVIEW_POINTS]))
+
+
+def stacked_grids(
+    models: Sequence[DeqModel], extents: Sequence[Extent], n: int
+) -> list[DecisionGrid]:
+    """``decision_grid(models[m], extents[m], n)`` of each model, as one batched evaluation.
+
+    The models must share ``Ensemble``'s shapes (one live group) and use a fixed-step solver or
+    layers. Equal to the lone grids to float rounding (tests/test_live_picture.py).
+    """
+    ensemble = Ensemble(models)
+    axes = [grid_points(extent, n) for extent in extents]
+    x = torch.as_tensor(np.stack([points for _, _, points in axes]), dtype=ensemble.dtype)
+    with torch.no_grad():
+        logits = ensemble.logits(x, ensemble.stack(range(len(models))))
+        probs = logits.softmax(dim=2).numpy()
+    return [
+        DecisionGrid(xs=xs, ys=ys, probs=probs[m].reshape(n, n, -1))
+        for m, (xs, ys, _) in enumerate(axes)
+    ]
+
+
+__all__ = [
+    "GRID_POINTS",
+    "LIVE_GRID_POINTS",
+    "PREVIEW_POINTS",
+    "Picture",
+    "make_picture",
+    "stacked_grids",
+]

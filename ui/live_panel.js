@@ -1,0 +1,633 @@
+// The Playground's live panel: status line, metrics row and three Plotly charts (decision
+// boundary, training curves, path preview), fed by the server's frame stream (ui/live_route.py).
+//
+// Streamlit calls this export on every page run with new `data` (same parentElement): the
+// figures as the builders made them, the texts, the socket's path and token. Between page runs
+// nothing reruns: frames arrive on a websocket and are drawn in requestAnimationFrame, newest
+// first, all in the same animation frame:
+//   - the boundary's shading is painted on a <canvas> under Plotly's transparent layers (about a
+//     millisecond; Plotly itself keeps the axes, points, hover and the user's zoom);
+//   - the p = 0.5 contour is traced here (marching squares) from the same grid;
+//   - the status line and every [data-metric] value get the frame's texts;
+//   - curves and the path preview are redrawn with Plotly.react at most every REDRAW_MS.
+// When the trainer stops the session (budget, divergence, memory) the panel triggers one page
+// run ("stopped") so the buttons and messages show it. A token the server does not know (4401)
+// or one already in use (4409) asks the page for a new one ("token"). A socket that never opens
+// within data.fallback_ms, or fails again and again, reports "failed": the page then polls with
+// Streamlit reruns instead (ui/live.py).
+
+const panels = new WeakMap(); // parentElement -> panel state
+const LOAD_TIMEOUT_MS = 20000;
+const REDRAW_MS = 250;
+const CONTOUR_LEVEL = 127.5; // p = 0.5 in uint8 levels
+const MAX_FAILURES = 8;
+const BACKOFF_MS = [500, 8000]; // full jitter between 0 and min(max, base * 2^failures)
+
+function loadPlotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__deqnetPlotly) {
+    window.__deqnetPlotly = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      const timer = setTimeout(() => reject(new Error("plotly.js took too long to load")),
+        LOAD_TIMEOUT_MS);
+      script.src = url;
+      script.onload = () => {
+        clearTimeout(timer);
+        if (window.Plotly) resolve(window.Plotly);
+        else reject(new Error("plotly.js loaded but defined no Plotly"));
+      };
+      script.onerror = () => {
+        clearTimeout(timer);
+        reject(new Error(`could not load ${url}`));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return window.__deqnetPlotly;
+}
+
+// ---- arrays: frames (deqnet/live/frames.py) and plotly.py's {dtype, bdata, shape} ----
+
+const TYPED = {
+  u1: Uint8Array, i1: Int8Array, u2: Uint16Array, i2: Int16Array,
+  u4: Uint32Array, i4: Int32Array, f4: Float32Array, f8: Float64Array,
+};
+
+function decodeFrame(buffer) {
+  const n = new DataView(buffer).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, n)));
+  const start = Math.ceil((4 + n) / 8) * 8;
+  const arrays = {};
+  for (const a of header.arrays) {
+    const size = a.shape.reduce((x, y) => x * y, 1);
+    arrays[a.name] = new TYPED[a.dtype](buffer, start + a.offset, size);
+  }
+  return { header, arrays };
+}
+
+function flat(spec) {
+  if (Array.isArray(spec)) return Float64Array.from(spec.flat(Infinity));
+  const text = atob(spec.bdata);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i += 1) bytes[i] = text.charCodeAt(i);
+  return new TYPED[spec.dtype](bytes.buffer);
+}
+
+function plain(spec) {
+  return spec && !Array.isArray(spec) && spec.bdata !== undefined ? Array.from(flat(spec)) : spec;
+}
+
+// ---- the boundary's shading ----
+
+function rgbOf(color) {
+  if (color.startsWith("#")) return [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+  return color.replace(/[^\d.,]/g, "").split(",").slice(0, 3).map(Number);
+}
+
+// 256 RGB entries of a Plotly colour scale on [0, 1] (linear in RGB, as Plotly mixes).
+function lookupTable(colorscale) {
+  const stops = colorscale.map(([v, c]) => [v, rgbOf(c)]);
+  const table = new Uint8ClampedArray(256 * 3);
+  for (let i = 0; i < 256; i += 1) {
+    const v = i / 255;
+    let k = 0;
+    while (k < stops.length - 2 && v > stops[k + 1][0]) k += 1;
+    const [v0, c0] = stops[k];
+    const [v1, c1] = stops[k + 1];
+    const w = v1 > v0 ? Math.min(1, Math.max(0, (v - v0) / (v1 - v0))) : 0;
+    for (let ch = 0; ch < 3; ch += 1) table[3 * i + ch] = c0[ch] + w * (c1[ch] - c0[ch]);
+  }
+  return table;
+}
+
+function levels(values, lo = 0, hi = 1) {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i += 1) {
+    out[i] = Math.round(255 * Math.min(1, Math.max(0, (values[i] - lo) / (hi - lo))));
+  }
+  return out;
+}
+
+// Takes the shading traces out of Plotly's hands (kept, invisible, for hover) and returns the
+// grid they hold in the frames' form: {kind, x0, dx, y0, dy, rows, cols, z | image, contour}.
+function takeShading(figure, panel) {
+  figure.layout.plot_bgcolor = "rgba(0,0,0,0)";
+  panel.paper = figure.layout.paper_bgcolor ?? "#ffffff";
+  figure.layout.paper_bgcolor = "rgba(0,0,0,0)";
+  const image = figure.data.find((t) => t.type === "image");
+  if (image) {
+    image.opacity = 0;
+    const [rows, cols] = String(image.z.shape ?? "").split(",").map((s) => parseInt(s, 10));
+    return {
+      kind: "image", x0: image.x0, dx: image.dx, y0: image.y0, dy: image.dy, rows, cols,
+      image: new Uint8Array(flat(image.z)),
+    };
+  }
+  const heat = figure.data.find((t) => t.type === "heatmap");
+  const contour = figure.data.find((t) => t.type === "contour");
+  heat.opacity = 0;
+  if (contour) contour.visible = false;
+  panel.table = lookupTable(heat.colorscale);
+  panel.smooth = heat.zsmooth !== false;
+  panel.line = { color: contour?.line?.color ?? "#222222", width: contour?.line?.width ?? 2 };
+  const xs = flat(heat.x);
+  const ys = flat(heat.y);
+  return {
+    kind: "heatmap", x0: xs[0], dx: xs.length > 1 ? xs[1] - xs[0] : 1,
+    y0: ys[0], dy: ys.length > 1 ? ys[1] - ys[0] : 1, rows: ys.length, cols: xs.length,
+    z: levels(flat(heat.z), heat.zmin ?? 0, heat.zmax ?? 1),
+    contour: contour ? levels(flat(contour.z)) : null,
+  };
+}
+
+function sourceCanvas(panel, grid) {
+  const { rows, cols } = grid;
+  const pixels = new ImageData(cols, rows);
+  for (let i = 0; i < rows; i += 1) {
+    for (let j = 0; j < cols; j += 1) {
+      const from = i * cols + j;
+      const to = 4 * ((rows - 1 - i) * cols + j);
+      if (grid.kind === "image") {
+        pixels.data.set(grid.image.subarray(3 * from, 3 * from + 3), to);
+      } else {
+        const level = grid.z[from];
+        pixels.data.set(panel.table.subarray(3 * level, 3 * level + 3), to);
+      }
+      pixels.data[to + 3] = 255;
+    }
+  }
+  const source = panel.source ?? (panel.source = document.createElement("canvas"));
+  source.width = cols;
+  source.height = rows;
+  source.getContext("2d").putImageData(pixels, 0, 0);
+  return source;
+}
+
+// Marching squares at p = 0.5: line segments [x1, y1, x2, y2] in data coordinates.
+function contourSegments(grid) {
+  const { rows, cols, contour } = grid;
+  const xs = (j) => grid.x0 + j * grid.dx;
+  const ys = (i) => grid.y0 + i * grid.dy;
+  const at = (i, j) => contour[i * cols + j] - CONTOUR_LEVEL;
+  const cross = (a, b, pa, pb) => pa + (a / (a - b)) * (pb - pa);
+  const segments = [];
+  for (let i = 0; i + 1 < rows; i += 1) {
+    for (let j = 0; j + 1 < cols; j += 1) {
+      const v = [at(i, j), at(i, j + 1), at(i + 1, j + 1), at(i + 1, j)];
+      const p = [];
+      if ((v[0] > 0) !== (v[1] > 0)) p.push([cross(v[0], v[1], xs(j), xs(j + 1)), ys(i)]);
+      if ((v[1] > 0) !== (v[2] > 0)) p.push([xs(j + 1), cross(v[1], v[2], ys(i), ys(i + 1))]);
+      if ((v[2] > 0) !== (v[3] > 0)) p.push([cross(v[3], v[2], xs(j), xs(j + 1)), ys(i + 1)]);
+      if ((v[3] > 0) !== (v[0] > 0)) p.push([xs(j), cross(v[0], v[3], ys(i), ys(i + 1))]);
+      for (let k = 0; k + 1 < p.length; k += 2) segments.push([...p[k], ...p[k + 1]]);
+    }
+  }
+  return segments;
+}
+
+function paint(panel) {
+  const div = panel.charts.boundary;
+  const layout = div._fullLayout;
+  const box = div.querySelector(".svg-container");
+  const grid = panel.grid;
+  if (!layout || !box || !grid) return;
+  let canvas = panel.canvas;
+  if (!canvas || canvas.parentElement !== box) {
+    canvas = document.createElement("canvas");
+    canvas.className = "deqnet-shading";
+    canvas.style.cssText = "position:absolute;left:0;top:0;pointer-events:none;";
+    box.insertBefore(canvas, box.firstChild); // under Plotly's (transparent) layers
+    panel.canvas = canvas;
+  }
+  div.style.background = panel.paper;
+  const ratio = window.devicePixelRatio || 1;
+  const width = box.clientWidth;
+  const height = box.clientHeight;
+  if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    canvas.style.width = `${width}px`;
+    canvas.style.height = `${height}px`;
+  }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, width, height);
+  const xa = layout.xaxis;
+  const ya = layout.yaxis;
+  const px = (x) => xa._offset + xa.l2p(x);
+  const py = (y) => ya._offset + ya.l2p(y);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(xa._offset, ya._offset, xa._length, ya._length);
+  ctx.clip();
+  ctx.imageSmoothingEnabled = grid.kind === "image" || panel.smooth;
+  // Pixel centres at the grid points, as Plotly draws a heatmap or an image.
+  const left = px(grid.x0 - grid.dx / 2);
+  const right = px(grid.x0 + (grid.cols - 0.5) * grid.dx);
+  const top = py(grid.y0 + (grid.rows - 0.5) * grid.dy);
+  const bottom = py(grid.y0 - grid.dy / 2);
+  ctx.drawImage(sourceCanvas(panel, grid), left, top, right - left, bottom - top);
+  if (grid.kind === "heatmap" && grid.contour) {
+    ctx.strokeStyle = panel.line.color;
+    ctx.lineWidth = panel.line.width;
+    ctx.lineCap = "round";
+    ctx.beginPath();
+    for (const [x1, y1, x2, y2] of contourSegments(grid)) {
+      ctx.moveTo(px(x1), py(y1));
+      ctx.lineTo(px(x2), py(y2));
+    }
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
+// ---- the panel's DOM ----
+
+const STYLE = `
+.deqnet-live-panel { font-family: inherit; color: inherit; }
+.deqnet-live-panel .dl-status { margin: 0 0 0.6rem; }
+.deqnet-live-panel .dl-status-text { font-size: 0.95rem; margin-bottom: 0.3rem; }
+.deqnet-live-panel .dl-bar { height: 0.5rem; border-radius: 0.25rem; background: #e5e7eb; }
+.deqnet-live-panel .dl-fill { height: 100%; border-radius: 0.25rem; background: #2563eb;
+  width: 0; }
+.deqnet-live-panel .dl-row { display: flex; flex-wrap: wrap; gap: 1rem; }
+.deqnet-live-panel .dl-left { flex: 3 1 320px; min-width: 0; }
+.deqnet-live-panel .dl-right { flex: 2 1 260px; min-width: 0; }
+.deqnet-live-panel .dl-metrics { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr));
+  gap: 0.4rem 0.8rem; margin-bottom: 0.4rem; }
+.deqnet-live-panel .dl-label { font-size: 0.85rem; opacity: 0.75; }
+.deqnet-live-panel .dl-value { font-size: 1.45rem; font-variant-numeric: tabular-nums;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.deqnet-live-panel .dl-chart { width: 100%; }
+`;
+
+function element(tag, className, parent) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function build(parentElement, data) {
+  if (!document.getElementById("deqnet-live-panel-style")) {
+    const style = element("style", null, document.head);
+    style.id = "deqnet-live-panel-style";
+    style.textContent = STYLE;
+  }
+  const root = element("div", "deqnet-live-panel", parentElement);
+  root.dataset.frames = "0";
+  const status = element("div", "dl-status", root);
+  const statusText = element("div", "dl-status-text", status);
+  statusText.dataset.status = "";
+  const fill = element("div", "dl-fill", element("div", "dl-bar", status));
+  const row = element("div", "dl-row", root);
+  const left = element("div", "dl-left", row);
+  const right = element("div", "dl-right", row);
+  const metrics = element("div", "dl-metrics", right);
+  const values = {};
+  for (const [name, label, help] of data.metric_labels) {
+    const box = element("div", "dl-metric", metrics);
+    const title = element("div", "dl-label", box);
+    title.textContent = label;
+    if (help) box.title = help;
+    values[name] = element("div", "dl-value", box);
+    values[name].dataset.metric = name;
+  }
+  const charts = {
+    boundary: element("div", "dl-chart deqnet-live-chart", left),
+    curves: element("div", "dl-chart", right),
+    preview: element("div", "dl-chart", right),
+  };
+  charts.boundary.dataset.chart = "boundary";
+  charts.curves.dataset.chart = "curves";
+  charts.preview.dataset.chart = "preview";
+  return { root, statusText, fill, values, charts };
+}
+
+function showTexts(panel, texts) {
+  panel.statusText.textContent = texts.status;
+  panel.fill.style.width = `${Math.min(100, (100 * texts.step) / Math.max(1, texts.budget))}%`;
+  for (const [name, value] of Object.entries(texts.metrics)) {
+    if (panel.values[name]) panel.values[name].textContent = value;
+  }
+}
+
+// ---- curves: the records the panel holds, as Plotly traces ----
+
+function curvesFromFigure(panel, figure, data) {
+  panel.curves = {
+    serial: data.serial,
+    count: data.step,
+    x: plain(figure.data[0].x) ?? [],
+    y: [0, 1, 2].map((i) => plain(figure.data[i].y) ?? []),
+  };
+}
+
+function takeRecords(panel, header, arrays) {
+  const c = header.curves;
+  const have = panel.curves;
+  if (header.serial < have.serial) return;
+  if (c.reset || header.serial !== have.serial) {
+    if (!c.reset) { panel.send({ resend: true }); return; }
+    panel.curves = { serial: header.serial, count: 0, x: [], y: [[], [], []] };
+  }
+  const curves = panel.curves;
+  if (c.from > curves.count) { panel.send({ resend: true }); return; }
+  const skip = curves.count - c.from;
+  if (skip >= c.count) return;
+  const columns = [arrays.curve_loss, arrays.curve_train, arrays.curve_test];
+  for (let i = skip; i < c.count; i += 1) {
+    curves.x.push(arrays.curve_step[i]);
+    columns.forEach((column, k) => curves.y[k].push(column[i]));
+  }
+  curves.count = c.from + c.count;
+  panel.dirty.curves = true;
+}
+
+function curvesTraces(panel) {
+  const { figure } = panel.figures.curves;
+  const { x, y } = panel.curves;
+  if (x.length && figure.layout.annotations?.length) {
+    // The empty chart's "press Train" note and fixed ranges give way to the data.
+    figure.layout.annotations = [];
+    for (const axis of ["xaxis", "xaxis2", "yaxis"]) {
+      if (figure.layout[axis]) {
+        delete figure.layout[axis].range;
+        figure.layout[axis].autorange = true;
+      }
+    }
+  }
+  figure.data.forEach((trace, i) => {
+    trace.x = x;
+    trace.y = y[i];
+  });
+}
+
+// ---- frames ----
+
+function newer(grid, shown) {
+  if (!shown) return true;
+  if (grid.serial !== shown.serial) return grid.serial > shown.serial;
+  return grid.step > shown.step || (grid.step === shown.step && grid.fine && !shown.fine);
+}
+
+function onFrame(panel, buffer) {
+  const { header, arrays } = decodeFrame(buffer);
+  takeRecords(panel, header, arrays);
+  if (header.serial >= (panel.texts?.serial ?? 0)) {
+    panel.texts = { ...header };
+  }
+  if (header.grid) {
+    const grid = {
+      ...header.grid, z: arrays.z, contour: arrays.contour, image: arrays.image, fine: false,
+    };
+    if (newer(grid, panel.grid)) panel.pending = grid;
+  }
+  if (header.preview && header.grid && header.grid.serial === panel.serial) {
+    const figure = panel.figures.preview?.figure;
+    if (figure && figure.data.length === header.preview.traces) {
+      figure.data.forEach((trace, i) => {
+        trace.x = Array.from(arrays[`path_x${i}`]);
+        trace.y = Array.from(arrays[`path_y${i}`]);
+      });
+      const [x0, x1, y0, y1] = header.preview.range;
+      figure.layout.xaxis.range = [x0, x1];
+      figure.layout.yaxis.range = [y0, y1];
+      panel.dirty.preview = true;
+    }
+  }
+  if (header.stopped) {
+    panel.setTriggerValue("stopped", `${header.serial}:${header.step}:${header.stopped}`);
+  }
+  schedule(panel);
+}
+
+function schedule(panel) {
+  if (panel.frameRequested) return;
+  panel.frameRequested = true;
+  requestAnimationFrame(() => {
+    panel.frameRequested = false;
+    draw(panel);
+  });
+}
+
+// One animation frame: the newest grid, texts, and (at most every REDRAW_MS) curves and preview.
+function draw(panel) {
+  if (!panel.Plotly) return;
+  let changed = false;
+  if (panel.pending) {
+    panel.grid = panel.pending;
+    panel.pending = null;
+    paint(panel);
+    changed = true;
+  }
+  if (panel.texts && panel.texts !== panel.shownTexts) {
+    showTexts(panel, panel.texts);
+    panel.shownTexts = panel.texts;
+    changed = true;
+  }
+  if (changed) {
+    panel.frames += 1;
+    panel.root.dataset.frames = String(panel.frames);
+  }
+  for (const name of ["curves", "preview"]) {
+    if (panel.dirty[name]) redraw(panel, name);
+  }
+}
+
+// Plotly.react of one chart, one at a time and at most every REDRAW_MS.
+function redraw(panel, name) {
+  const chart = panel.figures[name];
+  if (!chart || chart.drawing) return;
+  const wait = chart.readyAt - performance.now();
+  if (wait > 0) {
+    if (!chart.timer) {
+      chart.timer = setTimeout(() => { chart.timer = null; schedule(panel); }, wait);
+    }
+    return;
+  }
+  panel.dirty[name] = false;
+  if (name === "curves") curvesTraces(panel);
+  chart.drawing = true;
+  const { figure } = chart;
+  figure.layout.datarevision = (figure.layout.datarevision ?? 0) + 1;
+  panel.Plotly.react(panel.charts[name], figure.data, figure.layout, panel.config).then(() => {
+    chart.drawing = false;
+    chart.readyAt = performance.now() + REDRAW_MS;
+    if (panel.dirty[name]) schedule(panel);
+  });
+}
+
+// ---- the socket ----
+
+// The route's URL relative to the page's own, as Streamlit loads its assets: prefixes that a
+// proxy adds (and server.baseUrlPath) are kept, and wss: follows https:.
+function socketUrl(path, base) {
+  let page = window.location.href.split(/[?#]/)[0];
+  if (base && page.endsWith(`/${base}`)) page += "/";
+  const url = new URL(path, page);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.href;
+}
+
+function connect(panel) {
+  if (panel.socket || panel.closed || panel.failed) return;
+  const ws = new WebSocket(socketUrl(panel.path, panel.base), ["deqnet.v1", panel.token]);
+  ws.binaryType = "arraybuffer";
+  panel.socket = ws;
+  const firstTry = !panel.everOpened;
+  const timer = firstTry
+    ? setTimeout(() => {
+      if (ws.readyState !== WebSocket.OPEN) fail(panel, "the live stream did not open in time");
+    }, panel.fallbackMs)
+    : null;
+  ws.onopen = () => {
+    clearTimeout(timer);
+    panel.everOpened = true;
+    panel.failures = 0;
+    panel.root.dataset.stream = "open";
+    panel.send({ visible: !document.hidden });
+  };
+  ws.onmessage = (event) => onFrame(panel, event.data);
+  ws.onclose = (event) => {
+    clearTimeout(timer);
+    if (panel.socket !== ws) return;
+    panel.socket = null;
+    panel.root.dataset.stream = "closed";
+    if (panel.closed || panel.failed) return;
+    if (event.code === 4401 || event.code === 4409) {
+      // The server does not know this token (restarted, expired) or it is in use elsewhere:
+      // the page makes a new one, and the next data brings it.
+      panel.setTriggerValue("token", panel.token);
+      return;
+    }
+    if (!panel.everOpened) {
+      fail(panel, `the live stream could not connect (code ${event.code})`);
+      return;
+    }
+    panel.failures += 1;
+    if (panel.failures > MAX_FAILURES) {
+      fail(panel, "the live stream kept failing");
+      return;
+    }
+    const cap = Math.min(BACKOFF_MS[1], BACKOFF_MS[0] * 2 ** panel.failures);
+    panel.retry = setTimeout(() => connect(panel), Math.random() * cap);
+  };
+}
+
+function fail(panel, reason) {
+  if (panel.failed) return;
+  panel.failed = true;
+  const ws = panel.socket;
+  panel.socket = null;
+  if (ws) ws.close();
+  panel.setStateValue("failed", reason);
+}
+
+// ---- page runs ----
+
+function applyData(panel, data) {
+  const Plotly = panel.Plotly;
+  panel.config = data.config;
+  panel.path = data.path;
+  panel.base = data.base;
+  panel.fallbackMs = data.fallback_ms;
+  panel.serial = data.serial;
+  const figures = {};
+  for (const name of ["boundary", "curves", "preview"]) {
+    const figure = JSON.parse(data.figures[name]);
+    figure.layout.uirevision = `deqnet-live-${name}`; // keeps the user's zoom through updates
+    figure.layout.height = data.heights[name];
+    panel.charts[name].style.height = `${data.heights[name]}px`;
+    figures[name] = {
+      figure, drawing: false, readyAt: 0, timer: panel.figures[name]?.timer ?? null,
+    };
+  }
+  const grid = { ...takeShading(figures.boundary.figure, panel), serial: data.serial,
+    step: data.grid_step, fine: true };
+  if (newer(grid, panel.grid)) panel.grid = grid;
+  if (!panel.curves || data.serial !== panel.curves.serial) {
+    curvesFromFigure(panel, figures.curves.figure, data);
+  }
+  panel.figures = figures;
+  const texts = { serial: data.serial, step: data.step, budget: data.budget,
+    status: data.status, metrics: data.metrics };
+  if (!panel.texts || data.serial >= panel.texts.serial) {
+    // A page run shows the session as it is now; frames already drawn may be newer.
+    if (!panel.texts || data.serial > panel.texts.serial || data.step >= panel.texts.step) {
+      panel.texts = texts;
+    }
+  }
+  curvesTraces(panel);
+  const boundary = figures.boundary.figure;
+  return Promise.all([
+    Plotly.react(panel.charts.boundary, boundary.data, boundary.layout, data.config),
+    Plotly.react(panel.charts.curves, figures.curves.figure.data, figures.curves.figure.layout,
+      data.config),
+    Plotly.react(panel.charts.preview, figures.preview.figure.data,
+      figures.preview.figure.layout, data.config),
+  ]).then(() => {
+    if (!panel.listening) {
+      // Zoom, pan and resizes move the plot area: paint the shading after every redraw.
+      panel.charts.boundary.on("plotly_afterplot", () => paint(panel));
+      panel.listening = true;
+    }
+    paint(panel);
+    panel.shownTexts = null;
+    schedule(panel);
+    if (data.token !== panel.token) {
+      panel.token = data.token;
+      const old = panel.socket;
+      panel.socket = null;
+      if (old) old.close();
+      clearTimeout(panel.retry);
+      connect(panel);
+    } else {
+      connect(panel);
+    }
+  });
+}
+
+export default function render({ data, parentElement, setStateValue, setTriggerValue }) {
+  let panel = panels.get(parentElement);
+  if (!panel) {
+    panel = {
+      ...build(parentElement, data),
+      figures: {}, dirty: { curves: false, preview: false }, frames: 0,
+      socket: null, token: null, everOpened: false, failures: 0, failed: false, closed: false,
+      queue: Promise.resolve(),
+    };
+    panel.send = (message) => {
+      if (panel.socket?.readyState === WebSocket.OPEN) panel.socket.send(JSON.stringify(message));
+    };
+    panel.onVisibility = () => {
+      panel.send({ visible: !document.hidden });
+      if (!document.hidden && !panel.socket && panel.everOpened) {
+        clearTimeout(panel.retry);
+        connect(panel);
+      }
+    };
+    document.addEventListener("visibilitychange", panel.onVisibility);
+    panels.set(parentElement, panel);
+  }
+  panel.setStateValue = setStateValue;
+  panel.setTriggerValue = setTriggerValue;
+  // Page runs in order; frames meanwhile keep being drawn.
+  panel.queue = panel.queue
+    .then(() => loadPlotly(data.plotly_url))
+    .then((Plotly) => {
+      panel.Plotly = Plotly;
+      return applyData(panel, data);
+    })
+    .catch((error) => fail(panel, error.message));
+  return () => {
+    panel.closed = true;
+    clearTimeout(panel.retry);
+    document.removeEventListener("visibilitychange", panel.onVisibility);
+    if (panel.socket) panel.socket.close();
+    panels.delete(parentElement);
+    if (window.Plotly) {
+      for (const div of Object.values(panel.charts)) window.Plotly.purge(div);
+    }
+  };
+}

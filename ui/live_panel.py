@@ -1,0 +1,135 @@
+"""The Playground's live panel as one browser component fed by the frame stream.
+
+Every page run mounts the same component (``ui/live_panel.js``) with the figures the builders
+make for the session's current state, the status and metrics texts, and the session's stream
+token; between page runs the component reads frames from ``ui.live_route`` and redraws itself,
+so live training costs no Streamlit reruns at all. It asks for a page run only when the state
+changes: the trainer stopped the session ("stopped"), the token must be renewed ("token"), or
+the stream cannot be used in this browser ("failed": the page then polls, ``ui.live``).
+
+plotly.js is served from ``static/`` (``ui.plotly_js``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from deqnet.live import metric_texts, status_text
+from deqnet.live.status import METRICS
+from deqnet.sharing.text import safe_text
+from ui.live_route import PATH, TOKENS
+from ui.plotly_js import install_plotly_js
+from ui.show import PLOTLY_CONFIG
+from ui.state import Session, note
+
+# The panel falls back to polling when its socket has not opened after this long.
+FALLBACK_MS = 3000
+FALLBACK_NOTE = (
+    "The live stream could not start in this browser ({reason}); the Playground updates by "
+    "reloading its panel instead, which is slower."
+)
+METRIC_HELP = {
+    "nfe": "Evaluations of the vector field (or layers) in the forward / backward pass. "
+    "Backward is 0 with backprop (autograd reuses the forward pass); the adjoint method "
+    "solves a second ODE backwards.",
+    "ms-per-step": "Training time per step. Sessions that train the same kind of model at once "
+    "share one stacked computation, so in a class each one's share is smaller.",
+}
+
+
+_COMPONENT = st.components.v2.component(
+    "deqnet_live_panel",
+    js=(Path(__file__).with_name("live_panel.js")).read_text(encoding="utf-8"),
+    # Plotly.js puts its styles (hover labels, mode bar) in the document head: no shadow root.
+    isolate_styles=False,
+)
+_READY = install_plotly_js()  # already done by the launcher; AppTest has none
+
+
+def stream_unavailable(session: Session) -> str:
+    """Why this session's panel cannot stream ("" if it can): switched off, or it failed."""
+    if os.environ.get("DEQNET_LIVE", "stream").strip().lower() == "ticks":
+        return "DEQNET_LIVE=ticks"
+    if not _READY:
+        return "plotly.js could not be installed"
+    return session.stream.fallback
+
+
+def _base_path() -> str:
+    return str(st.get_option("server.baseUrlPath") or "").strip("/")
+
+
+def _plotly_url() -> str:
+    base = _base_path()
+    return f"/{base}/app/static/plotly.min.js" if base else "/app/static/plotly.min.js"
+
+
+def _token(session: Session) -> str:
+    """The session's stream token (made on first use, and again when the panel asks)."""
+    if not session.stream.token:
+        renew_token(session)
+    TOKENS.update_view(session.stream.token, session.link.view)
+    return session.stream.token
+
+
+def renew_token(session: Session) -> None:
+    """A new token for the session; the old one stops working (its socket closes)."""
+    ctx = get_script_run_ctx()
+    connection = ctx.session_id if ctx else None
+    session.stream.token = TOKENS.issue(session, connection, session.link.view)
+
+
+def live_panel(
+    session: Session,
+    *,
+    figures: Mapping[str, go.Figure],
+    heights: Mapping[str, int],
+    grid_step: int,
+) -> None:
+    """Mount the panel with ``figures`` ("boundary", "curves", "preview") drawn ``heights`` px
+    high; ``grid_step``: the training step the boundary's grid shows."""
+    history = session.trainer.history[:]
+    budget = session.budget
+    data = {
+        "token": _token(session),
+        "path": PATH,
+        "base": _base_path(),
+        "plotly_url": _plotly_url(),
+        "fallback_ms": FALLBACK_MS,
+        "figures": {name: fig.to_json() for name, fig in figures.items()},
+        "heights": dict(heights),
+        "serial": session.trainer.serial,
+        "step": len(history),
+        "grid_step": grid_step,
+        "budget": budget,
+        "status": status_text(
+            len(history), budget, running=session.live.running, diverged=session.diverged
+        ),
+        "metrics": metric_texts(history, budget),
+        "metric_labels": [[name, label, METRIC_HELP.get(name)] for name, label in METRICS.items()],
+        "config": PLOTLY_CONFIG,
+    }
+    _COMPONENT(
+        key="pg_live",
+        data=data,
+        height="content",
+        on_stopped_change=lambda: None,  # a page run is all it asks for
+        on_token_change=lambda: renew_token(session),
+        on_failed_change=lambda: _fall_back(session),
+    )
+
+
+def _fall_back(session: Session) -> None:
+    """The stream could not be used in this browser: poll from now on, and say so once."""
+    state = st.session_state.get("pg_live")
+    reason = state.get("failed") if isinstance(state, Mapping) else None
+    reason = safe_text(reason or "unknown reason", limit=120)  # the browser's words: made inert
+    if not session.stream.fallback:
+        session.stream.fallback = reason
+        note(session, FALLBACK_NOTE.format(reason=reason))
