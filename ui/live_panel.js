@@ -110,7 +110,7 @@ function levels(values, lo = 0, hi = 1) {
 
 // Takes the shading traces out of Plotly's hands (kept, invisible, for hover) and returns the
 // grid they hold in the frames' form: {kind, x0, dx, y0, dy, rows, cols, z | image, contour}.
-function takeShading(figure, panel) {
+function takeShading(figure, panel, running) {
   figure.layout.plot_bgcolor = "rgba(0,0,0,0)";
   panel.paper = figure.layout.paper_bgcolor ?? "#ffffff";
   figure.layout.paper_bgcolor = "rgba(0,0,0,0)";
@@ -126,6 +126,9 @@ function takeShading(figure, panel) {
   const heat = figure.data.find((t) => t.type === "heatmap");
   const contour = figure.data.find((t) => t.type === "contour");
   heat.opacity = 0;
+  // Its hover tells P(class 1) of the weights this page run drew: true while paused, stale
+  // once frames repaint the shading, so training hides it.
+  if (running) heat.hoverinfo = "skip";
   if (contour) contour.visible = false;
   panel.table = lookupTable(heat.colorscale);
   panel.smooth = heat.zsmooth !== false;
@@ -543,7 +546,7 @@ function applyData(panel, data) {
       figure, drawing: false, readyAt: 0, timer: panel.figures[name]?.timer ?? null,
     };
   }
-  const grid = { ...takeShading(figures.boundary.figure, panel), serial: data.serial,
+  const grid = { ...takeShading(figures.boundary.figure, panel, data.running), serial: data.serial,
     step: data.grid_step, fine: true };
   if (newer(grid, panel.grid)) panel.grid = grid;
   if (!panel.curves || data.serial !== panel.curves.serial) {

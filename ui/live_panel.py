@@ -108,6 +108,7 @@ def live_panel(
         "step": len(history),
         "grid_step": grid_step,
         "budget": budget,
+        "running": session.live.running,
         "status": status_text(
             len(history), budget, running=session.live.running, diverged=session.diverged
         ),
