@@ -114,10 +114,13 @@ def _metrics(session: Session, history: list[StepRecord]) -> None:
 
 def _figures(session: Session, history: list[StepRecord]) -> tuple[dict, int] | None:
     """The boundary, curves and preview figures of the session now, and the step the
-    boundary's grid shows; None if the model cannot be drawn."""
+    boundary's grid shows; None (after saying so, with the metrics) if the model cannot be
+    drawn."""
     picture = live_picture(session)
     grid, traj, extent = picture.grid, picture.paths, picture.extent
     if grid is None or traj is None:
+        _metrics(session, history)
+        error(solver_failure("the picture cannot be drawn"))
         return None
     view = session.link.view
     figures = {
@@ -140,8 +143,6 @@ def _streamed(session: Session) -> None:
     history = session.trainer.history[:]
     drawn = _figures(session, history)
     if drawn is None:
-        _metrics(session, history)
-        error(solver_failure("the picture cannot be drawn"))
         return
     figures, grid_step = drawn
     live_panel(session, figures=figures, heights=HEIGHTS, grid_step=grid_step)
@@ -153,8 +154,6 @@ def _polled(session: Session) -> None:
     _status(session, len(history))
     drawn = _figures(session, history)
     if drawn is None:
-        _metrics(session, history)
-        error(solver_failure("the picture cannot be drawn"))
         return
     figures, _ = drawn
     left, right = st.columns([3, 2], gap="medium")

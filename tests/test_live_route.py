@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import websockets
-from browser.conftest import ARTIFACTS, running_app
+from browser.conftest import new_train_log, running_app
 from light_client import LightTab
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -26,10 +26,7 @@ PANEL = "deqnet_live_panel"
 
 @pytest.fixture(scope="module")
 def train_log() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"route-train-{time.monotonic_ns()}.csv"
-    path.write_text("")
-    return path
+    return new_train_log("route-train")
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ import torch
 from deqnet.analysis.grids import plot_extent
 from deqnet.live.mailbox import Mailbox, Trainee
 from deqnet.live.picture import LIVE_GRID_POINTS, Picture, make_picture, stacked_grids
+from deqnet.models.base import SolverFailure
 from deqnet.sweep import class_key, step_together
 
 _LOG = logging.getLogger("deqnet.live")
@@ -215,16 +216,13 @@ class LiveTrainer:
             return {}
         began = time.monotonic()
         pictures = {}
-        stacked = (
-            len(due) > 1 and not due[0].model.config.adaptive and not any(t.diverged for t in due)
-        )
-        grids = (
-            stacked_grids(
-                [t.model for t in due], [plot_extent(t.data) for t in due], LIVE_GRID_POINTS
-            )
-            if stacked
-            else [None] * len(due)
-        )
+        grids: list = [None] * len(due)
+        if len(due) > 1 and not due[0].model.config.adaptive and not any(t.diverged for t in due):
+            try:
+                extents = [plot_extent(t.data) for t in due]
+                grids = stacked_grids([t.model for t in due], extents, LIVE_GRID_POINTS)
+            except SolverFailure:  # drawn one by one below: only the failing ones go blank
+                pass
         for trainee, grid in zip(due, grids, strict=True):
             paths = (
                 now - self._pathed.get(id(trainee), 0.0) >= PATHS_SECONDS or trainee.budget_reached

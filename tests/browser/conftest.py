@@ -71,10 +71,12 @@ def start_streamlit(
     env: dict[str, str] | None = None,
     start_seconds: float = SERVER_START_SECONDS,
     root: Path = ROOT,
+    base_path: str = "",
 ) -> subprocess.Popen:
     """``streamlit run app.py`` of the checkout at ``root`` on 127.0.0.1:``port`` (headless, no
     usage statistics, no file watcher, torch on one thread) with extra command-line ``options``
-    and environment ``env``, its output in ``log_path``. Returns once it is healthy; if it exits
+    and environment ``env``, its output in ``log_path`` (``base_path``: the server's
+    ``server.baseUrlPath``, for its health check). Returns once it is healthy; if it exits
     or is not healthy within ``start_seconds``, stops it and fails the test."""
     ARTIFACTS.mkdir(exist_ok=True)
     url = f"http://127.0.0.1:{port}"
@@ -86,7 +88,7 @@ def start_streamlit(
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + start_seconds
-    while not healthy(url):
+    while not healthy(f"{url}/{base_path}" if base_path else url):
         problem = "exited early" if process.poll() is not None else None
         if problem is None and time.monotonic() > deadline:
             problem = "did not become healthy"
@@ -119,6 +121,15 @@ def running_app(env: dict[str, str] | None = None, root: Path = ROOT) -> Iterato
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_streamlit(process)
+
+
+def new_train_log(name: str) -> Path:
+    """An empty artifacts/<name>-<n>.csv for a server's ``DEQNET_TRAIN_LOG`` (one line per
+    training round: end time, sessions, groups, seconds)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}-{time.monotonic_ns()}.csv"
+    path.write_text("")
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from conftest import (
     ARTIFACTS,
     by_key,
     free_port,
+    new_train_log,
     running_app,
     screenshot,
     start_streamlit,
@@ -47,10 +48,7 @@ STEP_CHANGES = """() => new Promise((resolve) => {
 
 @pytest.fixture(scope="module")
 def train_log() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"train-{time.monotonic_ns()}.csv"
-    path.write_text("")
-    return path
+    return new_train_log("train")
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +198,21 @@ def test_after_a_server_restart_the_panel_reconnects_and_trains(browser: Browser
         wait_for_app(page)
         _train(page)
         assert _steps(page) > 0
+    finally:
+        context.close()
+        stop_streamlit(server)
+
+
+def test_under_a_base_url_path_the_stream_follows_the_pages_address(browser: Browser) -> None:
+    port = free_port()
+    log = ARTIFACTS / f"streamlit-base-{port}.log"
+    server = start_streamlit(port, log, options=["--server.baseUrlPath", "deq"], base_path="deq")
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        _open(page, f"http://127.0.0.1:{port}/deq")  # the stream opens: /deq/_deq/live
+        _train(page)
+        expect(page.get_by_text("The live stream could not start")).to_have_count(0)
     finally:
         context.close()
         stop_streamlit(server)
