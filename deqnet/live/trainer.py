@@ -1,15 +1,17 @@
 """The server's one live trainer: a thread that trains every watched session, off any browser.
 
 Each round it takes the sessions that are running *and* watched (a websocket's visible
-:class:`~deqnet.live.mailbox.Mailbox`, or a fallback tab's recent tick, :meth:`LiveTrainer.
-watch_for`), groups them by ``deqnet.sweep.class_key`` and takes one optimiser step of each
-group as one stacked computation (``deqnet.sweep.step_together``): every session gets one step
-per round whatever its group's size, and a session's numbers do not depend on who else trains.
+:class:`~deqnet.live.mailbox.Mailbox`, or a polling tab's recent tick,
+:meth:`LiveTrainer.watch_for`), groups them by ``deqnet.sweep.class_key`` and takes one
+optimiser step of each group as one stacked computation (``deqnet.sweep.step_together``): every
+session gets one step per round whatever its group's size, and a session's numbers do not
+depend on who else trains.
 
 After a step it posts to the session's mailboxes (every record reaches every watcher) and, when
 one is due, a picture: the decision grids of the group's due sessions are one stacked
-evaluation, the preview paths come at most every ``PATHS_SECONDS``. Pictures take at most about
-``PICTURE_SHARE`` of the thread's time, and one session gets at most one every
+evaluation; the preview paths (one solve per session) come at most every ``PATHS_SECONDS``,
+and at most ``PATHS_PER_SECOND`` server-wide (in a class of 30, every 1.5 s). Pictures take at
+most about ``PICTURE_SHARE`` of the thread's time, and one session gets at most one every
 ``FASTEST_PICTURE`` seconds (about the display's rate, for a tab alone).
 
 It stops a session at its step budget, on divergence, when an adaptive solver's measured step
@@ -43,6 +45,7 @@ _LOG = logging.getLogger("deqnet.live")
 PICTURE_SHARE = 0.3
 FASTEST_PICTURE = 1 / 30
 PATHS_SECONDS = 0.25
+PATHS_PER_SECOND = 20.0
 # How long the idle thread sleeps before it looks again (a Train click wakes it at once).
 IDLE_SECONDS = 1.0
 # How long it waits when every session it could train was busy with a script run of its own.
@@ -223,9 +226,10 @@ class LiveTrainer:
                 grids = stacked_grids([t.model for t in due], extents, LIVE_GRID_POINTS)
             except SolverFailure:  # drawn one by one below: only the failing ones go blank
                 pass
+        paths_interval = max(PATHS_SECONDS, training / PATHS_PER_SECOND)
         for trainee, grid in zip(due, grids, strict=True):
             paths = (
-                now - self._pathed.get(id(trainee), 0.0) >= PATHS_SECONDS or trainee.budget_reached
+                now - self._pathed.get(id(trainee), 0.0) >= paths_interval or trainee.budget_reached
             )
             picture = make_picture(
                 trainee.model,
