@@ -491,7 +491,13 @@ function connect(panel) {
     panel.root.dataset.stream = "open";
     panel.send({ visible: !document.hidden });
   };
-  ws.onmessage = (event) => onFrame(panel, event.data);
+  ws.onmessage = (event) => {
+    try {
+      onFrame(panel, event.data);
+    } catch (error) {
+      console.warn("deqnet: a live frame could not be read", error); // the next one may be
+    }
+  };
   ws.onclose = (event) => {
     clearTimeout(timer);
     if (panel.socket !== ws) return;
