@@ -73,7 +73,7 @@ bench: venv
 	$(PY) -m bench
 
 loadtest: venv
-	$(PY) -m pytest tests/test_load.py -m load --full-load
+	$(PY) -m pytest tests/test_load.py -m load --full-load -s
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts

@@ -1,9 +1,8 @@
-"""``python -m bench [--quick] [--no-write] [--before REV]``: run every table in REGISTRY.
+"""``python -m bench [--quick] [--no-write]``: run every table in REGISTRY.
 
 The full run takes a few minutes on two cores, prints markdown and writes bench/RESULTS.md;
 ``--quick`` is a smoke run on tiny sizes with one repeat (its numbers mean nothing, so it never
-writes the file). ``--before REV`` runs only table (f), with one more row: the app at git
-revision REV side by side (printed, not written).
+writes the file).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from bench import REGISTRY, app_live
+from bench import REGISTRY
 from bench.common import machine
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -24,14 +23,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat; no file")
     parser.add_argument("--no-write", action="store_true", help="print only, keep RESULTS.md")
-    parser.add_argument(
-        "--before", metavar="REV", help="only table (f), side by side with the app at git REV"
-    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if args.before:
-        print("\n".join(machine()), "", app_live.run(args.quick, args.before).markdown(), sep="\n")
-        return
     start = time.perf_counter()
     header = ["# deqnet benchmarks", "", *machine(), ""]
     if args.quick:

@@ -35,11 +35,11 @@ def run(quick: bool) -> Table:
         [str(count), f"{before / 2**20:.0f}", f"{after / 2**20:.0f}", f"{per_session / 2**20:.1f}"]
     )
     table.notes = [
-        f"{count} AppTest sessions of app.py kept alive in this process, each opening the "
-        "Playground at default settings"
+        f"{count} AppTest sessions of streamlit_app.py kept alive in this process, each "
+        "opening the Playground at default settings"
         f"{' (quick: n=64, budget 10)' if quick else ''}, training to the step budget "
-        "(ui.state.train_chunk, as the live fragment does) and drawing the trained model; one "
-        "session trained first as a warm-up is not counted. VmRSS from /proc/self/status after "
+        "(ui.state.train_chunk: the steps the live trainer would take) and drawing the trained "
+        "model; one session trained first as a warm-up is not counted. VmRSS from /proc/self/status after "
         "gc.collect(). It includes what AppTest itself keeps per session (the element tree of "
         "the last run), so it slightly over-states a browser session.",
     ]

@@ -110,7 +110,14 @@ def test_a_message_over_1_kb_closes_the_socket(server: str) -> None:
         tab, token = await _tab(server)
         async with tab, _socket(server, token) as ws:
             await ws.send('{"visible": true}')  # a small command is fine
-            await ws.send("x" * 2000)
+            await ws.send("é" * 600)  # 600 characters, 1200 bytes
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            assert closed.value.rcvd.code == 1009
+        tab, token = await _tab(server)
+        async with tab, _socket(server, token) as ws:
+            await ws.send(b"\0" * 1025)  # binary counts too
             with pytest.raises(ConnectionClosed) as closed:
                 while True:
                     await asyncio.wait_for(ws.recv(), 10)

@@ -14,7 +14,7 @@ gives the live panel a per-session token (:func:`token_for`, from ``secrets``); 
    the socket is open and its tab visible, and the sender always sends the newest picture
    (a slow reader drops pictures, never records, and builds no queue);
 4. reads only small JSON text messages (``{"visible": false}``, ``{"resend": true}``), closing
-   with 1009 on one over ``MAX_MESSAGE_BYTES``;
+   with 1009 on any message, text or binary, over ``MAX_MESSAGE_BYTES`` bytes;
 5. stops the session's training as soon as the socket closes (the trainer's next round).
 
 Tokens and sockets live in this process's memory: after a restart the panel reconnects with
@@ -204,13 +204,12 @@ async def _serve(socket: WebSocket, entry: _Entry, session) -> None:
             message = await socket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            text = message.get("text")
-            if text is None and message.get("bytes") is not None:
-                continue  # nothing binary is expected from the browser
-            if len(text or "") > MAX_MESSAGE_BYTES:
+            text, raw = message.get("text"), message.get("bytes")
+            size = len(raw) if raw is not None else len((text or "").encode())
+            if size > MAX_MESSAGE_BYTES:
                 await socket.close(MESSAGE_TOO_BIG)
                 return
-            command = _command(text)
+            command = _command(text)  # binary messages mean nothing here: {}
             if "visible" in command:
                 shown["visible"] = bool(command["visible"])
                 mailbox.visible = shown["visible"] and _connected(entry.connection)
