@@ -39,8 +39,9 @@ def run(quick: bool) -> Table:
         "opening the Playground at default settings"
         f"{' (quick: n=64, budget 10)' if quick else ''}, training to the step budget "
         "(ui.state.train_chunk: the steps the live trainer would take) and drawing the trained "
-        "model; one session trained first as a warm-up is not counted. VmRSS from /proc/self/status after "
-        "gc.collect(). It includes what AppTest itself keeps per session (the element tree of "
-        "the last run), so it slightly over-states a browser session.",
+        "model; one session trained first as a warm-up is not counted. VmRSS from "
+        "/proc/self/status after gc.collect(). It includes what AppTest itself keeps per "
+        "session (the element tree of the last run), so it slightly over-states a browser "
+        "session.",
     ]
     return table
