@@ -13,14 +13,13 @@
 // When the trainer stops the session (budget, divergence, memory) the panel triggers one page
 // run ("stopped") so the buttons and messages show it. A token the server does not know (4401)
 // or one already in use (4409) asks the page for a new one ("token"). A socket that never opens
-// within data.fallback_ms, or fails again and again, reports "failed": the page then polls with
-// Streamlit reruns instead (ui/live.py).
+// within data.fallback_ms reports "failed": the page then polls with Streamlit reruns instead
+// (ui/live.py). One that opened once and dropped reconnects with jittered backoff.
 
 const panels = new WeakMap(); // parentElement -> panel state
 const LOAD_TIMEOUT_MS = 20000;
 const REDRAW_MS = 250;
 const CONTOUR_LEVEL = 127.5; // p = 0.5 in uint8 levels
-const MAX_FAILURES = 8;
 const BACKOFF_MS = [500, 8000]; // full jitter between 0 and min(max, base * 2^failures)
 
 function loadPlotly(url) {
@@ -505,23 +504,32 @@ function connect(panel) {
     panel.root.dataset.stream = "closed";
     if (panel.closed || panel.failed) return;
     if (event.code === 4401 || event.code === 4409) {
-      // The server does not know this token (restarted, expired) or it is in use elsewhere:
-      // the page makes a new one, and the next data brings it.
-      panel.setTriggerValue("token", panel.token);
+      askForToken(panel, 0);
       return;
     }
     if (!panel.everOpened) {
       fail(panel, `the live stream could not connect (code ${event.code})`);
       return;
     }
+    // It worked before: a network blip or a server restart. Try again for as long as the panel
+    // is shown (a restarted server's new page run brings a new token).
     panel.failures += 1;
-    if (panel.failures > MAX_FAILURES) {
-      fail(panel, "the live stream kept failing");
-      return;
-    }
     const cap = Math.min(BACKOFF_MS[1], BACKOFF_MS[0] * 2 ** panel.failures);
     panel.retry = setTimeout(() => connect(panel), Math.random() * cap);
   };
+}
+
+// The server does not know this token (restarted, expired) or it is in use elsewhere: the page
+// makes a new one, and the next data brings it. A request sent while Streamlit's own connection
+// is still down is lost, so ask again (backing off) until that data comes.
+function askForToken(panel, attempt) {
+  const token = panel.token;
+  panel.setTriggerValue("token", `${Date.now()}`);
+  const cap = Math.min(BACKOFF_MS[1], BACKOFF_MS[0] * 2 ** (attempt + 1));
+  clearTimeout(panel.retry);
+  panel.retry = setTimeout(() => {
+    if (!panel.closed && !panel.socket && panel.token === token) askForToken(panel, attempt + 1);
+  }, cap / 2 + (Math.random() * cap) / 2);
 }
 
 function fail(panel, reason) {

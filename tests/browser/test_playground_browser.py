@@ -11,7 +11,7 @@ import time
 
 import pytest
 from conftest import by_key, screenshot, wait_for_app
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -19,16 +19,9 @@ TARGET_ACCURACY = 95.0
 TRAIN_TIMEOUT_SECONDS = 90
 
 
-def _metric_box(page: Page, label: str, *, fresh: bool = False) -> Locator:
-    """The st.metric labelled exactly ``label``; ``fresh``: skip a copy from the previous run
-    (while a run is in progress Streamlit can show both; live ticks keep all of them stale)."""
-    scope = page.locator("[data-testid='stElementContainer']:not([data-stale='true'])")
-    metrics = (scope if fresh else page).get_by_test_id("stMetric")
-    return metrics.filter(has=page.get_by_text(label, exact=True)).first
-
-
-def _metric(page: Page, label: str, *, fresh: bool = False) -> str:
-    return _metric_box(page, label, fresh=fresh).get_by_test_id("stMetricValue").inner_text()
+def _metric(page: Page, name: str) -> str:
+    """The live panel's metric ``name`` ("step", "test-accuracy", "loss", ...) as shown."""
+    return page.locator(f".deqnet-live-panel [data-metric={name}]").inner_text()
 
 
 def _percent(text: str) -> float | None:
@@ -52,9 +45,11 @@ def _lower_noise_to_005(page: Page) -> None:
 def _step_once(page: Page) -> str:
     """Press Step and return the loss shown for that first step."""
     by_key(page, "pg_step").get_by_role("button").click()
-    expect(_metric_box(page, "Step", fresh=True)).to_contain_text("1 /", timeout=60_000)
+    expect(page.locator(".deqnet-live-panel [data-metric=step]")).to_contain_text(
+        "1 /", timeout=60_000
+    )
     wait_for_app(page)
-    return _metric(page, "Loss", fresh=True)
+    return _metric(page, "loss")
 
 
 def test_train_to_95_percent_then_the_link_restores_the_setup(
@@ -71,7 +66,7 @@ def test_train_to_95_percent_then_the_link_restores_the_setup(
     start = time.perf_counter()
     accuracy = None
     while time.perf_counter() - start < TRAIN_TIMEOUT_SECONDS:
-        accuracy = _percent(_metric(page, "Test accuracy"))
+        accuracy = _percent(_metric(page, "test-accuracy"))
         if accuracy is not None and accuracy >= TARGET_ACCURACY:
             break
         page.wait_for_timeout(50)
@@ -82,7 +77,7 @@ def test_train_to_95_percent_then_the_link_restores_the_setup(
     by_key(page, "pg_train").get_by_role("button").click()  # Pause
     expect(by_key(page, "pg_train")).to_contain_text("Train", timeout=30_000)
     wait_for_app(page)
-    expect(page.locator(".js-plotly-plot")).to_have_count(3)
+    expect(page.locator(".deqnet-live-panel .js-plotly-plot")).to_have_count(3)
     screenshot(page, "playground-trained")
     link = page.url
     assert "noise=0.05" in link
@@ -93,7 +88,7 @@ def test_train_to_95_percent_then_the_link_restores_the_setup(
         other.goto(link)
         wait_for_app(other)
         assert _slider_value(other, "noise") == "0.05"
-        assert _metric(other, "Step", fresh=True).startswith("0 /")
+        expect(other.locator(".deqnet-live-panel [data-metric=step]")).to_contain_text("0 /")
         # Same data and same initial weights: the first step gives the same loss.
         assert _step_once(other) == first_loss
     finally:
@@ -108,7 +103,7 @@ def test_classroom_link_hides_the_chosen_controls(app_server: str, page: Page) -
     for key in ("dataset", "family", "pg_train", "pg_reset"):
         expect(by_key(page, key)).to_have_count(1)
     expect(page.get_by_text("Classroom", exact=True)).to_have_count(0)
-    # The live charts draw once plotly.js has loaded: the screenshot shows them.
-    boundary = page.locator(".st-key-pg_boundary .js-plotly-plot .main-svg")
+    # The live panel draws once plotly.js has loaded: the screenshot shows it.
+    boundary = page.locator(".deqnet-live-panel [data-chart=boundary] .main-svg")
     expect(boundary.first).to_be_visible(timeout=60_000)
     screenshot(page, "playground-classroom")

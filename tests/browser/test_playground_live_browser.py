@@ -141,9 +141,10 @@ def test_a_closed_tab_stops_training_on_the_server_within_a_second(
 def _assert_polling_trains(page: Page) -> None:
     """The polling fallback: Streamlit's own metrics and charts, updated by page ticks."""
     by_key(page, "pg_train").get_by_role("button").click()
-    metric = page.get_by_test_id("stMetric").filter(has=page.get_by_text("Step", exact=True))
+    fresh = page.locator("[data-testid='stElementContainer']:not([data-stale='true'])")
+    metric = fresh.get_by_test_id("stMetric").filter(has=page.get_by_text("Step", exact=True))
     deadline = time.monotonic() + 60
-    while int(metric.get_by_test_id("stMetricValue").inner_text().split("/")[0]) < 10:
+    while int(metric.first.get_by_test_id("stMetricValue").inner_text().split("/")[0]) < 10:
         assert time.monotonic() < deadline, "training did not show progress"
         page.wait_for_timeout(200)
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(3)
@@ -165,18 +166,6 @@ def test_a_browser_whose_socket_cannot_open_falls_back_to_polling(
         screenshot(page, "playground-live-fallback")
     finally:
         context.close()
-
-
-def test_with_the_stream_switched_off_the_page_polls(browser: Browser) -> None:
-    with running_app({"DEQNET_LIVE": "ticks"}) as url:
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        try:
-            page = context.new_page()
-            page.goto(url + LINK)
-            wait_for_app(page)
-            _assert_polling_trains(page)
-        finally:
-            context.close()
 
 
 def test_after_a_server_restart_the_panel_reconnects_and_trains(browser: Browser) -> None:
