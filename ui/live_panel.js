@@ -487,10 +487,10 @@ function connect(panel) {
     clearTimeout(timer);
     panel.everOpened = true;
     panel.failures = 0;
-    panel.root.dataset.stream = "open";
     panel.send({ visible: !document.hidden });
   };
   ws.onmessage = (event) => {
+    panel.root.dataset.stream = "open"; // frames arrive (an unknown token gets none)
     try {
       onFrame(panel, event.data);
     } catch (error) {
