@@ -9,9 +9,10 @@
   session must get frames and train without an error, and the server must answer its health
   check within the Dockerfile's 5 s. Reported per class size: steps per second per session,
   frames per second per session (a Chromium tab's frames: the changes of its Step text on
-  screen), the gap between a session's frames (p50, p95), the time from Train to a test
-  accuracy of at least 95 %, the slowest health check, the server's peak memory and cores used,
-  and the Chromium tabs' on-screen update rate.
+  screen), the gap between a session's frames and between its pictures (frames with a new
+  decision grid; p50, p95), the time from Train to a test accuracy of at least 95 %, the
+  slowest health check, the server's peak memory and cores used, and the Chromium tabs'
+  on-screen update rate.
 - Disconnect: sessions closed mid-training stop training within ``STOPS_WITHIN`` seconds (the
   server's training log shows no more rounds: their sockets closed), and the server drops them
   after ``server.disconnectedSessionTTL`` (5 s for that server; the others keep the default).
@@ -34,7 +35,7 @@ import statistics
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
@@ -233,6 +234,7 @@ class Seen:
         reached: when test accuracy first reached 95 % (the newest ``curve_test`` of a frame,
             or the Test accuracy shown), or None.
         error: what went wrong ("" if nothing).
+        pictures: when a frame with a new decision grid arrived (light sessions only).
     """
 
     kind: str
@@ -240,6 +242,7 @@ class Seen:
     updates: list[tuple[float, int]]
     reached: float | None
     error: str = ""
+    pictures: list[float] = field(default_factory=list)
 
 
 class StreamSession:
@@ -250,6 +253,7 @@ class StreamSession:
         self.tab, self.socket = tab, socket
         self.clicked = 0.0
         self.frames: list[tuple[float, int]] = []
+        self.pictures: list[float] = []
         self.reached: float | None = None
         self.stopped: str | None = None
         self.reader = asyncio.ensure_future(self._read())
@@ -274,6 +278,8 @@ class StreamSession:
             header, arrays = decode_frame(message)
             now = time.monotonic()
             self.frames.append((now, header["step"]))
+            if "grid" in header:
+                self.pictures.append(now)
             test = arrays.get("curve_test")
             if self.reached is None and test is not None and len(test) and test[-1] >= TARGET:
                 self.reached = now
@@ -287,7 +293,14 @@ class StreamSession:
             )
         if self.stopped not in (None, "budget"):
             problems.append(f"training stopped: {self.stopped}")
-        return Seen("light", self.clicked, list(self.frames), self.reached, "; ".join(problems))
+        return Seen(
+            "light",
+            self.clicked,
+            list(self.frames),
+            self.reached,
+            "; ".join(problems),
+            list(self.pictures),
+        )
 
     async def close(self) -> None:
         await self.socket.close()
@@ -355,7 +368,10 @@ def _summary(seen: list[Seen], start: float, window: float) -> dict:
     """Per-session rates, gaps between frames and times to 95 % over the measured window
     ``[start, start + window]`` (monotonic seconds)."""
     steps_per_s, frames_per_s, chromium, gaps, to_95 = [], [], [], [], []
+    picture_gaps = []
     for s in seen:
+        pictures = [t for t in s.pictures if start <= t <= start + window]
+        picture_gaps += [b - a for a, b in pairwise(pictures)]
         inside = [(t, step) for t, step in s.updates if start <= t <= start + window]
         if len(inside) >= 2 and inside[-1][1] > inside[0][1]:
             steps_per_s.append((inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]))
@@ -373,6 +389,8 @@ def _summary(seen: list[Seen], start: float, window: float) -> dict:
         "frames_per_s": frames_per_s,
         "gap_p50": _percentile(gaps, 50),
         "gap_p95": _percentile(gaps, 95),
+        "picture_gap_p50": _percentile(picture_gaps, 50),
+        "picture_gap_p95": _percentile(picture_gaps, 95),
         "reached_95": len(to_95),
         "to_95_max": max(to_95, default=None),
         "chromium_updates_per_s": chromium,
@@ -432,7 +450,8 @@ def _row(r: dict) -> str:
     return (
         f"| {r['sessions']} ({r['chromium']} Chromium) | "
         f"{len(r['steps_per_s'])} of {r['sessions']} | {_span(r['steps_per_s'])} | "
-        f"{_span(r['frames_per_s'])} | {r['gap_p50']:.2f} / {r['gap_p95']:.2f} s | {to95} | "
+        f"{_span(r['frames_per_s'])} | {r['gap_p50']:.2f} / {r['gap_p95']:.2f} s | "
+        f"{r['picture_gap_p50']:.2f} / {r['picture_gap_p95']:.2f} s | {to95} | "
         f"{r['health_max']:.2f} s | {r['peak_mb']:.0f} MB | {r['server_cores']:.2f} | "
         f"{', '.join(f'{x:.1f}' for x in r['chromium_updates_per_s'])} |"
     )
@@ -441,10 +460,10 @@ def _row(r: dict) -> str:
 def _table(rows: list[dict], seconds: float) -> str:
     return (
         "| sessions | sessions updating | steps/s per session | frames/s per session "
-        "| gap between frames p50 / p95 "
+        "| gap between frames p50 / p95 | gap between pictures p50 / p95 "
         f"| reached 95 % test accuracy in {seconds:.0f} s | slowest health check "
         "| server peak RSS | server cores | Chromium updates/s |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(_row(r) for r in rows)
+        "|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(_row(r) for r in rows)
     )
 
 

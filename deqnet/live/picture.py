@@ -21,9 +21,13 @@ from deqnet.models.base import DeqModel, SolverFailure
 from deqnet.sweep.batched import Ensemble
 
 # The boundary's grid: finer while paused (drawn once), coarser while training (drawn up to
-# display rate; the browser smooths the image). Paths of this many training points.
+# display rate; the browser smooths the image), and coarser still in a class, where one
+# stacked evaluation draws every session (36 x 36 costs half of 50 x 50). Paths of this many
+# training points.
 GRID_POINTS = 100
 LIVE_GRID_POINTS = 50
+CLASS_GRID_POINTS = 36
+CLASS_SIZE = 8  # more sessions training than this: a class
 PREVIEW_POINTS = 64
 
 Extent = tuple[float, float, float, float]
@@ -93,11 +97,18 @@ def stacked_grids(
     ]
 
 
+def live_grid_points(training: int) -> int:
+    """The side of the live grid while ``training`` sessions train on the server."""
+    return LIVE_GRID_POINTS if training <= CLASS_SIZE else CLASS_GRID_POINTS
+
+
 __all__ = [
+    "CLASS_GRID_POINTS",
     "GRID_POINTS",
     "LIVE_GRID_POINTS",
     "PREVIEW_POINTS",
     "Picture",
     "make_picture",
+    "live_grid_points",
     "stacked_grids",
 ]

@@ -12,7 +12,8 @@ one is due, a picture: the decision grids of the group's due sessions are one st
 evaluation; the preview paths (one solve per session) come at most every ``PATHS_SECONDS``,
 and at most ``PATHS_PER_SECOND`` server-wide (in a class of 30, every 1.5 s). Pictures take at
 most about ``PICTURE_SHARE`` of the thread's time, and one session gets at most one every
-``FASTEST_PICTURE`` seconds (about the display's rate, for a tab alone).
+``FASTEST_PICTURE`` seconds (about the display's rate, for a tab alone), in a class every
+``CLASS_PICTURE`` seconds on a coarser grid (``deqnet.live.picture.live_grid_points``).
 
 It stops a session at its step budget, on divergence, when an adaptive solver's measured step
 would need more memory than the server allows, or after an unexpected error; the watchers get
@@ -36,7 +37,13 @@ import torch
 
 from deqnet.analysis.grids import plot_extent
 from deqnet.live.mailbox import Mailbox, Trainee
-from deqnet.live.picture import LIVE_GRID_POINTS, Picture, make_picture, stacked_grids
+from deqnet.live.picture import (
+    CLASS_SIZE,
+    Picture,
+    live_grid_points,
+    make_picture,
+    stacked_grids,
+)
 from deqnet.models.base import SolverFailure
 from deqnet.sweep import class_key, step_together
 
@@ -44,6 +51,9 @@ _LOG = logging.getLogger("deqnet.live")
 
 PICTURE_SHARE = 0.3
 FASTEST_PICTURE = 1 / 30
+# In a class (more than CLASS_SIZE sessions training) a session's picture comes at most this
+# often: four or five a second keep the boundary moving, and the time saved trains.
+CLASS_PICTURE = 0.2
 PATHS_SECONDS = 0.25
 PATHS_PER_SECOND = 20.0
 # How long the idle thread sleeps before it looks again (a Train click wakes it at once).
@@ -208,7 +218,8 @@ class LiveTrainer:
         """Pictures of the members that are due one (all that stop now are), as one stacked
         evaluation of their grids where the solver allows; by id(trainee)."""
         now = time.monotonic()
-        interval = max(FASTEST_PICTURE, training * self._picture_cost / PICTURE_SHARE)
+        fastest = FASTEST_PICTURE if training <= CLASS_SIZE else CLASS_PICTURE
+        interval = max(fastest, training * self._picture_cost / PICTURE_SHARE)
         due = [
             t
             for t in stepping
@@ -219,11 +230,12 @@ class LiveTrainer:
             return {}
         began = time.monotonic()
         pictures = {}
+        n = live_grid_points(training)
         grids: list = [None] * len(due)
         if len(due) > 1 and not due[0].model.config.adaptive and not any(t.diverged for t in due):
             try:
                 extents = [plot_extent(t.data) for t in due]
-                grids = stacked_grids([t.model for t in due], extents, LIVE_GRID_POINTS)
+                grids = stacked_grids([t.model for t in due], extents, n)
             except SolverFailure:  # drawn one by one below: only the failing ones go blank
                 pass
         paths_interval = max(PATHS_SECONDS, training / PATHS_PER_SECOND)
@@ -236,7 +248,7 @@ class LiveTrainer:
                 trainee.data,
                 serial=trainee.trainer.serial,
                 step=trainee.trainer.steps_done,
-                n=LIVE_GRID_POINTS,
+                n=n,
                 paths=paths,
                 grid=grid,
             )
