@@ -10,7 +10,7 @@ depend on who else trains.
 After a step it posts to the session's mailboxes (every record reaches every watcher) and, when
 one is due, a picture: the decision grids of the group's due sessions are one stacked
 evaluation; the preview paths (one solve per session) come at most every ``PATHS_SECONDS``,
-and at most ``PATHS_PER_SECOND`` server-wide (in a class of 30, every 1.5 s). Pictures take at
+and at most ``PATHS_PER_SECOND`` server-wide (in a class of 30, every 1.5 s). The grids take at
 most about ``PICTURE_SHARE`` of the thread's time, and one session gets at most one every
 ``FASTEST_PICTURE`` seconds (about the display's rate, for a tab alone), in a class every
 ``CLASS_PICTURE`` seconds on a coarser grid (``deqnet.live.picture.live_grid_points``).
@@ -35,7 +35,7 @@ from contextlib import ExitStack, contextmanager
 
 import torch
 
-from deqnet.analysis.grids import plot_extent
+from deqnet.analysis.grids import DecisionGrid, decision_grid, plot_extent
 from deqnet.live.mailbox import Mailbox, Trainee
 from deqnet.live.picture import (
     CLASS_SIZE,
@@ -229,15 +229,14 @@ class LiveTrainer:
         if not due:
             return {}
         began = time.monotonic()
-        pictures = {}
         n = live_grid_points(training)
-        grids: list = [None] * len(due)
-        if len(due) > 1 and not due[0].model.config.adaptive and not any(t.diverged for t in due):
-            try:
-                extents = [plot_extent(t.data) for t in due]
-                grids = stacked_grids([t.model for t in due], extents, n)
-            except SolverFailure:  # drawn one by one below: only the failing ones go blank
-                pass
+        grids = _grids(due, n)
+        # The pacing counts the grids only: the paths are paced server-wide on their own.
+        cost = (time.monotonic() - began) / len(due)
+        self._picture_cost = (
+            cost if not self._picture_cost else 0.8 * self._picture_cost + 0.2 * cost
+        )
+        pictures = {}
         paths_interval = max(PATHS_SECONDS, training / PATHS_PER_SECOND)
         for trainee, grid in zip(due, grids, strict=True):
             paths = (
@@ -256,10 +255,6 @@ class LiveTrainer:
                 self._pathed[id(trainee)] = now
             self._pictured[id(trainee)] = now
             pictures[id(trainee)] = picture
-        cost = (time.monotonic() - began) / len(due)
-        self._picture_cost = (
-            cost if not self._picture_cost else 0.8 * self._picture_cost + 0.2 * cost
-        )
         return pictures
 
     def _finish(self, trainee: Trainee, picture: Picture | None) -> None:
@@ -279,6 +274,24 @@ class LiveTrainer:
         if stopped:
             trainee.live.running = False
         self._post(trainee, picture, stopped)
+
+
+def _grids(due: list[Trainee], n: int) -> list[DecisionGrid | None]:
+    """The n x n decision grids of ``due``: one stacked evaluation where the solver allows,
+    else one by one; None for a model whose solver fails on its grid."""
+    extents = [plot_extent(t.data) for t in due]
+    if len(due) > 1 and not due[0].model.config.adaptive and not any(t.diverged for t in due):
+        try:
+            return stacked_grids([t.model for t in due], extents, n)
+        except SolverFailure:  # one by one below: only the failing ones go blank
+            pass
+    grids: list[DecisionGrid | None] = []
+    for trainee, extent in zip(due, extents, strict=True):
+        try:
+            grids.append(decision_grid(trainee.model, extent, n=n))
+        except SolverFailure:
+            grids.append(None)
+    return grids
 
 
 def _log_round(sessions: int, groups: int, seconds: float) -> None:
