@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import statistics
@@ -441,6 +442,11 @@ def _span(values: list[float]) -> str:
     return low if low == high else f"{low}–{high}"
 
 
+def _pair(p50: float, p95: float) -> str:
+    """ "p50 / p95 s", or "–" where no light session measured them (Chromium tabs only)."""
+    return "–" if math.isnan(p50) else f"{p50:.2f} / {p95:.2f} s"
+
+
 def _row(r: dict) -> str:
     """One line of the README's "Measured load" table."""
     to95 = (
@@ -451,7 +457,7 @@ def _row(r: dict) -> str:
         f"| {r['sessions']} ({r['chromium']} Chromium) | "
         f"{len(r['steps_per_s'])} of {r['sessions']} | {_span(r['steps_per_s'])} | "
         f"{_span(r['frames_per_s'])} | {r['gap_p50']:.2f} / {r['gap_p95']:.2f} s | "
-        f"{r['picture_gap_p50']:.2f} / {r['picture_gap_p95']:.2f} s | {to95} | "
+        f"{_pair(r['picture_gap_p50'], r['picture_gap_p95'])} | {to95} | "
         f"{r['health_max']:.2f} s | {r['peak_mb']:.0f} MB | {r['server_cores']:.2f} | "
         f"{', '.join(f'{x:.1f}' for x in r['chromium_updates_per_s'])} |"
     )
