@@ -349,8 +349,9 @@ function takeRecords(panel, header, arrays) {
 function curvesTraces(panel) {
   const { figure } = panel.figures.curves;
   const { x, y } = panel.curves;
-  if (x.length && figure.layout.annotations?.length) {
-    // The empty chart's "press Train" note and fixed ranges give way to the data.
+  if (x.length) {
+    // The axes follow the growing curves (Plotly keeps a range it computed once, and an empty
+    // chart's fixed ranges and "press Train" note give way to the data).
     figure.layout.annotations = [];
     for (const axis of ["xaxis", "xaxis2", "yaxis"]) {
       if (figure.layout[axis]) {
@@ -360,8 +361,8 @@ function curvesTraces(panel) {
     }
   }
   figure.data.forEach((trace, i) => {
-    trace.x = x;
-    trace.y = y[i];
+    trace.x = x.slice(); // new arrays: Plotly compares them by identity
+    trace.y = y[i].slice();
   });
 }
 
@@ -453,11 +454,13 @@ function redraw(panel, name) {
   chart.drawing = true;
   const { figure } = chart;
   figure.layout.datarevision = (figure.layout.datarevision ?? 0) + 1;
-  panel.Plotly.react(panel.charts[name], figure.data, figure.layout, panel.config).then(() => {
-    chart.drawing = false;
-    chart.readyAt = performance.now() + REDRAW_MS;
-    if (panel.dirty[name]) schedule(panel);
-  });
+  panel.Plotly.react(panel.charts[name], figure.data, figure.layout, panel.config)
+    .catch((error) => console.warn(`deqnet: the ${name} chart could not redraw`, error))
+    .finally(() => {
+      chart.drawing = false;
+      chart.readyAt = performance.now() + REDRAW_MS;
+      if (panel.dirty[name]) schedule(panel);
+    });
 }
 
 // ---- the socket ----

@@ -105,6 +105,13 @@ def test_the_stream_updates_in_place_at_display_rate_keeps_the_zoom_and_pause_st
     same_canvas = page.evaluate(f"() => document.querySelector('{CANVAS}').__original === true")
     assert same_canvas, "the boundary's canvas was re-created during training"
     assert page.evaluate(X_RANGE) == pytest.approx(zoom), "training reset the user's zoom"
+    # The curves follow the training: their step axis reaches a step shown a second ago.
+    shown = _steps(page)
+    page.wait_for_function(
+        f"() => document.querySelector('{PANEL} [data-chart=curves]')"
+        f"._fullLayout.xaxis.range[1] >= {shown}",
+        timeout=10_000,
+    )
     # The metrics row is the streamed one, and it says what the trainer does.
     expect(page.locator(f"{PANEL} [data-status]")).to_contain_text("Training… step")
     for name in ("train-accuracy", "test-accuracy", "loss", "nfe", "ms-per-step"):
