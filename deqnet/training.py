@@ -1,8 +1,10 @@
 """Training in resumable chunks: ``Trainer.step(n)`` runs n optimiser steps and records each.
 
-The app calls ``step`` repeatedly from a ticking fragment, so a Trainer never loops on its own and
-every step is bounded. Divergence (non-finite loss, gradient or weights; the solver giving up)
-stops training with an explanation and puts back the last weights that gave a finite loss.
+Callers decide how many steps to take and when: quick training takes time-boxed chunks, and the
+live trainer (``deqnet.live``) one step per round through ``step_together``, so a Trainer never
+loops on its own and every step is bounded. Divergence (non-finite loss, gradient or weights;
+the solver giving up) stops training with an explanation and puts back the last weights that
+gave a finite loss.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def test_the_estimate_bounds_the_measured_peak_of_a_step() -> None:
 
 
 def test_the_playground_refuses_to_train_an_oversized_setup() -> None:
-    """Wiring: the live tick (ui/live.py) checks it; the refusal is shown, nothing trains."""
+    """Wiring: the Train button (ui/live.py) checks it; the refusal is shown, nothing trains."""
     at = start(n="10000", test="0.05", width="64", augment="3")
     at.button(key="pg_train").click().run()
     session = at.session_state["deqnet"]

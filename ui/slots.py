@@ -9,10 +9,10 @@ condition variable, which costs no CPU and no GIL, and are served first come, fi
 no tab starves. (Live training does not take slots: the server's one trainer thread,
 ``ui.live_trainer``, trains every session that is training.)
 
-Every script run itself (a page run or a live tick) also takes one of ``max_runs()`` *run turns*
-(``run_turn``), in a separate line: when a class presses Train at once, thirty script threads
-would otherwise share the GIL with the event loop and the trainer thread, each getting a
-thirtieth of it (measured: the health check took 4.4 s and the trainer's first round 6 s);
+Every script run itself (a page run, a click, a polling tick) also takes one of ``max_runs()``
+*run turns* (``run_turn``), in a separate line: when a class presses Train at once, thirty
+script threads would otherwise share the GIL with the event loop and the trainer thread, each
+getting a thirtieth of it (measured: the health check took 4.4 s and the trainer's first round 6 s);
 waiting for a turn costs neither CPU nor the GIL, and the same runs finish in the same total
 time, in order. A run that holds a turn may then wait for a slot, never the other way round,
 so the two lines cannot deadlock.
