@@ -105,9 +105,6 @@ class Tokens:
             if entry.socket is socket:
                 entry.socket = None
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
 
 TOKENS = Tokens()
 _LOOP: asyncio.AbstractEventLoop | None = None

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from deqnet.analysis.grids import DecisionGrid, decision_grid, grid_points, plot_extent
+from deqnet.analysis.grids import (
+    DecisionGrid,
+    Extent,
+    decision_grid,
+    grid_points,
+    plot_extent,
+)
 from deqnet.analysis.paths import Trajectory, trajectory
 from deqnet.datasets import Dataset
 from deqnet.models.base import DeqModel, SolverFailure
@@ -29,8 +35,6 @@ LIVE_GRID_POINTS = 50
 CLASS_GRID_POINTS = 36
 CLASS_SIZE = 8  # more sessions training than this: a class
 PREVIEW_POINTS = 64
-
-Extent = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
