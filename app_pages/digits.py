@@ -68,9 +68,6 @@ def _controls() -> DigitsConfig:
 
 
 def _training(session: DigitsSession) -> None:
-    for note in session.notes:
-        st.info(note, icon=":material/info:")
-    session.notes.clear()
     left, middle, right = st.columns([1, 1, 4], vertical_alignment="center")
     pressed = left.button(
         "Train",
@@ -106,6 +103,7 @@ def _pick(session: DigitsSession) -> int:
         list(range(THUMBNAILS)),
         default=0,
         key="digits_pick",
+        format_func=lambda i: str(int(data.y_test[i])),  # the digit shown, not its position
         label_visibility="collapsed",
         required=True,
     )
@@ -180,9 +178,9 @@ def _depth(session: DigitsSession, index: int) -> None:
         )
         chart(convergence_figure(conv), key="digits_convergence", height=380)
         st.caption(
-            "The trained net's ODE discretized again with L layers at the same T: the distance "
-            f"of x_L from x(T), worst of {CONVERGENCE_IMAGES} test digits. First order: twice "
-            "the layers, half the error (slope −1)."
+            "The trained net's ODE discretized again with L layers at the same T: how far the "
+            f"L-layer output lies from the ODE's x(T), worst of {CONVERGENCE_IMAGES} test "
+            "digits. First order: twice the layers, half the error (slope −1)."
         )
 
 

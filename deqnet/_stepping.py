@@ -1,4 +1,5 @@
-"""The chunk loop both trainers share: at most n steps, a time box, and a stop on divergence.
+"""What both trainers share: the chunk loop (at most n steps, a time box, a stop on divergence)
+and ``twin``, the copy a session trains when a trained model comes from the shared cache.
 
 A trainer here is anything with ``status`` ("ok" while it may go on), ``history`` (a list its
 records are appended to) and ``_one_step()`` (one optimiser step, returning its record or raising
@@ -7,9 +8,10 @@ records are appended to) and ``_one_step()`` (one optimiser step, returning its 
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 
 class Divergence(RuntimeError):
@@ -35,3 +37,13 @@ def run_steps(trainer: Any, n: int, max_seconds: float | None, stop: Callable[[s
         records.append(record)
         trainer.history.append(record)
     return records
+
+
+Twin = TypeVar("Twin")
+
+
+def twin(trainer: Twin) -> Twin:
+    """An independent deep copy of a trainer (model, optimiser state, batch generator, history,
+    last-good snapshot) that shares its dataset and input tensors, which are never written."""
+    keep = [getattr(trainer, name) for name in ("data", "x_train", "y_train", "x_test", "y_test")]
+    return copy.deepcopy(trainer, {id(item): item for item in keep})

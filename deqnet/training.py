@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deqnet._stepping import Divergence, run_steps
+from deqnet._stepping import Divergence, run_steps, twin
 from deqnet.config import TrainConfig
 from deqnet.datasets import Dataset
 from deqnet.last_good import LastGood, take_all
@@ -116,6 +116,15 @@ class Trainer:
     @property
     def steps_done(self) -> int:
         return len(self.history)
+
+    def copy(self) -> Trainer:
+        """An independent twin: its own model, weights, optimiser state, batch generator, history
+        and last-good snapshot, equal to this trainer's, and a new ``serial``; the dataset and
+        its tensors (never written) are shared. Its next steps are exactly the steps this
+        trainer would take next."""
+        copied = twin(self)
+        copied.serial = next(_SERIALS)
+        return copied
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """This step's inputs (B, 2) and labels (B,): all points, or a mini-batch drawn with the

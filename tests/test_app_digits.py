@@ -39,34 +39,47 @@ def _assert_page_ok(at: AppTest) -> dict[str, dict]:
     return charts
 
 
-def test_train_pick_and_untie() -> None:
-    at = open_page("digits")
-    _assert_page_ok(at)
-    session = at.session_state["deqnet_digits"]
-    assert session.steps_done == 0
-    assert "Untrained" in texts(at.caption)
+def _weights(session) -> dict:
+    return {name: value.clone() for name, value in session.model.state_dict().items()}
 
-    at.button(key="digits_train").click().run()
+
+def test_opens_trained_resets_retrains_alike_and_untie_opens_trained() -> None:
+    at = open_page("digits")
     charts = _assert_page_ok(at)
     session = at.session_state["deqnet_digits"]
     assert session.steps_done == session.train.train_steps and session.trainer.status == "ok"
     assert session.trainer.history[-1].test_acc >= 0.9
     counts = charts["digits_confusion"]["data"][0]["z"]
     assert sum(map(sum, _numbers(counts))) == len(session.data.y_test)
-    assert "test accuracy" in texts(at.caption)
+    assert "test accuracy" in texts(at.caption) and "Untrained" not in texts(at.caption)
     assert at.button(key="digits_train").disabled  # the budget is spent
+    opened = _weights(session)
+    # The picker names each thumbnail by its digit, not by its position in the list.
+    shown = at.segmented_control(key="digits_pick").options
+    assert shown == [str(int(digit)) for digit in session.data.y_test[: len(shown)]]
 
     # Layers × channels tiles: the strip holds every layer 0..L of 4 channels, net and ODE.
     meta = charts["digits_activations"]["layout"]["meta"]
     assert meta["layers"] == list(range(11))
+
+    at.button(key="digits_reset").click().run()
+    _assert_page_ok(at)
+    assert at.session_state["deqnet_digits"].steps_done == 0
+    assert "Untrained" in texts(at.caption)
+    # Training from the initial weights alone gives exactly the model the page opened with.
+    at.button(key="digits_train").click().run()
+    _assert_page_ok(at)
+    session = at.session_state["deqnet_digits"]
+    trained = _weights(session)
+    assert all(np.array_equal(opened[k].numpy(), trained[k].numpy()) for k in opened)
 
     at.segmented_control(key="digits_pick").set_value(5).run()
     _assert_page_ok(at)
     assert at.session_state["deqnet_digits"] is session  # picking keeps the trained model
 
     at.toggle(key="digits_tied").set_value(False).run()
-    charts = _assert_page_ok(at)
+    _assert_page_ok(at)
     rebuilt = at.session_state["deqnet_digits"]
-    assert rebuilt is not session and rebuilt.steps_done == 0 and not rebuilt.config.tied
+    assert rebuilt is not session and not rebuilt.config.tied
+    assert rebuilt.steps_done == rebuilt.train.train_steps  # opens trained for the new setting
     assert "jumping" in texts(at.caption)
-    assert "reset to its initial weights" in texts(at.info)

@@ -7,10 +7,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from deqnet import RunConfig
 from deqnet.config import LIMITS
 from deqnet.sharing import run_from_query
+from ui.shared_cache import shared_cache
 from ui.show import layer_label, selected_indices, solver_failure
 from ui.state import (
     hidden_controls,
@@ -29,13 +31,16 @@ from ui.state import (
 RUN = RunConfig.from_dict({"data": {"n": 64}})
 
 
-def test_memo_peek_sees_only_what_memo_holds_for_this_version() -> None:
+def test_memo_peek_sees_only_what_memo_holds_for_this_model() -> None:
+    shared_cache().clear()  # another test may have memoised "x" for the same model
     session = new_session(RUN)
     assert memo_peek(session, "x") is None
     assert memo(session, "x", lambda: [1]) == [1]
     assert memo_peek(session, "x") == [1]
+    with torch.no_grad():  # the model changes: nothing is computed for it yet
+        next(session.model.parameters()).mul_(0.5)
     session.version += 1
-    assert memo_peek(session, "x") is None  # a new model version: not computed for it yet
+    assert memo_peek(session, "x") is None
     assert memo(session, "d", lambda: 7, per_version=False) == 7
     assert memo_peek(session, "d", per_version=False) == 7
 

@@ -1,28 +1,30 @@
 """The Digits page's own model, kept per browser session (apart from the 2-D Session).
 
 The page trains a conv net on the digits; nothing of it is in the sidebar, the URL or the 2-D
-model. One ``DigitsSession`` per browser session lives in ``st.session_state``; changing a
-setting rebuilds it untrained from the same seed.
+model. One ``DigitsSession`` per browser session lives in ``st.session_state``. It opens trained:
+the model of each setting is trained once per server and kept in the server-wide cache
+(``ui.shared_cache``), and a session trains (or resets) a copy of it. Pictures of a model are
+shared the same way (``memo``), keyed by its weights.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 import streamlit as st
 
 from deqnet.digits.data import DigitsDataset, load_digits_dataset
 from deqnet.digits.models import ConvFeedForward, DigitsConfig
 from deqnet.digits.training import DigitsTrainConfig, DigitsTrainer, evaluate
+from ui.shared_cache import digest, shared_cache
 from ui.slots import busy_turn
 
 STATE_KEY = "deqnet_digits"
 TRAIN_SECONDS = 15.0  # time box of one press of Train (the default run takes 1–3 s)
 CHUNK_SECONDS = 0.25  # the progress bar moves at least this often
-RESET_NOTE = "The settings changed — the digits model was reset to its initial weights."
 T = TypeVar("T")
 
 
@@ -40,8 +42,7 @@ class DigitsSession:
     model: ConvFeedForward
     trainer: DigitsTrainer
     version: int = 0
-    cache: dict[str, tuple[int, Any]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    model_key: tuple[int, str] = (-1, "")
 
     @property
     def steps_done(self) -> int:
@@ -57,30 +58,59 @@ def _build(config: DigitsConfig, train: DigitsTrainConfig, data: DigitsDataset) 
     return DigitsSession(config, train, data, model, DigitsTrainer(model, data, train))
 
 
+def _trained(config: DigitsConfig, train: DigitsTrainConfig) -> DigitsTrainer:
+    """The model of ``config`` trained to its step budget: the server's one copy (the first
+    caller trains it, in its turn at the CPU; do not train the result, copy it)."""
+
+    def compute() -> DigitsTrainer:
+        fresh = _build(config, train, load_digits_dataset())
+        with busy_turn():
+            fresh.trainer.step(train.train_steps, max_seconds=TRAIN_SECONDS)
+        return fresh.trainer
+
+    def complete(trainer: DigitsTrainer) -> bool:
+        return trainer.budget_reached or trainer.status != "ok"
+
+    key = ("digits", digest(asdict(config), asdict(train)))
+    return shared_cache().get(key, compute, keep=complete)
+
+
 def digits_session(config: DigitsConfig) -> DigitsSession:
-    """The session's digits model for ``config``: kept if the config is unchanged, else rebuilt
-    untrained (the data are loaded once per session)."""
+    """The session's digits model for ``config``: kept if the config is unchanged, else a copy of
+    the server's trained model for it (trained on first use, with a spinner)."""
     current = st.session_state.get(STATE_KEY)
     if current is not None and current.config == config:
         return current
-    data = current.data if current is not None else load_digits_dataset()
-    session = _build(config, DigitsTrainConfig(), data)
+    train = DigitsTrainConfig()
+    with st.spinner("Training the digits model…", show_time=True):
+        trainer = _trained(config, train).copy()
+    session = DigitsSession(config, train, trainer.data, trainer.model, trainer)
     if current is not None:
         session.version = current.version + 1
-        if current.steps_done:
-            session.notes.append(RESET_NOTE)
     st.session_state[STATE_KEY] = session
     return session
 
 
+def _model_digest(session: DigitsSession) -> str:
+    if session.model_key[0] != session.version:
+        weights = session.model.state_dict()
+        session.model_key = (
+            session.version,
+            digest(
+                asdict(session.config),
+                session.steps_done,
+                session.trainer.status,
+                *(weights[name] for name in sorted(weights)),
+            ),
+        )
+    return session.model_key[1]
+
+
 def memo(session: DigitsSession, name: str, compute: Callable[[], T]) -> T:
-    """``compute()`` memoised in the session per weights version."""
-    hit = session.cache.get(name)
-    if hit is not None and hit[0] == session.version:
-        return hit[1]
-    value = compute()
-    session.cache[name] = (session.version, value)
-    return value
+    """``compute()`` memoised for this model in the server-wide cache: every session with the
+    same weights gets the same object (``compute`` must depend on the model and ``name`` only;
+    do not mutate the result)."""
+    return shared_cache().get(("digits-memo", name, _model_digest(session)), compute)
 
 
 def train(session: DigitsSession, on_progress: Callable[[float, str], None]) -> None:

@@ -1,41 +1,38 @@
-"""Lesson models a page trains for itself, next to the session's one model (``ui.state``).
+"""Lesson models a page shows beside the session's one model (``ui.state``).
 
 The Topology page compares three lesson presets side by side and never uses the session's model.
-Each is trained on demand toward its preset's step budget, in short chunks that take their turn at
-the CPU (``ui.slots.training_slot``) within one time box per page run, and is kept for the
-browser session; pictures of it are memoised per number of steps trained.
+Each preset's model is trained once per server, to its preset's step budget, and kept in the
+server-wide cache (``ui.shared_cache``): the first session to open the page trains them (in its
+turn at the CPU, ``ui.slots``), every later one gets them at once, and so do their pictures
+(``view``). A session reads a copy, so the cached one is never touched.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from deqnet import PRESETS, RunConfig, Trainer, build_model
-from ui.slots import training_slot
-
-_STATE_KEY = "lesson_models"
-# One chunk of training: the page stays interruptible (a rerun or a closed tab) in between.
-CHUNK_SECONDS = 0.5
+from ui.shared_cache import digest, shared_cache
+from ui.slots import busy_turn
 
 
 @dataclass(eq=False)
 class LessonModel:
-    """One lesson preset's model, trained on demand and kept for the session.
+    """One lesson preset's model.
 
     Attributes:
+        name: the preset's name.
         run: the preset's configuration the model was built from.
-        trainer: its Trainer (model, data, history, status).
-        views: what a page last computed for it (``view``), with the steps it was computed at.
+        trainer: its Trainer (model, data, history, status): this session's copy.
     """
 
+    name: str
     run: RunConfig
     trainer: Trainer
-    views: dict[str, Any] = field(default_factory=dict)
 
     @property
     def steps_done(self) -> int:
@@ -46,47 +43,58 @@ class LessonModel:
         """Trained to the preset's step budget, or stopped by a divergence."""
         return self.trainer.status != "ok" or self.steps_done >= self.run.train.train_steps
 
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        """What determines the model: the preset, its configuration, its steps and status."""
+        return (self.name, digest(self.run.to_dict()), self.steps_done, self.trainer.status)
+
+
+def _untrained(run: RunConfig) -> Trainer:
+    data = run.data.make()
+    return Trainer(build_model(run.model, data.n_classes, seed=run.train.seed), data, run.train)
+
 
 def lesson_models(names: Sequence[str]) -> dict[str, LessonModel]:
-    """The models of the presets ``names`` for this browser session, rebuilt (untrained) only
-    when a preset's configuration changed."""
-    store: dict[str, LessonModel] = st.session_state.setdefault(_STATE_KEY, {})
+    """The models of the presets ``names``: trained if the server has trained them, else
+    untrained until :func:`train_lesson_models`."""
+    models = {}
     for name in names:
         run = PRESETS[name].run
-        if name not in store or store[name].run != run:
-            data = run.data.make()
-            model = build_model(run.model, data.n_classes, seed=run.train.seed)
-            store[name] = LessonModel(run, Trainer(model, data, run.train))
-    return {name: store[name] for name in names}
+        trained = shared_cache().peek(("lesson", name, digest(run.to_dict())))
+        models[name] = LessonModel(name, run, (trained or _untrained(run)).copy())
+    return models
 
 
 def train_lesson_models(models: dict[str, LessonModel], seconds: float, what: str) -> None:
-    """Train the unfinished ``models`` in turns of about ``CHUNK_SECONDS`` for at most about
-    ``seconds``, with a progress bar labelled ``what``; a turn the server cannot grant is skipped
-    (the models keep their steps; the next page run goes on)."""
-    waiting = [m for m in models.values() if not m.done]
+    """Give the unfinished ``models`` the server's trained ones, training those nobody has trained
+    yet (in total at most about ``seconds``), with a progress bar labelled ``what``. A model cut
+    short by the time box is kept for this page run only, so the next one trains it again."""
+    waiting = [item for item in models.values() if not item.done]
     if not waiting:
         return
-    total = sum(m.run.train.train_steps for m in models.values())
     bar = st.progress(0.0, text=f"{what}…")
-    deadline = time.monotonic() + seconds
-    while waiting and time.monotonic() < deadline:
-        for item in waiting:
-            with training_slot() as granted:
-                if granted:
-                    left = item.run.train.train_steps - item.steps_done
-                    item.trainer.step(left, max_seconds=CHUNK_SECONDS)
-        done = sum(min(m.steps_done, m.run.train.train_steps) for m in models.values())
-        bar.progress(done / total, text=f"{what}… {done}/{total} steps")
-        waiting = [m for m in waiting if not m.done]
+    for done, item in enumerate(waiting):
+        budget = item.run.train.train_steps
+
+        def train(item: LessonModel = item, budget: int = budget) -> Trainer:
+            trainer = _untrained(item.run)
+            with busy_turn():
+                trainer.step(budget, max_seconds=seconds / len(waiting))
+            return trainer
+
+        def complete(trainer: Trainer, budget: int = budget) -> bool:
+            return trainer.status != "ok" or trainer.steps_done >= budget
+
+        key = ("lesson", item.name, digest(item.run.to_dict()))
+        item.trainer = shared_cache().get(key, train, keep=complete).copy()
+        bar.progress((done + 1) / len(waiting), text=f"{what}… {done + 1}/{len(waiting)}")
     bar.empty()
 
 
-def view(item: LessonModel, compute) -> dict[str, Any]:
-    """``compute(item)`` (a dict of pictures and numbers) memoised per number of steps trained."""
-    if item.views.get("steps") != item.steps_done:
-        item.views = {"steps": item.steps_done, **compute(item)}
-    return item.views
+def view(item: LessonModel, compute: Callable[[LessonModel], dict[str, Any]]) -> dict[str, Any]:
+    """``compute(item)`` (a dict of pictures and numbers), shared by every session that shows
+    the same model (``compute`` must depend on the model only; do not mutate the result)."""
+    return shared_cache().get(("lesson-view", *item.key), lambda: compute(item))
 
 
 __all__ = ["LessonModel", "lesson_models", "train_lesson_models", "view"]

@@ -98,7 +98,7 @@ def live_picture(session: Session) -> Picture:
         )
 
     with session.lock:
-        return memo(session, f"picture_{n}", draw)
+        return memo(session, f"picture_{n}", draw, shared=False)
 
 
 def tick_seconds() -> float:

@@ -2,8 +2,11 @@
 
 The sidebar writes the *wanted* settings (``Session.wanted``, a ``RunConfig.to_dict()``-shaped
 dict); :func:`sync` compares them with the configuration the model was built from
-(``Session.run``) and rebuilds or re-optimises as needed. Nothing here is cached across sessions:
-``st.session_state`` is per browser tab, and a trainable model must never be shared.
+(``Session.run``) and rebuilds or re-optimises as needed. A trainable model is never shared
+between sessions (``st.session_state`` is per browser tab), but deterministic work is: the
+quick-trained model of a configuration and every :func:`memo`-ised picture of a model come from the
+server-wide ``ui.shared_cache``, keyed by everything that determines them (the configuration, the
+data, the weights), so a class opening one link computes them once. Each session trains a copy.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from deqnet.models import DeqModel
 from deqnet.presets import Preset
 from deqnet.sharing import QueryResult
 from deqnet.sweep import SweepCell
+from ui.shared_cache import digest, shared_cache
 from ui.slots import busy_turn
 
 _STATE_KEY = "deqnet"
@@ -105,7 +109,8 @@ class Session:
         upload: the last uploaded file handled.
         lock: held while weights change, so a download (served from another thread) sees a
             consistent model and history.
-        cache: results memoised by :func:`memo`.
+        model_key: ``(version, digest)``, the newest :func:`model_digest` and its version.
+        cache: results :func:`memo` keeps for this session only (``shared=False``).
         live: the Playground's live training (its switch and newest picture), which the
             server's live trainer (``ui.live_trainer``) reads and writes.
         stream: how the live panel receives it.
@@ -124,6 +129,7 @@ class Session:
     link: Link = field(default_factory=Link)
     upload: Upload = field(default_factory=Upload)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    model_key: tuple[int, str] = (-1, "")
     cache: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     live: LiveState = field(default_factory=LiveState)
     stream: Stream = field(default_factory=Stream)
@@ -200,35 +206,73 @@ def record_upload(session: Session, file_id: str | None, error: str | None = Non
     session.upload = Upload(file_id, error)
 
 
-_MISSING = object()
+QUICK_STEPS = 300  # the default step budget: quick training stops at the budget or here
+# A time box for configurations whose steps are slow (a fine adaptive solver): training cut short
+# by it depends on the machine's speed, so it is kept for the session, not shared.
+QUICK_SECONDS = 8.0
 
 
-def _memo_key(session: Session, per_version: bool) -> Any:
-    return session.version if per_version else session.data  # Dataset compares by identity
+def data_digest(session: Session) -> str:
+    """What determines the session's points: the data settings, or an upload's arrays."""
+    data = session.custom_data
+    if data is None:
+        return digest("generated", session.run.data.to_dict())
+    return digest("uploaded", data.x_train, data.y_train, data.x_test, data.y_test)
 
 
-def _memo_hit(session: Session, name: str, per_version: bool) -> Any:
-    """The value memoised under ``name`` for the current key, or ``_MISSING``."""
+def model_digest(session: Session) -> str:
+    """What determines every picture of the model: configuration, data, weights, steps taken and
+    status; computed once per model version (under the session's lock, so never of weights
+    half-way through a live step)."""
+    with session.lock:
+        if session.model_key[0] != session.version:
+            weights = session.model.state_dict()
+            session.model_key = (
+                session.version,
+                digest(
+                    session.run.to_dict(),
+                    data_digest(session),
+                    session.steps_done,
+                    session.trainer.status,
+                    *(weights[name] for name in sorted(weights)),
+                ),
+            )
+        return session.model_key[1]
+
+
+def _memo_key(session: Session, name: str, per_version: bool) -> tuple[str, str, str]:
+    return ("memo", name, model_digest(session) if per_version else data_digest(session))
+
+
+def memo(
+    session: Session,
+    name: str,
+    compute: Callable[[], T],
+    *,
+    per_version: bool = True,
+    shared: bool = True,
+) -> T:
+    """``compute()`` memoised per model (or, if not ``per_version``, per dataset).
+
+    ``shared``: in the server-wide cache, so every session with the same model gets the same
+    object: ``compute`` must then depend only on the model, the data and what ``name`` says, and
+    callers must not mutate the result. Otherwise in this session only, per model version.
+    """
+    if shared:
+        return shared_cache().get(_memo_key(session, name, per_version), compute)
+    version = session.version if per_version else data_digest(session)
     hit = session.cache.get(name)
-    return hit[1] if hit is not None and hit[0] == _memo_key(session, per_version) else _MISSING
-
-
-def memo(session: Session, name: str, compute: Callable[[], T], *, per_version: bool = True) -> T:
-    """``compute()`` memoised in the session: per model version, or per dataset if not
-    ``per_version``. Pages use it to skip recomputing pictures of an unchanged model."""
-    value = _memo_hit(session, name, per_version)
-    if value is _MISSING:
-        key = _memo_key(session, per_version)  # before compute(), as it was asked for
-        value = compute()
-        session.cache[name] = (key, value)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    value = compute()
+    session.cache[name] = (version, value)
     return value
 
 
 def memo_peek(session: Session, name: str, *, per_version: bool = True) -> Any | None:
-    """What :func:`memo` holds under ``name`` for the current model version (or dataset), or
+    """What the shared :func:`memo` holds under ``name`` for the current model (or dataset), or
     None if it has not been computed for it yet; never computes."""
-    value = _memo_hit(session, name, per_version)
-    return None if value is _MISSING else value
+    return shared_cache().peek(_memo_key(session, name, per_version))
 
 
 def coerce_run(wanted: dict[str, dict[str, Any]]) -> RunConfig:
@@ -364,17 +408,42 @@ def trained_summary(session: Session) -> str:
     )
 
 
-def ensure_trained(max_seconds: float = 4.0) -> Session:
-    """The session, quick-trained (time-boxed) toward its step budget if it has no steps yet.
+def quick_trained(run: RunConfig, data: Dataset, key: str) -> Trainer:
+    """A model of ``run`` on ``data`` trained for ``min(budget, QUICK_STEPS)`` steps, from the
+    server-wide cache under ``key`` (what determines ``run`` and ``data``): the first caller
+    trains it, in its turn at the CPU (``ui.slots``); the others wait for that result. Training
+    the time box cut short is not shared. Do not train the result: ``Trainer.copy`` it."""
 
-    The quick training takes its turn at the CPU like live training (``ui.slots``), so a class
-    opening the same page at once does not start 20 trainings together.
+    def train() -> Trainer:
+        with busy_turn():
+            model = build_model(run.model, data.n_classes, seed=run.train.seed)
+            trainer = Trainer(model, data, run.train)
+            trainer.step(min(run.train.train_steps, QUICK_STEPS), max_seconds=QUICK_SECONDS)
+        return trainer
+
+    def complete(trainer: Trainer) -> bool:
+        return trainer.status != "ok" or trainer.steps_done >= min(
+            run.train.train_steps, QUICK_STEPS
+        )
+
+    return shared_cache().get(("quick", key), train, keep=complete)
+
+
+def ensure_trained() -> Session:
+    """The session, quick-trained toward its step budget if it has no steps yet.
+
+    The weights, optimiser state and history are a copy of the server's one quick training of
+    this configuration and data (:func:`quick_trained`), so they are the same as training alone,
+    and a class opening the same link trains once.
     """
     session = get_session()
     if session.trainer.steps_done == 0 and not session.diverged:
         with st.spinner("Quick training…", show_time=True):
-            with busy_turn():
-                train_chunk(session, max_seconds)
+            key = digest(session.run.to_dict(), data_digest(session))
+            trainer = quick_trained(session.run, session.data, key).copy()
+        with session.lock:
+            session.trainer, session.model = trainer, trainer.model
+        session.version += 1
     return session
 
 
@@ -461,8 +530,11 @@ __all__ = [
     "get_session",
     "hidden_controls",
     "load_trained",
+    "data_digest",
     "memo",
     "memo_peek",
+    "model_digest",
+    "quick_trained",
     "note",
     "open_link",
     "record_upload",

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import torch
 from torch.nn import functional as F
 
-from deqnet._stepping import Divergence, run_steps
+from deqnet._stepping import Divergence, run_steps, twin
 from deqnet.config import ConfigError
 from deqnet.digits.data import DigitsDataset
 from deqnet.digits.models import ConvFeedForward, ConvModel
@@ -104,6 +104,11 @@ class DigitsTrainer:
         self.message = ""
         self._good = LastGood(list(model.parameters()), self.optimizer)
         self._good_step = 0
+
+    def copy(self) -> DigitsTrainer:
+        """An independent twin (weights, optimiser state, batch generator, history) that shares
+        the dataset; its next steps are exactly the steps this trainer would take next."""
+        return twin(self)
 
     @property
     def steps_done(self) -> int:
