@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from deqnet.digits.analysis import (
@@ -24,7 +25,7 @@ from deqnet.models.base import SolverFailure
 from ui.digits_state import DigitsSession, digits_session, memo, reset, summary, train
 from ui.show import chart, error, notice
 
-THUMBNAILS = 16  # test digits to choose from
+DIGITS = range(10)  # one test image of each digit to choose from, in order
 CONVERGENCE_IMAGES = 8  # test digits the convergence study measures (the worst one counts)
 CHANNELS = (1, 2, 4, 8)
 LAYERS = (5, 10, 20, 40)
@@ -90,24 +91,25 @@ def _training(session: DigitsSession) -> None:
 
 
 def _pick(session: DigitsSession) -> int:
+    """The digit picker (the first test image of each digit 0–9); returns its test index."""
     data = session.data
+    shown = [int(np.flatnonzero(data.y_test == digit)[0]) for digit in DIGITS]
     st.markdown("#### Choose a test digit")
     fig = thumbnails_figure(
-        data.x_test[:THUMBNAILS],
-        data.y_test[:THUMBNAILS],
+        data.x_test[shown],
+        data.y_test[shown],
         selected=st.session_state.get("digits_pick", 0),
     )
     chart(fig, key="digits_thumbs", height=150)
-    index = st.segmented_control(
+    digit = st.segmented_control(
         "Test digit",
-        list(range(THUMBNAILS)),
+        list(DIGITS),
         default=0,
         key="digits_pick",
-        format_func=lambda i: str(int(data.y_test[i])),  # the digit shown, not its position
         label_visibility="collapsed",
         required=True,
     )
-    return int(index if index is not None else 0)
+    return shown[int(digit if digit is not None else 0)]
 
 
 def _prediction(session: DigitsSession, index: int) -> None:

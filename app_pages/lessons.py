@@ -71,12 +71,13 @@ def lesson_section(lesson: Lesson) -> None:
 lessons = [load_lesson(name) for name in LESSONS]
 st.title("Lessons")
 st.markdown(
-    "The equations of Ruseckas (2019), *Differential equations as models of deep neural "
-    "networks*, each explained in plain words — press **Show me** to load a prepared setup and "
-    "open the page that demonstrates it."
+    "The equations of Ruseckas (2019), [*Differential equations as models of deep neural "
+    "networks*](https://arxiv.org/abs/1909.03767), each explained in plain words — press "
+    "**Show me** to load a prepared setup and open the page that demonstrates it."
 )
-contents = st.columns(3)
-for i, lesson in enumerate(lessons):
-    contents[i % 3].markdown(f"[{lesson.title}](#{lesson.name})")
+# One numbered list: it reads in order on a phone too (columns would stack out of order).
+st.markdown(
+    "\n".join(f"{i}. [{lesson.title}](#{lesson.name})" for i, lesson in enumerate(lessons, 1))
+)
 for lesson in lessons:
     lesson_section(lesson)

@@ -16,6 +16,7 @@ from ui.state import (
     get_session,
     hidden_controls,
     note,
+    presenting,
     regenerate_data,
     reset,
     set_view,
@@ -168,12 +169,13 @@ def _polled(session: Session) -> None:
 session = get_session()
 hidden = hidden_controls(session)
 st.markdown("## Playground")
-st.markdown(
-    "deqnet trains small neural networks on 2-D points live and shows them as the paper does: as "
-    "flows of a differential equation, with ResNets as its Euler steps. Choose data and a model "
-    "in the sidebar, press **Train** and watch the decision boundary form; the other pages show "
-    "the hidden-state paths, the backprop momentum and layers ↔ time."
-)
+if not presenting(session):  # on a projector the teacher says it, and the chart needs the room
+    st.markdown(
+        "deqnet trains small neural networks on 2-D points live and shows them as the paper "
+        "does: as flows of a differential equation, with ResNets as its Euler steps. Choose data "
+        "and a model in the sidebar, press **Train** and watch the decision boundary form; the "
+        "other pages show the hidden-state paths, the backprop momentum and layers ↔ time."
+    )
 _buttons(session, hidden)
 if session.diverged:
     error(session.trainer.message)

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -54,6 +55,9 @@ class Stored:
     drawn: dict[int, go.Figure] = field(default_factory=dict)
 
 
+PROBE_STEPS = 2  # steps of the timed trial run behind the estimate shown before Run
+
+
 class _TooLong(Exception):
     def __init__(self, projected: float) -> None:
         super().__init__(f"{projected:.0f} s")
@@ -69,14 +73,14 @@ def _pickers(run: RunConfig) -> tuple[dict[str, list[Any]], int, list[str]]:
     """Draw the axis, value and step pickers: the grid, steps per cell, unreadable values."""
     names = list(AXES)
     left, right, last = st.columns([1, 1, 0.8], gap="medium")
-    keep("sweep_rows", "lr")
+    keep("sweep_rows", "family")
     rows = left.selectbox(
         "Rows", names, key="sweep_rows", format_func=lambda n: AXES[n].label, help="First setting."
     )
     save("sweep_rows")
     row_values, row_problem = values_widget(rows, left)
     col_names = [NONE, *(n for n in names if n != rows)]
-    keep("sweep_cols", "seed")
+    keep("sweep_cols", "layers")
     if st.session_state["sweep_cols"] not in col_names:
         st.session_state["sweep_cols"] = col_names[1]
     cols = right.selectbox(
@@ -145,6 +149,57 @@ class _Progress:
         if elapsed - self.shown >= UPDATE_SECONDS:
             self.shown = elapsed
             self.bar.progress(min(fraction, 1.0), text=f"{self.label} {elapsed:.0f} s")
+
+
+def _estimate(session: Session, run: RunConfig, setup: Setup, key: tuple) -> float | None:
+    """Seconds the sweep would take here: a timed trial of ``PROBE_STEPS`` steps of every cell,
+    scaled to the steps asked for (it includes building the models, so it errs long); kept per
+    setup. None when the server has no slot free for the trial."""
+    estimates = st.session_state.setdefault("sweep_estimates", {})
+    if key not in estimates:
+        with training_slot(wait=SLOT_WAIT) as granted:
+            if not granted:
+                return None
+            start = time.perf_counter()
+            sweep(_data(session, run), run.model, run.train, setup.grid, PROBE_STEPS)
+            seconds = time.perf_counter() - start
+        estimates.clear()  # only the current setup's is needed
+        estimates[key] = seconds * setup.steps / PROBE_STEPS
+    return estimates[key]
+
+
+def _sketch(setup: Setup, estimate: float | None) -> None:
+    """The grid the sweep will fill, drawn empty, with the time it would take."""
+    rows, cols, row_title, col_title = axis_labels(setup.grid)
+    sketch = go.Figure(
+        go.Heatmap(
+            x=cols,
+            y=rows,
+            z=np.zeros((len(rows), len(cols))),
+            text=[[f"{r} · {c}" if col_title else r for c in cols] for r in rows],
+            texttemplate="%{text}",
+            colorscale=[[0, "#eef0f4"], [1, "#eef0f4"]],
+            showscale=False,
+            xgap=3,
+            ygap=3,
+            hoverinfo="skip",
+        )
+    )
+    sketch.update_layout(
+        height=80 + 48 * len(rows),
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="white",
+        xaxis={"title": col_title, "type": "category", "side": "bottom"},
+        yaxis={"title": row_title, "type": "category", "autorange": "reversed"},
+    )
+    took = f"about {estimate:.0f} s on this server" if estimate is not None else "a while (busy)"
+    st.markdown(f"#### The grid to train: {setup.cells} cells, {took}")
+    chart(sketch, key="sweep_sketch")
+    if estimate is not None and estimate > MAX_SECONDS:
+        notice(
+            f"That is longer than this shared server allows ({MAX_SECONDS:.0f} s): use fewer "
+            "cells or fewer steps per cell."
+        )
 
 
 def _run(session: Session, run: RunConfig, setup: Setup, key: tuple) -> None:
@@ -335,3 +390,5 @@ if "sweep_note" in st.session_state:
     st.info(st.session_state.pop("sweep_note"), icon=":material/stop:")
 if STORE in st.session_state:
     _results(st.session_state[STORE], current_key)
+elif not setup.problems:
+    _sketch(setup, _estimate(session, run, setup, current_key))

@@ -8,6 +8,7 @@ heatmap click is covered by the browser test.
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import torch
@@ -28,10 +29,16 @@ def _open(**query: str) -> AppTest:
     return at.run()
 
 
+def _axes(at: AppTest, rows: str, cols: str) -> AppTest:
+    """Pick the swept settings (their value pickers appear on the next run)."""
+    at.selectbox(key="sweep_rows").set_value(rows)
+    at.selectbox(key="sweep_cols").set_value(cols)
+    return at.run()
+
+
 def _tiny_sweep(at: AppTest) -> AppTest:
     """lr {0.01, 0.1} x seed {0, 1}, 10 steps per cell."""
-    at.selectbox(key="sweep_rows").set_value("lr")
-    at.selectbox(key="sweep_cols").set_value("seed")
+    _axes(at, "lr", "seed")
     at.text_input(key="sweep_values_lr").input("0.01, 0.1")
     at.text_input(key="sweep_values_seed").input("0, 1")
     at.select_slider(key="sweep_steps").set_value(10)
@@ -119,8 +126,22 @@ def test_a_cell_trained_on_uploaded_data_opens_with_that_data() -> None:
     assert at.sidebar.select_slider(key="lr").value == 0.1
 
 
-def test_bad_values_are_explained_and_disable_the_run_button() -> None:
+def test_opens_on_model_by_layers_with_a_sketch_of_the_grid_and_its_time() -> None:
     at = _open()
+    _clean(at)
+    assert (at.selectbox(key="sweep_rows").value, at.selectbox(key="sweep_cols").value) == (
+        "family",
+        "layers",
+    )
+    sketch = _charts(at)["sweep_sketch"]["data"][0]
+    assert list(sketch["y"]) == ["node", "resnet", "feedforward"]
+    assert list(sketch["x"]) == ["2", "5", "10", "20"]
+    heading = " ".join(md.value for md in at.markdown)
+    assert re.search(r"The grid to train: 12 cells, about \d+ s on this server", heading)
+
+
+def test_bad_values_are_explained_and_disable_the_run_button() -> None:
+    at = _axes(_open(), "lr", "seed")
     cases = {
         "0.01, abc": "“abc” is not a number",
         "0.01, 20": "lr=20.0 is out of range",
@@ -142,8 +163,7 @@ def test_bad_values_are_explained_and_disable_the_run_button() -> None:
 
 def test_a_one_axis_sweep_with_a_diverging_cell_reports_it_and_still_draws() -> None:
     # The paper's linear ODE with T = 10, lr = 10 and no clipping blows up within two steps.
-    at = _open(family="ruseckas", T="10", gamma="0", clip="0")
-    at.selectbox(key="sweep_cols").set_value("")
+    at = _axes(_open(family="ruseckas", T="10", gamma="0", clip="0"), "lr", "")
     at.text_input(key="sweep_values_lr").input("0.01, 10")
     at.select_slider(key="sweep_steps").set_value(10)
     at.button(key="sweep_run").click().run()

@@ -97,7 +97,7 @@ def _decode_markdown(text: str) -> str:
 
 def assert_valid_view(view: dict, presets=()) -> None:
     assert set(view) == set(VIEW_FIELDS)
-    for key in ("showtest", "discrete", "classroom"):
+    for key in ("showtest", "discrete", "classroom", "present"):
         assert isinstance(view[key], bool)
     assert isinstance(view["hide"], tuple) and set(view["hide"]) <= set(HIDEABLE)
     assert view["preset"] is None or view["preset"] in presets
@@ -361,6 +361,7 @@ views = st.fixed_dictionaries(
         "showtest": st.booleans(),
         "discrete": st.booleans(),
         "classroom": st.booleans(),
+        "present": st.booleans(),
         "hide": st.lists(st.sampled_from(HIDEABLE), unique=True).map(
             lambda names: tuple(n for n in HIDEABLE if n in names)
         ),

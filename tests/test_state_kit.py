@@ -75,7 +75,7 @@ def test_classroom_view_and_upload_change_through_their_functions() -> None:
     set_classroom(session, True, ["lr", "noise"])
     assert hidden_controls(session) == {"lr", "noise"}
     set_view(session, "discrete", True)
-    assert session.link.view == {"showtest": False, "discrete": True}
+    assert session.link.view == {"showtest": False, "discrete": True, "present": False}
     with pytest.raises(KeyError, match="view flag"):
         set_view(session, "nope", True)
     record_upload(session, "file-1", "bad file")

@@ -384,3 +384,28 @@ def hideable_in_sidebar_order(hideable: Sequence[str]) -> list[str]:
 def label_of(key: str) -> str:
     """Human label of a hideable control key."""
     return CONTROLS[key].label if key in CONTROLS else EXTRA_LABELS.get(key, key)
+
+
+def describe_model(run: RunConfig) -> str:
+    """The model in words, for the line above a page's main figure: e.g. "Neural ODE · depth
+    T = 1 · 2-D state · width 16 tanh · RK4, 10 steps" or "ResNet · 10 layers (T = 1) · …"."""
+    model = run.model
+    family = REGISTRY[model.family]
+    depth = (
+        f"{model.layers} layers (T = {model.T:g})" if model.discrete else f"depth T = {model.T:g}"
+    )
+    parts = [_FAMILY_LABELS[model.family], depth, f"{model.dim}-D state"]
+    if model.time_mode == "time":
+        parts.append("layers fed t" if model.discrete else "time-dependent")
+    elif model.time_mode == "piecewise":
+        untied = model.discrete and model.segments >= model.layers
+        parts.append("untied weights" if untied else f"{model.segments} weight sets")
+    if family.uses_mlp:
+        parts.append(f"width {model.width} {model.activation}")
+    if family.uses_gamma:
+        g = "γx³" if model.nonlinearity == "cubic" else "γ sin x"
+        parts.append(f"g = −{g}, γ = {model.gamma:g}")
+    if model.continuous:
+        solver = model.solver.upper() if model.solver != "dopri5" else "Dopri5 (adaptive)"
+        parts.append(solver if model.adaptive else f"{solver}, {model.steps} steps")
+    return " · ".join(parts)

@@ -37,8 +37,10 @@ from ui.state import (
     load_trained,
     note,
     open_link,
+    presenting,
     record_upload,
     set_classroom,
+    set_view,
     use_custom_data,
 )
 
@@ -119,6 +121,15 @@ def classroom_panel(session: Session) -> None:
             on_change=_classroom_changed,
             args=(session,),
             help="Hides the picked controls here and in the link (classroom=1&hide=…).",
+        )
+        if "cls_present" not in st.session_state:
+            st.session_state["cls_present"] = presenting(session)
+        st.toggle(
+            "Presentation mode",
+            key="cls_present",
+            on_change=lambda: set_view(session, "present", st.session_state["cls_present"]),
+            help="For a projector: the sidebar folds away, charts fit a 1280×720 screen and text "
+            "is larger (present=1 in the link). Open the sidebar with the arrow at the top left.",
         )
         if session.link.classroom:
             st.caption("Classroom link (copy it with the button on the right):")

@@ -306,6 +306,47 @@ function build(parentElement, data) {
   return { root, statusText, fill, values, charts };
 }
 
+// ---- fitting the screen ----
+
+// The boundary is a square plot under a one-line legend: no taller than its column is wide (more
+// would only add empty space above and below the square) and, on a short screen such as a
+// projector's 720 px, ending above the fold when the page opens; never below a readable minimum.
+// The other charts keep the heights the page asked for.
+const LEGEND_PX = 70;
+const FOLD_MARGIN_PX = 12;
+const MIN_BOUNDARY_PX = 340;
+
+function chartHeight(panel, name) {
+  const asked = panel.heights[name];
+  if (name !== "boundary") return asked;
+  const div = panel.charts.boundary;
+  const width = div.clientWidth || asked;
+  const top = div.getBoundingClientRect().top + window.scrollY;
+  const fold = window.innerHeight - top - FOLD_MARGIN_PX;
+  return Math.round(Math.max(MIN_BOUNDARY_PX, Math.min(asked, width + LEGEND_PX, fold)));
+}
+
+// Plotly sizes a plot to its box only when drawn; the box changes with the window and when the
+// sidebar folds. Redraw at the new size (the shading follows through plotly_afterplot).
+function watchSize(panel) {
+  panel.resizer = new ResizeObserver(() => {
+    cancelAnimationFrame(panel.resizeFrame);
+    panel.resizeFrame = requestAnimationFrame(() => {
+      if (!panel.Plotly || !panel.heights) return;
+      for (const [name, div] of Object.entries(panel.charts)) {
+        if (!div.layout) continue; // not drawn yet
+        const height = chartHeight(panel, name);
+        const width = div.clientWidth;
+        const layout = div._fullLayout ?? {};
+        if (Math.abs(layout.height - height) < 2 && Math.abs(layout.width - width) < 2) continue;
+        div.style.height = `${height}px`;
+        panel.Plotly.relayout(div, { height, width });
+      }
+    });
+  });
+  panel.resizer.observe(panel.root);
+}
+
 function showTexts(panel, texts) {
   panel.statusText.textContent = texts.status;
   panel.fill.style.width = `${Math.min(100, (100 * texts.step) / Math.max(1, texts.budget))}%`;
@@ -554,11 +595,12 @@ function applyData(panel, data) {
   panel.fallbackMs = data.fallback_ms;
   panel.serial = data.serial;
   const figures = {};
+  panel.heights = data.heights;
   for (const name of ["boundary", "curves", "preview"]) {
     const figure = JSON.parse(data.figures[name]);
     figure.layout.uirevision = `deqnet-live-${name}`; // keeps the user's zoom through updates
-    figure.layout.height = data.heights[name];
-    panel.charts[name].style.height = `${data.heights[name]}px`;
+    figure.layout.height = chartHeight(panel, name);
+    panel.charts[name].style.height = `${figure.layout.height}px`;
     figures[name] = {
       figure, drawing: false, readyAt: 0, timer: panel.figures[name]?.timer ?? null,
     };
@@ -628,6 +670,7 @@ export default function render({ data, parentElement, setStateValue, setTriggerV
       }
     };
     document.addEventListener("visibilitychange", panel.onVisibility);
+    watchSize(panel);
     panels.set(parentElement, panel);
   }
   panel.setStateValue = setStateValue;
@@ -644,6 +687,7 @@ export default function render({ data, parentElement, setStateValue, setTriggerV
     panel.closed = true;
     clearTimeout(panel.retry);
     document.removeEventListener("visibilitychange", panel.onVisibility);
+    panel.resizer.disconnect();
     if (panel.socket) panel.socket.close();
     panels.delete(parentElement);
     if (window.Plotly) {

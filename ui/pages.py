@@ -30,6 +30,7 @@ class Page:
         section: the navigation group it is listed under.
         own_models: the page trains models of its own (Topology's lesson models, Digits' conv
             net), so the sidebar's settings do not reach it.
+        shows_model: the page shows the session's model (the frame names it above the page).
     """
 
     stem: str
@@ -37,6 +38,7 @@ class Page:
     icon: str
     section: str
     own_models: bool = False
+    shows_model: bool = False
 
     @property
     def path(self) -> str:
@@ -49,11 +51,13 @@ class Page:
 PAGES: dict[str, Page] = {
     page.stem: page
     for page in (
-        Page("playground", "Playground", ":material/model_training:", "Train"),
+        Page("playground", "Playground", ":material/model_training:", "Train", shows_model=True),
         Page("sweep", "Sweep", ":material/grid_view:", "Train"),
-        Page("trajectories", "Trajectories", ":material/timeline:", "See the paper"),
-        Page("momentum", "Momentum", ":material/swap_calls:", "See the paper"),
-        Page("layers", "Layers ↔ Time", ":material/stacks:", "See the paper"),
+        Page(
+            "trajectories", "Trajectories", ":material/timeline:", "See the paper", shows_model=True
+        ),
+        Page("momentum", "Momentum", ":material/swap_calls:", "See the paper", shows_model=True),
+        Page("layers", "Layers ↔ Time", ":material/stacks:", "See the paper", shows_model=True),
         Page("topology", "Topology", ":material/donut_large:", "See the paper", own_models=True),
         Page("digits", "Digits", ":material/draw:", "See the paper", own_models=True),
         Page("lessons", "Lessons", ":material/school:", "Learn"),

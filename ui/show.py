@@ -17,18 +17,29 @@ import streamlit as st
 
 from deqnet import SolverFailure
 from deqnet.sharing import safe_text
-from ui.state import Session, trained_summary
+from ui.state import Session, get_session, presenting, trained_summary
 
 _LOG = logging.getLogger("deqnet.ui")
 
 PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "displayModeBar": "hover"}
+# Presentation mode: the tallest chart that fits a 1280×720 projector below Streamlit's header.
+PRESENT_MAX_HEIGHT = 540
 
 
 def chart(fig: go.Figure, key: str, *, height: int | None = None) -> None:
-    """Show a Plotly figure with our own template (theme=None) at full container width."""
-    if height is not None:
-        fig.update_layout(height=height)
-    st.plotly_chart(fig, key=key, theme=None, width="stretch", config=PLOTLY_CONFIG)
+    """Show a Plotly figure with our own template (theme=None) at full container width,
+    ``height`` px tall (default: the figure's own), at most ``PRESENT_MAX_HEIGHT`` in
+    presentation mode. Never changes ``fig``, which may be shared (``ui.state.memo``)."""
+    if presenting(get_session()):
+        height = min(height or fig.layout.height or 450, PRESENT_MAX_HEIGHT)
+    st.plotly_chart(
+        fig,
+        key=key,
+        theme=None,
+        width="stretch",
+        height=height if height is not None else "content",
+        config=PLOTLY_CONFIG,
+    )
 
 
 def notice(text: str) -> None:

@@ -50,7 +50,8 @@ class Link:
         parsed: the URL was read (first run of the session).
         classroom: classroom mode is on; ``hidden`` are the control keys not rendered.
         from_url: classroom mode came from the link (then the Classroom panel is hidden).
-        view: Playground view flags ("showtest", "discrete").
+        view: view flags kept in the link: the Playground's ("showtest", "discrete") and
+            presentation mode ("present", for every page).
         notices: markdown-safe notices about the link's rejected or clamped values, shown once.
     """
 
@@ -58,7 +59,9 @@ class Link:
     classroom: bool = False
     hidden: frozenset[str] = frozenset()
     from_url: bool = False
-    view: dict[str, bool] = field(default_factory=lambda: {"showtest": False, "discrete": False})
+    view: dict[str, bool] = field(
+        default_factory=lambda: {"showtest": False, "discrete": False, "present": False}
+    )
     notices: list[str] = field(default_factory=list)
 
 
@@ -151,6 +154,11 @@ class Session:
         return self.trainer.status != "ok"
 
 
+def presenting(session: Session) -> bool:
+    """Presentation mode is on (the link's ``present=1`` or the Classroom panel's switch)."""
+    return session.link.view["present"]
+
+
 def hidden_controls(session: Session) -> frozenset[str]:
     """The keys of the controls classroom mode hides (none while it is off)."""
     return session.link.hidden if session.link.classroom else frozenset()
@@ -194,7 +202,7 @@ def set_classroom(session: Session, on: bool, hidden: Iterable[str]) -> None:
 
 
 def set_view(session: Session, key: str, value: bool) -> None:
-    """A Playground view flag ("showtest" or "discrete"), kept in the link."""
+    """A view flag ("showtest", "discrete" or "present"), kept in the link."""
     if key not in session.link.view:
         raise KeyError(f"{key!r} is not a view flag ({', '.join(session.link.view)})")
     session.link.view[key] = value
@@ -529,6 +537,7 @@ __all__ = [
     "trained_summary",
     "get_session",
     "hidden_controls",
+    "presenting",
     "load_trained",
     "data_digest",
     "memo",

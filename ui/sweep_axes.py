@@ -99,10 +99,15 @@ def parse_values(name: str, text: str) -> tuple[list[Any], str | None]:
     return values, None
 
 
+# Values a lecture starts from where they differ from the engine's defaults: the ODE against the
+# two discrete families it is the limit of (the paper's ODE needs its own data scale).
+LECTURE_VALUES: dict[str, tuple[Any, ...]] = {"family": ("node", "resnet", "feedforward")}
+
+
 def values_widget(name: str, where) -> tuple[list[Any], str | None]:
     """The value picker of one axis: a multiselect for choices, else a comma-separated text."""
     axis, key = AXES[name], f"sweep_values_{name}"
-    kind, default = axis.grid.kind, axis.grid.default
+    kind, default = axis.grid.kind, LECTURE_VALUES.get(name, axis.grid.default)
     if isinstance(kind, tuple):
         keep(key, list(default))
         chosen = where.multiselect(f"{axis.label} values", kind, key=key, help=axis.help)

@@ -67,8 +67,8 @@ def _image_axes(fig: go.Figure, columns: list[str], rows: list[str], big: bool) 
 def thumbnails_figure(
     images: np.ndarray, labels: np.ndarray, *, selected: int | None = None, big: bool = True
 ) -> go.Figure:
-    """Test digits (M, 1, 8, 8) side by side, numbered 0 … M−1 (the picker's choices); the
-    ``selected`` one is framed."""
+    """Test digits (M, 1, 8, 8) side by side, each named by its label (M,); the ``selected``
+    one (a position 0 … M−1) is framed."""
     images = np.asarray(images).reshape(-1, SIDE, SIDE)
     z = mosaic(images[None])
     fig = go.Figure(
@@ -82,7 +82,7 @@ def thumbnails_figure(
         )
     )
     base_layout(fig, big=big, legend=False)
-    _image_axes(fig, [str(k) for k in range(len(images))], [""], big)
+    _image_axes(fig, [str(int(v)) for v in labels], [""], big)
     fig.update_yaxes(showticklabels=False)
     if selected is not None and 0 <= selected < len(images):
         x0 = selected * PITCH - 0.5

@@ -44,8 +44,8 @@ budget   train   train_steps    integer 1..5000
 ======== ======= ============== ==================================================
 
 View flags (not part of the config): ``showtest`` (bool), ``discrete`` (bool, discretize the
-output), ``classroom`` (bool), ``hide`` (comma-separated keys above and ``regen``, ``upload``,
-``export``), ``preset`` (a name from the caller's set).
+output), ``classroom`` (bool), ``present`` (bool, presentation mode), ``hide`` (comma-separated
+keys above and ``regen``, ``upload``, ``export``), ``preset`` (a name from the caller's set).
 
 Parsing rules: keys are matched case-insensitively; when a key is given several times (pass
 ``{k: st.query_params.get_all(k)}`` to detect it) the last value wins and a notice says so. Numbers
@@ -213,6 +213,9 @@ VIEW_FIELDS: dict[str, ViewField] = {
     "showtest": ViewField("bool", False, "show the test points"),
     "discrete": ViewField("bool", False, "discretize the output (class colours, no shading)"),
     "classroom": ViewField("bool", False, "classroom mode: hide the controls listed in hide"),
+    "present": ViewField(
+        "bool", False, "presentation mode: sidebar collapsed, charts fit a projector, larger text"
+    ),
     "hide": ViewField("list", (), "controls to hide: keys of QUERY_FIELDS, regen, upload, export"),
     "preset": ViewField("name", None, "a preset name from the caller's set"),
 }
