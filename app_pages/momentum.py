@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
+import numpy as np
 import streamlit as st
 
 from deqnet import Momentum
@@ -36,14 +36,13 @@ from ui.show import (
 )
 from ui.state import Session, apply_preset, ensure_trained, memo, memo_peek
 
-if TYPE_CHECKING:
-    import numpy as np
-
 DEFAULT_POINTS = 6  # shown by default and measured by the checks: the classes taken in turn
 MAX_POINTS = 12  # defaults plus picks
 FIELD_POINTS = 1000  # training points in the adjoint field (a fixed sample if there are more)
 SAMPLE_SEED = 0
 PICK_HEIGHT = 460
+RANDOM_PICKS = 6  # points drawn by the "Pick 6 points" button
+RANDOM_ROWS = "mom_random_rows"  # the rows it drew, kept until the next draw or a clear
 CHECKS_KEY = "mom_checks"  # the results, memoised per model version in the session
 CHECKS_WANTED = "mom_checks_wanted"  # the model version the button asked to check
 # Which preset shows each behaviour of H, by the model's time mode, and its button label.
@@ -78,8 +77,18 @@ def _intro(session: Session) -> None:
     page_intro(session)
 
 
+def _draw_random(n_rows: int) -> None:
+    """Button callback: RANDOM_PICKS rows drawn at random replace the default points."""
+    rng = np.random.default_rng()
+    st.session_state[RANDOM_ROWS] = sorted(
+        rng.choice(n_rows, size=min(RANDOM_PICKS, n_rows), replace=False).tolist()
+    )
+    st.session_state["mom_defaults"] = False
+
+
 def _pick_points(session: Session, extent, defaults: np.ndarray) -> list[int]:
-    """Draw the picking chart; the chosen rows: defaults (if kept) and picks, at most 12."""
+    """Draw the picking chart; the chosen rows: defaults (if kept), random draws and picks, at
+    most 12."""
     data = session.data
     fig = memo(
         session,
@@ -98,12 +107,33 @@ def _pick_points(session: Session, extent, defaults: np.ndarray) -> list[int]:
         on_select="rerun",
         selection_mode=("points", "box", "lasso"),
     )
-    keep = st.checkbox("Also show the default points (ringed)", value=True, key="mom_defaults")
-    picked = selected_indices(event, len(data.x_train))
-    chosen = list(dict.fromkeys([*(defaults.tolist() if keep else []), *picked]))
+    n_rows = len(data.x_train)
+    drawn = [r for r in st.session_state.get(RANDOM_ROWS, []) if r < n_rows]
+    buttons = st.columns(2)
+    buttons[0].button(
+        f"Pick {RANDOM_PICKS} points",
+        key="mom_random",
+        icon=":material/casino:",
+        on_click=_draw_random,
+        args=(n_rows,),
+        help=f"Follow {RANDOM_PICKS} training points drawn at random (instead of the defaults).",
+    )
+    if drawn:
+        buttons[1].button(
+            "Clear the random points",
+            key="mom_random_clear",
+            on_click=st.session_state.pop,
+            args=(RANDOM_ROWS, None),
+        )
+    if "mom_defaults" not in st.session_state:
+        st.session_state["mom_defaults"] = True
+    keep = st.checkbox("Also show the default points (ringed)", key="mom_defaults")
+    picked = selected_indices(event, n_rows)
+    chosen = list(dict.fromkeys([*(defaults.tolist() if keep else []), *drawn, *picked]))
     st.caption(
-        "Click a point (shift-click for more), or use the box or lasso tool of the chart's "
-        f"toolbar; double-click to clear. At most {MAX_POINTS} points are followed."
+        f"Press **Pick {RANDOM_PICKS} points**, or click a point (shift-click for more), or use "
+        "the box or lasso tool of the chart's toolbar; double-click to clear. At most "
+        f"{MAX_POINTS} points are followed, numbered 1, 2, … in the charts on the right."
     )
     if len(chosen) > MAX_POINTS:
         st.caption(f"{len(chosen)} chosen: following the first {MAX_POINTS}.")
@@ -170,13 +200,15 @@ def _phase_and_energy(session: Session, mom: Momentum, labels: np.ndarray, numbe
     left, right = st.columns(2)
     with left:
         fig = phase_portraits_figure(mom, labels, numbers=numbers, discrete=run.discrete, big=True)
-        chart(fig, key="mom_phase", height=480)
+        chart(fig, key="mom_phase", height=620)
         extra = ""
         if run.augment:
             extra = f" (components 3–{run.dim} of the augmented state are not drawn)"
         st.caption(
             "Each point's path in the phase plane (xₖ, aₖ), from ○ at t = 0 to ● at t = T"
-            f"{extra}. The joint flow of (x, a) keeps phase-space volume (Liouville)."
+            f"{extra}. The momenta of different points differ by powers of ten, so aₖ is drawn "
+            "on a logarithmic scale on both sides of 0 (linear close to 0). The joint flow of "
+            "(x, a) keeps phase-space volume (Liouville)."
         )
     with right:
         _energy_chart(session, mom, labels, numbers)
@@ -218,7 +250,7 @@ def _checks_panel(session: Session) -> None:
     st.markdown("#### Checks: the identities in numbers")
     checks = memo_peek(session, CHECKS_KEY)
     if checks is None and st.session_state.get(CHECKS_WANTED) == session.version:
-        with st.spinner("Solving in float64 to 1e-10 (a few seconds)…", show_time=True):
+        with st.spinner("Solving very accurately (a few seconds)…", show_time=True):
             checks = memo(session, CHECKS_KEY, lambda: _run_checks(session))
     if checks is None:
         st.markdown(
@@ -235,23 +267,26 @@ def _checks_panel(session: Session) -> None:
         )
         return
     passed = sum(c.status != "fail" for c in checks)
-    where = (
-        "the ODE read from the network (deqnet.continuize)"
-        if session.run.model.discrete
-        else "a float64 copy of your model"
-    )
+    where = "the ODE read from your network" if session.run.model.discrete else "your model"
     st.markdown(
-        f"**{passed} of {len(checks)} hold** to the tolerance a correct solve reaches "
-        f"(paper notes §7). Run on {where}, solved with dopri5 at rtol = atol = 1e-10, "
-        f"for the {DEFAULT_POINTS} ringed default points."
+        f"**{passed} of {len(checks)} hold** to the tolerance a correct solve reaches, measured "
+        f"on {where} for the {DEFAULT_POINTS} ringed default points."
     )
+    with st.expander("Details"):
+        read = (
+            "deqnet.continuize reads the network as an ODE; " if session.run.model.discrete else ""
+        )
+        st.markdown(
+            f"{read}the checks run on a float64 copy, solved with dopri5 at rtol = atol = "
+            "1e-10 (paper notes §7)."
+        )
     for check in checks:
         with st.container(border=True):
             _check_row(check)
 
 
 @st.fragment
-def _adjoint_field(session: Session, extent) -> None:
+def _adjoint_field(session: Session) -> None:
     """The adjoint field of the training points at one time, scrubbed with a slider."""
     data = session.data
     mom, labels = memo(session, "mom_field", lambda: _field_momentum(session))
@@ -286,7 +321,7 @@ def _adjoint_field(session: Session, extent) -> None:
             "points the model is already sure about."
         )
     with left:
-        fig = adjoint_field_figure(mom, labels, k, extent=extent, time_label=label(k), big=True)
+        fig = adjoint_field_figure(mom, labels, k, time_label=label(k), big=True)
         chart(fig, key="mom_field", height=560)
 
 
@@ -303,18 +338,17 @@ def _chosen_panels(session: Session, extent, defaults: np.ndarray) -> None:
         rows = tuple(_pick_points(session, extent, defaults))
     mom = _chosen_momentum(session, rows)
     labels = session.data.y_train[list(rows)]
-    numbers = [str(r) for r in rows]
+    numbers = [str(i + 1) for i in range(len(rows))]
     with right:
         st.markdown("#### Momentum along the paths")
         discrete = session.run.model.discrete
-        fig = momentum_paths_figure(
-            mom, labels, extent=extent, numbers=numbers, discrete=discrete, big=True
-        )
+        fig = momentum_paths_figure(mom, labels, numbers=numbers, discrete=discrete, big=True)
         chart(fig, key="mom_paths", height=560)
         st.caption(
-            "Paths x(t) of the chosen points (numbered by training row) with arrows −a(t): "
-            "the direction that would lower each point's loss fastest, all to one scale (the key "
-            "arrow at the top gives its size)."
+            "Paths x(t) of the chosen points, numbered 1, 2, … at their start, with arrows "
+            "−a(t): the direction that would lower each point's loss fastest. |a| differs by "
+            "powers of ten between points, so an arrow grows by the same step for every factor "
+            "10 of |a|; the two key arrows at the top show the largest |a| and 100 times less."
         )
     _phase_and_energy(session, mom, labels, numbers)
 
@@ -334,7 +368,7 @@ def _page() -> None:
         _chosen_panels(session, extent, defaults)
         _checks_panel(session)
         with unless_solver_fails("the adjoint field cannot be drawn"):
-            _adjoint_field(session, extent)
+            _adjoint_field(session)
 
 
 _page()

@@ -21,6 +21,7 @@ from deqnet.figures.momentum import (
     phase_portraits_figure,
     pick_figure,
 )
+from deqnet.figures.style import scientific
 
 EXTENT = (-2.0, 2.0, -1.5, 1.5)
 
@@ -40,11 +41,13 @@ def _by_type(fig, kind: str) -> list:
     return [trace for trace in fig.data if trace.type == kind and trace.meta != "arrow key"]
 
 
-def _key(fig) -> tuple[float, float, str]:
-    """(drawn length, magnitude, label) of the figure's key arrow."""
-    key = next(trace for trace in fig.data if trace.meta == "arrow key")
-    label = next(a.text for a in fig.layout.annotations if a.text.startswith("|a| ="))
-    return key.lengthfactor * key.u[0], key.u[0], label
+def _keys(fig) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(drawn lengths, magnitudes, labels) of the figure's key arrows, lowest row first."""
+    keys = [trace for trace in fig.data if trace.meta == "arrow key"]
+    lengths = np.array([key.lengthfactor * key.u[0] for key in keys])
+    magnitudes = np.array([key.customdata[0][0] for key in keys])
+    labels = [a.text for a in fig.layout.annotations if a.text.startswith("|a| =")]
+    return lengths, magnitudes, labels
 
 
 def test_energy_variation_is_relative_peak_to_peak_of_each_path() -> None:
@@ -117,37 +120,49 @@ def test_pick_figure_names_every_training_row_and_rings_the_defaults(tiny_moons)
     assert fig.layout.xaxis.title.text == "x₁" and fig.layout.yaxis.title.text == "x₂"
 
 
-def test_momentum_arrows_are_minus_a_at_the_path_states_on_one_scale() -> None:
+def test_momentum_arrows_are_minus_a_at_the_path_states_longer_for_larger_a() -> None:
     mom = _momentum(k=5, n=3)
     labels = np.array([0, 1, 0])
-    fig = momentum_paths_figure(mom, labels, extent=EXTENT)
+    fig = momentum_paths_figure(mom, labels)
     quivers = _by_type(fig, "quiver")
     assert len(quivers) == 2  # one per class
-    assert len({q.lengthfactor for q in quivers}) == 1
     # With 5 times every time gets arrows; class 0 holds points 0 and 2.
     q0 = quivers[0]
     np.testing.assert_allclose(q0.x, mom.x[:, [0, 2], 0].ravel(), atol=1e-6)
-    np.testing.assert_allclose(q0.u, -mom.a[:, [0, 2], 0].ravel(), atol=1e-5)
-    norms = np.hypot(mom.a[..., 0], mom.a[..., 1])
+    true = -mom.a[:, [0, 2], :2].reshape(-1, 2)
+    np.testing.assert_allclose(np.asarray(q0.customdata), true, rtol=1e-5)  # hover: −a
+    drawn = q0.lengthfactor * np.column_stack([q0.u, q0.v])
+    cos = np.sum(drawn * true, axis=1) / np.hypot(*drawn.T) / np.hypot(*true.T)
+    np.testing.assert_allclose(cos, 1.0, atol=1e-5)  # along −a
     x0, x1 = fig.layout.xaxis.range
     y0, y1 = fig.layout.yaxis.range
-    y1 = y0 + (y1 - y0) / (1 + KEY_ROOM)  # the data box, below the key's headroom
-    longest = q0.lengthfactor * norms.max()
-    assert longest == pytest.approx(PATH_ARROW_FRACTION * max(x1 - x0, y1 - y0), rel=1e-5)
-    length, magnitude, label = _key(fig)  # the key is the longest arrow, labelled with its |a|
-    assert length == pytest.approx(longest, rel=1e-6)
-    assert magnitude == pytest.approx(norms.max()) and label == f"|a| = {norms.max():.2g}"
-    key = next(trace for trace in fig.data if trace.meta == "arrow key")
-    assert key.y[0] > y1 >= mom.x[..., 1].max()  # the key never covers a path
-    assert key.showlegend is not False and all(q.showlegend is False for q in quivers)
+    y1 = y0 + (y1 - y0) / (1 + 2 * KEY_ROOM)  # the data box, below the two keys' headroom
+    side = max(x1 - x0, y1 - y0)
+    norms = np.hypot(mom.a[..., 0], mom.a[..., 1])
+    lengths = np.concatenate([q.lengthfactor * np.hypot(q.u, q.v) for q in quivers])
+    all_norms = np.concatenate([np.hypot(*np.asarray(q.customdata).T) for q in quivers])
+    assert lengths.max() == pytest.approx(PATH_ARROW_FRACTION * side, rel=1e-5)
+    order = np.argsort(all_norms)
+    assert np.all(np.diff(lengths[order]) >= -1e-6)  # a larger |a| is never a shorter arrow
+    key_lengths, magnitudes, key_labels = _keys(fig)
+    # The keys: the largest |a| at the longest arrow's length, and 100 times less, shorter.
+    assert magnitudes.tolist() == pytest.approx([norms.max() / 100, norms.max()], rel=1e-5)
+    assert key_lengths[1] == pytest.approx(lengths.max(), rel=1e-5)
+    assert 0 < key_lengths[0] < key_lengths[1]
+    assert key_labels == [f"|a| = {scientific(m)}" for m in magnitudes]
+    keys = [trace for trace in fig.data if trace.meta == "arrow key"]
+    assert min(key.y[0] for key in keys) > y1 >= mom.x[..., 1].max()  # keys never cover a path
+    assert [key.showlegend for key in keys] == [True, False]
+    assert all(q.showlegend is False for q in quivers)
     lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
     assert len(lines) == 3  # one path per point
     start = next(t for t in fig.data if t.name == "start x(0)")
-    assert list(start.text) == ["1", "2", "3"]
+    assert list(start.customdata) == ["1", "2", "3"]
 
 
-def test_phase_portraits_plot_x_k_against_a_k() -> None:
+def test_phase_portraits_plot_x_k_against_a_k_on_a_symlog_axis() -> None:
     mom = _momentum(k=7, n=2)
+    mom.a[:, 1] *= 1e-4  # two points whose momenta differ by four powers of ten
     fig = phase_portraits_figure(mom, np.array([0, 0]), numbers=["5", "9"])
     titles = [
         (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text),
@@ -157,8 +172,13 @@ def test_phase_portraits_plot_x_k_against_a_k() -> None:
     line = fig.data[0]  # class 0, component 1: both paths NaN-joined
     assert line.xaxis == "x"
     np.testing.assert_allclose(np.asarray(line.x)[:7], mom.x[:, 0, 0], atol=1e-6)
-    np.testing.assert_allclose(np.asarray(line.y)[8:], mom.a[:, 1, 0], atol=1e-5)
     assert np.isnan(line.x[7])
+    # The a axis is monotone in a and keeps the small path off the zero line.
+    small, big = np.asarray(line.y)[8:], np.asarray(line.y)[:7]
+    assert np.all(np.sign(small) == np.sign(mom.a[:, 1, 0]))
+    assert np.abs(small).max() > 0.1 * np.abs(big).max()
+    ends = next(t for t in fig.data if t.name == "t = 0" and t.xaxis == "x")
+    np.testing.assert_allclose(ends.customdata, mom.a[0, :, 0], rtol=1e-5)  # hover: a itself
 
 
 def test_energy_figure_draws_each_point_and_states_the_summary() -> None:
@@ -197,7 +217,7 @@ def test_adjoint_field_draws_the_direction_of_minus_a_shaded_by_its_size() -> No
     norms = np.hypot(mom.a[..., 0], mom.a[..., 1])
     logs = np.log10(norms[norms > 0])
     for k in (0, 2, 5):
-        fig = adjoint_field_figure(mom, labels, k, extent=EXTENT, time_label="t")
+        fig = adjoint_field_figure(mom, labels, k, time_label="t")
         points = _by_type(fig, "scatter")
         assert [p.name for p in points] == ["class 0 at t", "class 1 at t"]
         (quiver,) = _by_type(fig, "quiver")
@@ -209,17 +229,16 @@ def test_adjoint_field_draws_the_direction_of_minus_a_shaded_by_its_size() -> No
         assert np.all(order == np.arange(len(order)))  # the biggest gradients on top
         rows = drawn[np.argsort(norm[drawn])]
         np.testing.assert_allclose(quiver.x, mom.x[k, rows, 0], atol=1e-6)
-        u = np.column_stack([quiver.u, quiver.v])
-        np.testing.assert_allclose(u, minus_a[rows] / norm[rows, None], atol=1e-5)
+        x0, x1 = fig.layout.xaxis.range
+        y0, y1 = fig.layout.yaxis.range
+        side = max(x1 - x0, y1 - y0)
+        u = quiver.lengthfactor * np.column_stack([quiver.u, quiver.v])
+        length = FIELD_ARROW_FRACTION * side  # every arrow equally long, along −a
+        np.testing.assert_allclose(u, length * minus_a[rows] / norm[rows, None], atol=1e-4)
         np.testing.assert_allclose(quiver.marker.color, np.log10(norm[rows]), atol=1e-5)
         # One colour scale for every time: the largest |a| anywhere, four decades below it.
         assert quiver.marker.cmax == pytest.approx(logs.max())
         assert quiver.marker.cmin == pytest.approx(max(logs.min(), logs.max() - 4))
-        x0, x1 = fig.layout.xaxis.range
-        y0, y1 = fig.layout.yaxis.range
-        assert x0 <= EXTENT[0] and x1 >= EXTENT[1]  # never smaller than the data's box
-        side = max(x1 - x0, y1 - y0)
-        assert quiver.lengthfactor == pytest.approx(FIELD_ARROW_FRACTION * side)
         assert fig.layout.xaxis.title.text == "x₁"
 
 
@@ -228,10 +247,10 @@ def test_page_figures_stay_small() -> None:
     labels = np.arange(12) % 2
     many = _momentum(k=41, n=1000)
     figs = [
-        momentum_paths_figure(mom, labels, extent=EXTENT, big=True),
+        momentum_paths_figure(mom, labels, big=True),
         phase_portraits_figure(mom, labels, big=True),
         energy_figure(mom.t, mom.H, labels, summary="s", big=True),
-        adjoint_field_figure(many, np.arange(1000) % 2, 3, extent=EXTENT, time_label="t"),
+        adjoint_field_figure(many, np.arange(1000) % 2, 3, time_label="t"),
     ]
     total = sum(len(pio.to_json(fig, validate=False)) for fig in figs)
     assert total < 500_000

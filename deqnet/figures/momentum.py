@@ -11,6 +11,7 @@ almost no momentum.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,20 +20,23 @@ from plotly.subplots import make_subplots
 
 from deqnet.figures.fields import (
     class_arrow_traces,
+    log_length,
     longer_side,
     quiver_key,
-    vector_scale,
     with_key_room,
 )
 from deqnet.figures.paths import class_groups, class_path_traces, subsample
 from deqnet.figures.style import (
     INK,
     LIGHT_GREY,
+    SUPERSCRIPTS,
     Extent,
     base_layout,
     class_color,
     f32,
     fonts,
+    framed_box,
+    label_positions,
     note_above,
     plane_axes,
     view_extent,
@@ -43,8 +47,14 @@ if TYPE_CHECKING:
 
 T_TITLE = "t (depth)"
 ARROWS_NAME = "−a(t): downhill in the loss"
-# The longest momentum arrow along the chosen paths, as a fraction of the plot's larger side.
-PATH_ARROW_FRACTION = 0.12
+# The longest momentum arrow along the chosen paths, as a fraction of the plot's larger side,
+# and how many powers of ten of |a| its length spans (shorter arrows: see fields.log_length).
+PATH_ARROW_FRACTION = 0.14
+PATH_DECADES = 4.0
+# The paths' axes reach at most this many times the starts' box (only a runaway gets cut).
+PATHS_CAP = 25.0
+# Phase portraits: a_k is linear within this many powers of ten below its largest |a_k|.
+PHASE_DECADES = 5.0
 # Adjoint field of many points: every arrow this fraction of the plot's larger side, shaded by
 # log10 |a| over this many decades, light grey (small) to black (large).
 FIELD_ARROW_FRACTION = 0.05
@@ -70,22 +80,22 @@ def energy_summary(
     discrete H, which tied weights conserve only up to O(Δt).
     """
     if time_mode == "time":
-        head = f"H drifts: relative change up to {_num(variation.overall)}"
-        detail = "F depends on t, so dH/dt = ∂H/∂t ≠ 0"
+        head = f"H drifts: its relative change reaches {_num(variation.overall)},"
+        detail = "because F depends on t (dH/dt = ∂H/∂t ≠ 0)."
     elif time_mode == "piecewise" and n_segments > 1:
-        jumps = f"jumps up to {_num(variation.jump)} where the weights switch"
+        jumps = f"it jumps up to {_num(variation.jump)} where the weights switch."
         if discrete and variation.within == 0.0:
-            head = "Discrete H: every layer has its own weights"
+            head = "Discrete H: every layer has its own weights;"
         else:
             kind = "Discrete H" if discrete else "H"
-            head = f"{kind} is stepwise: within a segment ≤ {_num(variation.within)}"
+            head = f"{kind} is stepwise: at most {_num(variation.within)} within a segment;"
         detail = jumps
     elif discrete:
-        head = f"Discrete H: relative change {_num(variation.overall)}"
-        detail = "tied weights conserve it only up to O(Δt)"
+        head = f"Discrete H: its relative change is {_num(variation.overall)};"
+        detail = "tied weights conserve it only up to O(Δt)."
     else:
-        head = f"H is flat: relative change ≤ {_num(variation.overall)}"
-        detail = "only the solver's step and rounding error"
+        head = f"H is flat: its relative change is at most {_num(variation.overall)},"
+        detail = "only the solver's step and rounding error."
     return f"{head}<br>{detail}"
 
 
@@ -140,7 +150,6 @@ def momentum_paths_figure(
     mom: Momentum,
     labels: np.ndarray,
     *,
-    extent: Extent,
     numbers: list[str] | None = None,
     discrete: bool = False,
     big: bool = False,
@@ -150,19 +159,23 @@ def momentum_paths_figure(
     Args:
         mom: ``.x`` and ``.a`` (K, N, D); the first two components are drawn.
         labels: (N,) classes.
-        extent: axis box, widened (bounded) to show the paths.
-        numbers: (N,) names written at the starts (default "1" ... "N").
+        numbers: (N,) names written at the starts (default "1" ... "N"); a name that would
+            overlap another is left out (hover still gives it).
         discrete: the path vertices are layer states (drawn as dots).
 
-    At most ARROWS_PER_PATH times get arrows; all arrows share one scale, the longest being
-    PATH_ARROW_FRACTION of the plot's larger side.
+    At most ARROWS_PER_PATH times get arrows. |a| spans many powers of ten between points, so an
+    arrow's length grows with log10 |a|: PATH_ARROW_FRACTION of the plot's larger side at the
+    largest |a|, one PATH_DECADES-th shorter per factor 10 below it (never shorter than
+    SHORTEST_ARROW of that); two key arrows above the paths show the largest |a| and 100 times
+    less. The axes frame the paths themselves (a runaway path aside), keep one unit equally
+    long on both axes and fill the plot area.
     """
     x, a = np.asarray(mom.x)[..., :2], np.asarray(mom.a)[..., :2]
     t = np.asarray(mom.t, dtype=np.float64)
     labels = np.asarray(labels).astype(np.int64)
     n = x.shape[1]
     numbers = numbers or [str(i + 1) for i in range(n)]
-    box = view_extent(x, extent)
+    box = view_extent(x, framed_box(x[0]), cap=PATHS_CAP)
     fig = go.Figure()
     for i in range(n):
         color = class_color(labels[i])
@@ -187,31 +200,37 @@ def momentum_paths_figure(
     tails = x[when].reshape(-1, 2)
     arrows = -a[when].reshape(-1, 2)
     arrow_labels = np.tile(labels, len(when))
-    scale, longest = vector_scale(arrows, PATH_ARROW_FRACTION * longer_side(box))
+    norms = np.hypot(arrows[:, 0], arrows[:, 1])
+    finite = norms[np.isfinite(norms)]
+    largest = float(finite.max()) if finite.size else 0.0
+    longest = PATH_ARROW_FRACTION * longer_side(box)
+    lengths = log_length(norms, largest, longest, PATH_DECADES)
     for trace in class_arrow_traces(
         tails,
         arrows,
         arrow_labels,
-        scale,
+        lengths,
         name=ARROWS_NAME,
-        hover="−a = (%{u:.3g}, %{v:.3g})<extra></extra>",
+        hover="−a = (%{customdata[0]:.3g}, %{customdata[1]:.3g})<extra></extra>",
         width=2.5 if big else 2,
         arrowsize=1.2,
     ):
         fig.add_trace(trace)
     colors = [class_color(k) for k in labels]
     size = 11 if big else 9
+    places = label_positions(x[0], box)
     fig.add_trace(
         go.Scatter(
             x=f32(x[0, :, 0]),
             y=f32(x[0, :, 1]),
             mode="markers+text",
             name="start x(0)",
-            text=numbers,
-            textposition="top left",
+            text=[name if place else "" for name, place in zip(numbers, places, strict=True)],
+            textposition=[place or "top left" for place in places],
             textfont={"size": fonts(big)["base"], "color": INK},
+            customdata=numbers,
             marker={"symbol": "circle-open", "size": size, "color": colors, "line": {"width": 2}},
-            hovertemplate="point %{text} at t = 0<extra></extra>",
+            hovertemplate="point %{customdata} at t = 0<extra></extra>",
         )
     )
     fig.add_trace(
@@ -224,10 +243,48 @@ def momentum_paths_figure(
             hovertemplate="x(T) = (%{x:.2f}, %{y:.2f})<extra></extra>",
         )
     )
-    quiver_key(fig, box, scale, longest, name=ARROWS_NAME, symbol="|a|", big=big)
+    small = largest / 100
+    keys = [
+        (small, float(log_length(np.array(small), largest, longest, PATH_DECADES))),
+        (largest, longest),
+    ]
+    quiver_key(fig, box, keys, name=ARROWS_NAME, symbol="|a|", big=big)
     base_layout(fig, big=big)
-    plane_axes(fig, with_key_room(box))
+    plane_axes(fig, with_key_room(box, rows=len(keys)), fill=True)
     return fig
+
+
+def symlog(values: np.ndarray, linear: float) -> np.ndarray:
+    """asinh(values / linear): like log10 |values| (with the sign) far from 0, linear within
+    about ``linear`` of it, so values of both signs spread over several decades can share an
+    axis."""
+    return np.arcsinh(np.asarray(values, dtype=np.float64) / linear)
+
+
+def symlog_ticks(largest: float, linear: float, most: int = 4) -> tuple[list[float], list[str]]:
+    """Tick positions on a :func:`symlog` axis and their labels: 0 and ±10^k from just above
+    ``linear`` up to ``largest`` (at most ``most`` powers per sign, every other one when there
+    are more, always with the largest)."""
+    if largest <= 0 or linear <= 0:
+        return [0.0], ["0"]
+    powers = list(range(math.floor(math.log10(linear)) + 1, math.floor(math.log10(largest)) + 1))
+    while len(powers) > most:
+        powers = powers[::-2][::-1]  # every other power, keeping the largest
+    vals, text = [0.0], ["0"]
+    for k in powers:
+        for sign in (1, -1):
+            vals.append(float(symlog(np.array(sign * 10.0**k), linear)))
+            text.append(("−" if sign < 0 else "") + power_of_ten(k))
+    return vals, text
+
+
+def power_of_ten(k: int) -> str:
+    """10^k with a superscript exponent: "10⁻³", "1" for k = 0, "10" for k = 1."""
+    if k == 0:
+        return "1"
+    if k == 1:
+        return "10"
+    return "10" + str(k).translate(SUPERSCRIPTS)
 
 
 def phase_portraits_figure(
@@ -238,32 +295,42 @@ def phase_portraits_figure(
     discrete: bool = False,
     big: bool = False,
 ) -> go.Figure:
-    """(x_k(t), a_k(t)) for k = 1, 2 side by side: each point's path in phase space.
+    """(x_k(t), a_k(t)) for k = 1, 2, one above the other: each point's path in phase space.
 
     Open circles mark t = 0, dots t = T. Forward and backward propagation are Hamilton's
     equations, so these are phase portraits; their flow keeps area in the full (x, a) space.
+    a_k is drawn on a :func:`symlog` axis (linear within PHASE_DECADES decades below the largest
+    |a_k|), because the momenta of different points differ by powers of ten; hover gives a_k.
     """
     x, a = np.asarray(mom.x), np.asarray(mom.a)
     labels = np.asarray(labels).astype(np.int64)
     n = x.shape[1]
     numbers = numbers or [str(i + 1) for i in range(n)]
     t = np.asarray(mom.t, dtype=np.float64)
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14)
-    for col in (1, 2):
-        k = col - 1
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.2)
+    ticks = []
+    for row in (1, 2):
+        k = row - 1
+        sub = "₁₂"[k]
+        size = np.abs(a[..., k])
+        size = size[np.isfinite(size)]
+        largest = float(size.max()) if size.size else 0.0
+        linear = largest * 10.0**-PHASE_DECADES if largest > 0 else 1.0
+        ticks.append(symlog_ticks(largest, linear))
+        a_axis = symlog(a[..., k], linear)
         lines = class_path_traces(
-            np.stack([x[..., k], a[..., k]], axis=2),
+            np.stack([x[..., k], a_axis], axis=2),
             labels,
             width=3 if big else 2,
             kind=go.Scatter,
             mode="lines+markers" if discrete else "lines",
-            showlegend=col == 1,
+            showlegend=row == 1,
             marker={"size": 5},
-            hovertemplate=f"x{'₁₂'[k]} = %{{x:.3g}}, a{'₁₂'[k]} = %{{y:.3g}}<extra></extra>",
+            hoverinfo="skip",
         )
         for line in lines:
             if len(line.x):  # a class without chosen points draws nothing
-                fig.add_trace(line, row=1, col=col)
+                fig.add_trace(line, row=row, col=1)
         colors = [class_color(c) for c in labels]
         for when, name, marker in (
             (0, "t = 0", {"symbol": "circle-open", "size": 10, "line": {"width": 2}}),
@@ -272,23 +339,28 @@ def phase_portraits_figure(
             fig.add_trace(
                 go.Scatter(
                     x=f32(x[when, :, k]),
-                    y=f32(a[when, :, k]),
+                    y=f32(a_axis[when]),
                     mode="markers",
                     name=name,
                     legendgroup=name,
-                    showlegend=col == 1,
+                    showlegend=row == 1,
                     text=numbers,
+                    customdata=f32(a[when, :, k]),
                     marker={**marker, "color": colors},
-                    hovertemplate=f"point %{{text}} at t = {t[when]:.2f}<extra></extra>",
+                    hovertemplate=(
+                        f"point %{{text}} at t = {t[when]:.2f}<br>x{sub} = %{{x:.3g}}, "
+                        f"a{sub} = %{{customdata:.3g}}<extra></extra>"
+                    ),
                 ),
-                row=1,
-                col=col,
+                row=row,
+                col=1,
             )
     base_layout(fig, big=big)
-    for col in (1, 2):
-        sub = "₁₂"[col - 1]
-        fig.update_xaxes(title_text=f"x{sub}(t)", row=1, col=col)
-        fig.update_yaxes(title_text=f"a{sub}(t)", row=1, col=col)
+    for row in (1, 2):
+        sub = "₁₂"[row - 1]
+        vals, text = ticks[row - 1]
+        fig.update_xaxes(title_text=f"x{sub}(t)", row=row, col=1)
+        fig.update_yaxes(title_text=f"a{sub}(t)", tickvals=vals, ticktext=text, row=row, col=1)
     return fig
 
 
@@ -377,7 +449,6 @@ def adjoint_field_figure(
     labels: np.ndarray,
     k: int,
     *,
-    extent: Extent,
     time_label: str,
     big: bool = False,
 ) -> go.Figure:
@@ -387,18 +458,18 @@ def adjoint_field_figure(
         mom: ``.x``, ``.a`` (K, N, D) of many points; the first two components are drawn.
         labels: (N,) classes (the points under the arrows are coloured by class).
         k: the time index drawn.
-        extent: the smallest axis box (the data's); widened (bounded) to x(t_k).
         time_label: e.g. "t = 0.50" or "layer 3 (t = 0.30)", written in the legend.
 
     |a| spans several decades (points the model is sure about have almost none), so a length
     proportional to |a| would show only a handful of arrows. Here every arrow has the same length
     and shows the direction; its shade is log10 |a| on one colour scale for all times (light:
     small, black: large, FIELD_DECADES decades), so the colours compare across t. Hover gives
-    |a| and -a itself.
+    |a| and -a itself. The axes frame x(t_k) from its 1 % to its 99 % quantile (a few far points
+    do not shrink the rest) and fill the plot area at equal scale.
     """
     x, a = np.asarray(mom.x)[..., :2], np.asarray(mom.a)[..., :2]
     labels = np.asarray(labels).astype(np.int64)
-    box = view_extent(x[k], extent)
+    box = framed_box(x[k], low=0.01, high=0.99)
     cmin, cmax = _log_magnitude_range(a)
     fig = go.Figure()
     for c, idx in class_groups(labels, np.arange(len(labels))):
@@ -417,16 +488,18 @@ def adjoint_field_figure(
     keep = np.flatnonzero(np.isfinite(norm) & (norm > 0))
     keep = keep[np.argsort(norm[keep])]  # the largest gradients drawn last, on top
     unit = minus_a[keep] / norm[keep, None]
+    length = FIELD_ARROW_FRACTION * longer_side(box)
     fig.add_trace(
         go.Quiver(
             x=f32(x[k, keep, 0]),
             y=f32(x[k, keep, 1]),
-            u=f32(unit[:, 0]),
-            v=f32(unit[:, 1]),
+            # Prescaled to data units: see deqnet.figures.fields for why not lengthfactor.
+            u=f32(unit[:, 0] * length),
+            v=f32(unit[:, 1] * length),
             anchor="tail",
             arrowref="data",
             lengthmode="raw",
-            lengthfactor=FIELD_ARROW_FRACTION * longer_side(box),
+            lengthfactor=1.0,
             marker={
                 "color": f32(np.log10(norm[keep])),
                 "colorscale": MAGNITUDE_SCALE,
@@ -447,7 +520,7 @@ def adjoint_field_figure(
         )
     )
     base_layout(fig, big=big)
-    plane_axes(fig, box)
+    plane_axes(fig, box, fill=True)
     return fig
 
 

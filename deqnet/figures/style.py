@@ -39,6 +39,7 @@ SPLIT_STYLE: dict[str, dict[str, Any]] = {
 # Probability shading reaches this fraction of the class colour at certainty: points drawn in the
 # full colour stay visible on top of it.
 SHADE_STRENGTH = 0.6
+SVG_MARKERS = 1000  # keyed_markers draws up to this many points as SVG, more with WebGL
 
 # Font sizes (px). PROJECTOR_FONT is what big=True uses; NORMAL_FONT is for small side panels.
 PROJECTOR_FONT: dict[str, int] = {"base": 18, "tick": 18, "axis_title": 22, "title": 24}
@@ -235,18 +236,22 @@ def plane_axes(
     col: int | None = None,
     titles: tuple[str, str] = ("x₁", "x₂"),
     equal: bool = True,
+    fill: bool = False,
 ) -> go.Figure:
     """Fix the axis ranges to extent (x0, x1, y0, y1) and (``equal``) make one unit equally long
     on both axes.
 
     ``constrain="domain"`` shrinks the plot area instead of widening a range, so the ranges stay
-    exactly as given (they must not jump while a model trains).
+    exactly as given (they must not jump while a model trains). ``fill`` lets the plane fill its
+    plot area instead: the shorter range grows to the area's aspect (``constrain="range"``), so a
+    tall box in a wide column is not drawn as a sliver; the longer side keeps its range.
     """
     x0, x1, y0, y1 = (float(e) for e in extent)
     # A y axis is anchored to its subplot's x axis ("x", "x2", ...); scale it against that one.
     x_id = "x" if row is None else fig.get_subplot(row, col).yaxis.anchor
-    fig.update_xaxes(range=[x0, x1], constrain="domain", title_text=titles[0], row=row, col=col)
-    fig.update_yaxes(range=[y0, y1], constrain="domain", title_text=titles[1], row=row, col=col)
+    constrain = "range" if fill else "domain"
+    fig.update_xaxes(range=[x0, x1], constrain=constrain, title_text=titles[0], row=row, col=col)
+    fig.update_yaxes(range=[y0, y1], constrain=constrain, title_text=titles[1], row=row, col=col)
     if equal:
         fig.update_yaxes(scaleanchor=x_id, scaleratio=1, row=row, col=col)
     return fig
@@ -285,6 +290,94 @@ def view_extent(
         low = np.where(seen_low < low, seen_low - margin, low)
         high = np.where(seen_high > high, seen_high + margin, high)
     return float(low[0]), float(high[0]), float(low[1]), float(high[1])
+
+
+def framed_box(
+    points: np.ndarray,
+    *,
+    low: float = 0.0,
+    high: float = 1.0,
+    pad: float = 0.06,
+    least: float = 0.5,
+) -> Extent:
+    """A box (x0, x1, y0, y1) framing the finite points (..., 2): per coordinate from the
+    ``low`` to the ``high`` quantile (0 and 1: all points; e.g. 0.01 and 0.99 ignore a few
+    outliers), widened by ``pad`` of its size on each side and to at least ``least`` across.
+    (-1.5, 1.5, -1.5, 1.5) if there are no finite points."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    pts = pts[np.isfinite(pts).all(axis=-1)]
+    if not len(pts):
+        return (-1.5, 1.5, -1.5, 1.5)
+    lo, hi = np.quantile(pts, low, axis=0), np.quantile(pts, high, axis=0)
+    centre = (lo + hi) / 2
+    half = np.maximum((hi - lo) / 2, least / 2) * (1 + 2 * pad)
+    return (
+        float(centre[0] - half[0]),
+        float(centre[0] + half[0]),
+        float(centre[1] - half[1]),
+        float(centre[1] + half[1]),
+    )
+
+
+def label_positions(xy: np.ndarray, box: Extent, *, gap: float = 0.06) -> list[str | None]:
+    """Where to write a short label next to each point of xy (N, 2) so that labels neither
+    overlap each other nor sit on a neighbouring point: a Plotly ``textposition`` per point
+    ("top left", "bottom right", ...), or None where every place is taken (leave that label
+    out; hover still names the point).
+
+    Distances are measured as fractions of the ``box`` (x0, x1, y0, y1) sides, roughly screen
+    fractions; a label is taken to sit ``gap`` away from its point, diagonally, and to need
+    ``gap`` of room around it. Points are placed in order, each at the free place furthest from
+    the labels and points placed before it.
+    """
+    x0, x1, y0, y1 = box
+    scale = np.array([max(x1 - x0, 1e-12), max(y1 - y0, 1e-12)])
+    pts = np.asarray(xy, dtype=np.float64)[:, :2] / scale
+    places = {
+        "top left": (-1, 1),
+        "top right": (1, 1),
+        "bottom left": (-1, -1),
+        "bottom right": (1, -1),
+        "middle left": (-1.4, 0),
+        "middle right": (1.4, 0),
+    }
+    taken: list[np.ndarray] = []
+    out: list[str | None] = []
+    for i, p in enumerate(pts):
+        if not np.all(np.isfinite(p)):
+            out.append(None)
+            continue
+        others = [q for j, q in enumerate(pts) if j != i and np.all(np.isfinite(q))]
+        best, best_room = None, -1.0
+        for name, (dx, dy) in places.items():
+            spot = p + gap * np.array([dx, dy * 0.8])
+            near = [*taken, *others]
+            room = min((float(np.linalg.norm(spot - q)) for q in near), default=np.inf)
+            if room > best_room:
+                best, best_room = (name, spot), room
+        if best is None or best_room < gap:
+            out.append(None)
+            continue
+        out.append(best[0])
+        taken.append(best[1])
+    return out
+
+
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scientific(value: float) -> str:
+    """A positive number for a label, two significant digits: "0.42", "3.5", "40", or with a
+    power of ten outside 0.01 … 1000: "4.1·10⁻³"."""
+    if value == 0 or not np.isfinite(value):
+        return f"{value:g}"
+    exponent = int(np.floor(np.log10(abs(value))))
+    if -2 <= exponent <= 2:
+        return f"{value:.2g}"
+    mantissa = value / 10.0**exponent
+    if round(mantissa, 1) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.1f}·10{str(exponent).translate(SUPERSCRIPTS)}".replace("-", "−", 1)
 
 
 def points_box(points: np.ndarray) -> Extent:
@@ -359,11 +452,16 @@ def keyed_markers(
     *,
     key_color: str = INK,
 ) -> go.Figure:
-    """Points xy (N, 2) as WebGL markers of ``marker``'s shape in per-point ``colors`` (N,),
-    kept out of the legend, plus their ``legend_key`` in ``key_color``: the markers carry every
-    class's colour, the key shows only their shape (and toggles them: one legend group)."""
+    """Points xy (N, 2) as markers of ``marker``'s shape in per-point ``colors`` (N,), kept out
+    of the legend, plus their ``legend_key`` in ``key_color``: the markers carry every class's
+    colour, the key shows only their shape (and toggles them: one legend group).
+
+    Up to SVG_MARKERS points are SVG, so that SVG traces added later (arrows) draw above them;
+    more are WebGL, which Plotly always draws above every SVG trace.
+    """
+    scatter = go.Scatter if len(xy) <= SVG_MARKERS else go.Scattergl
     fig.add_trace(
-        go.Scattergl(
+        scatter(
             x=f32(xy[:, 0]),
             y=f32(xy[:, 1]),
             mode="markers",
