@@ -18,8 +18,8 @@ from deqnet.figures import (
     paths_3d_figure,
     paths_figure,
 )
+from deqnet.figures.paths import paths_box
 from deqnet.figures.readout import readout_line_figure
-from deqnet.figures.style import view_extent
 from deqnet.figures.trajectories import (
     add_time_slice,
     fill_plane,
@@ -37,6 +37,7 @@ from ui.state import Session, apply_preset, apply_run, ensure_trained, memo
 DRAWN_PATHS = 300  # paths drawn in every chart (the animation, the plane, 3-D, coordinates)
 STAT_POINTS = 1000  # training points behind the volume statistics and the final features
 FIELD_TIMES = 21  # positions of the vector-field time slider for continuous models
+FIELD_ARROWS = 15  # the vector field's arrows per side of the paths' box
 SAMPLE_SEED = 0  # which training points are drawn: fixed, so reruns show the same paths
 AUGMENT_PRESET = "rings-augmented"  # the lesson that shows augmented final features
 FAMILY_NAMES = {"resnet": "ResNet", "feedforward": "near-identity feed-forward network"}
@@ -79,8 +80,8 @@ def _animation_figure(session: Session, flow: PlaneFlow, extent) -> go.Figure:
     fig = flow_animation_figure(
         flow.drawn_traj, flow.drawn_labels, flow.grid, extent, max_points=DRAWN_PATHS, big=True
     )
-    # Frame the points (grid lines that flow far out may leave the picture) and fill the column.
-    fill_plane(fig, view_extent(flow.drawn_traj.x[..., :2], extent))
+    # Every frame frames its own points; the plane fills the column at equal scale.
+    fill_plane(fig)
     value_label_right(fig)
     model = session.run.model
     if model.discrete:
@@ -101,6 +102,8 @@ def _animation(session: Session, flow: PlaneFlow, extent) -> None:
             f"{flow.drawn} training points, coloured by class, and the lines of a square grid, "
             "all carried by the flow.",
             "Press **▶** or drag the slider below the picture; it plays in your browser.",
+            "The view follows the points, so the **scale changes** from frame to frame as the "
+            "flow spreads them: read the numbers on the axes.",
             "Grid cells that grow or shrink show where the flow stretches or squeezes the plane; "
             "lines never cross in an ODE flow.",
         ]
@@ -143,7 +146,9 @@ def _paths_tab(session: Session, flow: PlaneFlow, extent) -> None:
         help="The arrows show the velocity at this time; the diamonds are the points at this "
         "time, each about to move along the arrow under it.",
     )
-    field = vector_field_grid(session.model, t, extent)
+    # The field on the whole (square) box the paths reach, so that its arrows cover every path.
+    field_box = paths_box(flow.drawn_traj, extent, max_paths=DRAWN_PATHS)
+    field = vector_field_grid(session.model, t, field_box, n=FIELD_ARROWS)
     paths = paths_figure(
         flow.drawn_traj,
         flow.drawn_labels,

@@ -377,17 +377,19 @@ def test_subsample_is_even_and_bounded():
     assert len(idx) == 64 and idx[0] == 0 and idx[-1] == 999
 
 
-def test_paths_figure_one_nan_separated_trace_per_class_over_the_field():
+def test_paths_figure_one_nan_separated_trace_per_class_under_the_field():
     traj, labels = _trajectory(n=30, d=3), _labels(30, 3)
     fig = paths_figure(traj, labels, field=_field(), max_paths=200, extent=EXTENT)
-    assert fig.data[0].type == "quiver"
-    lines = [t for t in fig.data if t.type == "scattergl" and t.mode == "lines"]
+    assert fig.data[-1].type == "quiver"  # the arrows on top
+    lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
     assert len(lines) == 3
     for k, trace in enumerate(lines):
         assert trace.line.color == CLASS_COLORS[k]
         assert _nan_rows(trace.x) == (labels == k).sum() - 1
         assert len(trace.x) == (labels == k).sum() * (len(traj.t) + 1) - 1
-    start, end = (t for t in fig.data if t.type == "scattergl" and t.mode == "markers")
+    start, end = (
+        t for t in fig.data if t.type == "scatter" and t.mode == "markers" and t.x[0] is not None
+    )
     np.testing.assert_allclose(start.x, traj.x[0, :, 0], rtol=1e-6)
     np.testing.assert_allclose(end.y, traj.x[-1, :, 1], rtol=1e-6)
     assert list(end.marker.color) == [CLASS_COLORS[k] for k in labels]
@@ -400,7 +402,7 @@ def test_paths_figure_one_nan_separated_trace_per_class_over_the_field():
 def test_paths_figure_caps_the_number_of_paths():
     traj = _trajectory(k=5, n=500)
     fig = paths_figure(traj, _labels(500), max_paths=50)
-    lines = [t for t in fig.data if t.type == "scattergl" and t.mode == "lines"]
+    lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]
     assert sum(_nan_rows(t.x) + 1 for t in lines) == 50
 
 
@@ -469,16 +471,21 @@ def test_quiver_longest_arrow_is_about_one_grid_cell():
     assert trace.type == "quiver" and len(trace.x) == 11 * 11
     assert trace.lengthmode == "raw" and trace.arrowref == "data"
     cell = min(field.xs[1] - field.xs[0], field.ys[1] - field.ys[0])
-    longest = np.hypot(field.u, field.v).max()
-    assert trace.lengthfactor * longest == pytest.approx(ARROW_CELLS * cell)
-    np.testing.assert_allclose(trace.u, field.u.ravel(), rtol=1e-6)  # hover shows true values
-    assert quiver_trace(field, scale=0.5).lengthfactor == 0.5
+    drawn = trace.lengthfactor * np.hypot(trace.u, trace.v)
+    assert drawn.max() == pytest.approx(ARROW_CELLS * cell, rel=1e-5)
+    # Hover shows the true values.
+    np.testing.assert_allclose(np.asarray(trace.customdata)[:, 0], field.u.ravel(), rtol=1e-6)
+    half = quiver_trace(field, scale=0.5)
+    np.testing.assert_allclose(
+        half.lengthfactor * np.asarray(half.u), 0.5 * field.u.ravel(), rtol=1e-5, atol=1e-7
+    )
 
 
 def test_quiver_of_a_zero_field_is_finite():
     field = _field()
     zero = SimpleNamespace(xs=field.xs, ys=field.ys, u=0 * field.u, v=0 * field.v)
-    assert quiver_trace(zero).lengthfactor == 1.0
+    trace = quiver_trace(zero)
+    assert np.all(np.isfinite(trace.u)) and trace.lengthfactor == 1.0
 
 
 # ------------------------------------------------------------------------------------------
@@ -517,11 +524,14 @@ def test_flow_animation_frames_slider_and_buttons():
     play, pause = fig.layout.updatemenus[0].buttons
     assert play.args[0] is None and play.args[1]["frame"]["redraw"] is False
     assert list(pause.args[0]) == [None]
-    # Fixed ranges that hold every frame of these (tame) paths.
-    x0, x1 = fig.layout.xaxis.range
-    y0, y1 = fig.layout.yaxis.range
-    assert x0 <= traj.x[..., 0].min() and x1 >= traj.x[..., 0].max()
-    assert y0 <= traj.x[..., 1].min() and y1 >= traj.x[..., 1].max()
+    # Every frame's ranges hold that frame's points (tame paths); the figure starts on frame 0.
+    for frame in fig.frames:
+        x0, x1 = frame.layout.xaxis.range
+        y0, y1 = frame.layout.yaxis.range
+        shown = np.concatenate([np.column_stack([t.x, t.y]) for t in frame.data[1:]])
+        assert x0 <= shown[:, 0].min() and x1 >= shown[:, 0].max()
+        assert y0 <= shown[:, 1].min() and y1 >= shown[:, 1].max()
+    assert fig.layout.xaxis.range == fig.frames[0].layout.xaxis.range
 
 
 def test_flow_animation_json_budget_500_points_41_frames():
@@ -541,7 +551,8 @@ def test_flow_animation_subsamples_points_and_ignores_an_exploding_path():
     fig = flow_animation_figure(
         SimpleNamespace(t=traj.t, x=wild), labels, _grid_flow(traj, 3, 5), EXTENT
     )
-    assert fig.layout.xaxis.range == pytest.approx(calm.layout.xaxis.range, rel=0.05)
+    last, calm_last = fig.frames[-1].layout.xaxis.range, calm.frames[-1].layout.xaxis.range
+    assert last == pytest.approx(calm_last, rel=0.05)
 
 
 def test_flow_animation_uses_the_nearest_grid_time():

@@ -2,7 +2,9 @@
 
 Everything ships in one figure (Plotly frames + slider + Play/Pause), so scrubbing never asks the
 server for anything. Frames only move SVG scatter traces, which Plotly can animate without a full
-redraw; that is why the points are ``go.Scatter`` (subsampled to stay light), not WebGL.
+redraw; that is why the points are ``go.Scatter`` (subsampled to stay light), not WebGL. Each
+frame also carries its own axis ranges, framed to where the points are at that time, so the view
+zooms out as the flow spreads the points (the tick labels give the scale).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from deqnet.figures.style import (
     class_color,
     f32,
     fonts,
+    framed_box,
     plane_axes,
-    view_extent,
 )
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 MAX_FRAMES = 41
 MAX_POINTS = 1000
 FRAME_MS = 90
+FRAME_CAP = 8.0  # a frame's axes reach at most this many times the data's half-widths
 
 
 def frame_indices(t: np.ndarray, limit: int = MAX_FRAMES) -> np.ndarray:
@@ -42,6 +45,22 @@ def frame_indices(t: np.ndarray, limit: int = MAX_FRAMES) -> np.ndarray:
         return np.arange(len(t))
     targets = np.linspace(t[0], t[-1], limit)
     return np.unique(np.abs(t[None, :] - targets[:, None]).argmin(axis=1))
+
+
+def frame_box(points: np.ndarray, extent: Extent) -> Extent:
+    """The axis box (x0, x1, y0, y1) of one frame of points (N, 2): from their 0.5 % to their
+    99.5 % quantile with a margin, at least a tenth of the data's ``extent`` across, and within
+    FRAME_CAP times the extent's half-widths around its centre."""
+    x0, x1, y0, y1 = (float(e) for e in extent)
+    least = 0.1 * max(x1 - x0, y1 - y0)
+    bx0, bx1, by0, by1 = framed_box(points, low=0.005, high=0.995, pad=0.08, least=least)
+    cx, cy, hx, hy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+    return (
+        max(bx0, cx - FRAME_CAP * hx),
+        min(bx1, cx + FRAME_CAP * hx),
+        max(by0, cy - FRAME_CAP * hy),
+        min(by1, cy + FRAME_CAP * hy),
+    )
 
 
 def _nearest(t: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -65,10 +84,12 @@ def flow_animation_figure(
         traj: ``.t`` (K,), ``.x`` (K, N, D); the first two components are drawn.
         labels: (N,) classes.
         grid: ``.t`` (K',), ``.lines`` (K', L, P, 2); each frame uses the grid time nearest to it.
-        extent: the starting box; the axes cover every frame, bounded to 2.5 times this box.
+        extent: the box of the data (x0, x1, y0, y1); a frame's box never exceeds FRAME_CAP
+            times its half-widths (a runaway point cannot shrink the rest to a dot).
         max_points: subsample the points to at most this many (SVG scatter stays smooth).
 
     At most 41 frames (times nearest an even spread of [0, T]); the slider reads "t = ...".
+    Every frame sets the axis ranges to :func:`frame_box` of its points.
     """
     x = np.asarray(traj.x)[..., :2]
     t = np.asarray(traj.t, dtype=np.float64)
@@ -76,9 +97,7 @@ def flow_animation_figure(
     lines = np.asarray(grid.lines)[_nearest(grid.t, t[frames_at])]
     keep = subsample(x.shape[1], max_points)
     groups = class_groups(labels, keep)
-    # Every point and every grid vertex is a path through the frames.
-    moving = np.concatenate([x[frames_at][:, keep], lines.reshape(len(frames_at), -1, 2)], axis=1)
-    box = view_extent(moving, extent)
+    boxes = [frame_box(x[k, keep], extent) for k in frames_at]
 
     def frame_data(j: int) -> list[go.Scatter]:
         k = frames_at[j]
@@ -110,10 +129,16 @@ def flow_animation_figure(
         )
     traces = list(range(1 + len(groups)))
     fig.frames = [
-        go.Frame(name=str(j), data=frame_data(j), traces=traces) for j in range(len(frames_at))
+        go.Frame(
+            name=str(j),
+            data=frame_data(j),
+            traces=traces,
+            layout={"xaxis": {"range": list(box[:2])}, "yaxis": {"range": list(box[2:])}},
+        )
+        for j, box in enumerate(boxes)
     ]
     base_layout(fig, big=big)
-    plane_axes(fig, box)
+    plane_axes(fig, boxes[0])
     fig.update_xaxes(showgrid=False)
     fig.update_yaxes(showgrid=False)
     _add_controls(fig, t[frames_at], big)
@@ -141,7 +166,8 @@ def _add_controls(fig: go.Figure, times: np.ndarray, big: bool) -> None:
         for j, tj in enumerate(times)
     ]
     fig.update_layout(
-        margin={"b": 4 * size["base"] + 30},
+        # Room below the x tick labels and axis title (about 3 lines) for the controls.
+        margin={"b": round(5.5 * size["base"]) + 30},
         sliders=[
             {
                 "active": 0,
@@ -150,7 +176,7 @@ def _add_controls(fig: go.Figure, times: np.ndarray, big: bool) -> None:
                 "len": 0.84,
                 "y": 0,
                 "yanchor": "top",
-                "pad": {"t": 2 * size["base"], "b": 0},
+                "pad": {"t": round(3.4 * size["base"]), "b": 0},
                 # At the right end: at the left it would collide with big Play/Pause buttons.
                 "currentvalue": {
                     "prefix": "t = ",
@@ -171,7 +197,7 @@ def _add_controls(fig: go.Figure, times: np.ndarray, big: bool) -> None:
                 "xanchor": "left",
                 "y": 0,
                 "yanchor": "top",
-                "pad": {"t": 2 * size["base"] + 4, "r": 8},
+                "pad": {"t": round(3.4 * size["base"]) + 4, "r": 8},
                 "font": {"size": size["base"]},
                 "buttons": [
                     {"label": "▶", "method": "animate", "args": _animate_args(None, FRAME_MS)},

@@ -35,6 +35,8 @@ PREVIEW_PATHS = 64
 # quantiles in view_extent already drop stray paths, this only stops a runaway.
 START_BOX_CAP = 8.0
 T_TITLE = "t (depth)"
+PLANE_COLOR = "#6E6E6E"  # the classifier's plane in 3-D
+FIELD_COLOR = "#4D4D4D"  # the field's arrows: dark grey, above the class colours
 
 
 def subsample(n: int, limit: int) -> np.ndarray:
@@ -127,8 +129,8 @@ def paths_figure(
     extent: Extent | None = None,
     big: bool = False,
 ) -> go.Figure:
-    """Paths in the plane coloured by class, open circles at t = 0 and dots at t = T, over the
-    vector field (grey arrows) when ``field`` is given.
+    """Paths in the plane coloured by class, open circles at t = 0 and dots at t = T, under the
+    vector field (dark grey arrows, the top layer) when ``field`` is given.
 
     Args:
         traj: ``.t`` (K,), ``.x`` (K, N, D); the first two components are drawn.
@@ -136,6 +138,9 @@ def paths_figure(
         max_paths: at most this many paths (evenly subsampled).
         extent: axis box (x0, x1, y0, y1), widened to show where the paths go (bounded, so one
             exploding path cannot shrink the rest); default the field's grid, else the starts.
+            Pass ``paths_box`` as the field's grid to draw arrows wherever the paths go.
+
+    Everything is SVG, so the arrows, drawn last, stay above the paths and markers.
     """
     x = _planar(traj)
     keep = subsample(x.shape[1], max_paths)
@@ -146,20 +151,34 @@ def paths_figure(
         else:
             extent = _start_box(x[0, keep])
     fig = go.Figure()
-    if field is not None:
-        fig.add_trace(quiver_trace(field))
-    fig.add_traces(class_path_traces(x, labels, keep, width=2 if big else 1.5, opacity=0.6))
+    fig.add_traces(
+        class_path_traces(x, labels, keep, width=2 if big else 1.5, opacity=0.35, kind=go.Scatter)
+    )
     colors = _marker_colors(np.asarray(labels)[keep])
-    size = 9 if big else 7
+    size = 8 if big else 6
     for name, when, marker in (
         ("start (t = 0)", 0, {"symbol": "circle-open", "size": size - 1, "line": {"width": 1.5}}),
         ("end (t = T)", -1, {"size": size, "line": {"color": "white", "width": 1}}),
     ):
         hover = f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"
         keyed_markers(fig, x[when, keep], name, marker, colors, hover)
+    if field is not None:
+        fig.add_trace(quiver_trace(field, color=FIELD_COLOR, width=2 if big else 1.5))
     base_layout(fig, big=big)
     plane_axes(fig, view_extent(x[:, keep], extent))
     return fig
+
+
+def paths_box(traj: Trajectory, extent: Extent, *, max_paths: int = 200) -> Extent:
+    """The axis box of :func:`paths_figure` for these paths (first two components of ``.x``
+    (K, N, D), at most ``max_paths``) and ``extent``, made square around its centre: compute
+    the vector field on it, and its arrows (on square cells, so they can be long enough to
+    see) cover every part of the plane the paths reach."""
+    x = _planar(traj)
+    x0, x1, y0, y1 = view_extent(x[:, subsample(x.shape[1], max_paths)], extent)
+    half = max(x1 - x0, y1 - y0) / 2
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (cx - half, cx + half, cy - half, cy + half)
 
 
 def preview_arrays(
@@ -284,11 +303,19 @@ def coordinates_figure(
     return fig
 
 
-def features_3d_figure(x_final: np.ndarray, labels: np.ndarray, *, big: bool = False) -> go.Figure:
+def features_3d_figure(
+    x_final: np.ndarray,
+    labels: np.ndarray,
+    *,
+    plane: tuple[np.ndarray, float] | None = None,
+    big: bool = False,
+) -> go.Figure:
     """Final features x(T) (N, 3) of an augmented model as a 3-D scatter coloured by class.
 
     With one extra dimension a 2-D flow's impossible separations (a ring around a disk) can
     become a plane cut; this is where to see it. Only the first three components are drawn.
+    ``plane`` (u (D,), c), e.g. ``linear_boundary`` of the readout, draws the plane
+    u·x + c = 0 of the first three components (exact for D = 3) across the points' box.
     """
     x = np.asarray(x_final)
     if x.ndim != 2 or x.shape[1] < 3:
@@ -307,6 +334,44 @@ def features_3d_figure(x_final: np.ndarray, labels: np.ndarray, *, big: bool = F
                 hovertemplate="(%{x:.2f}, %{y:.2f}, %{z:.2f})<extra></extra>",
             )
         )
+    if plane is not None:
+        corners = plane_corners(np.asarray(plane[0], dtype=np.float64)[:3], plane[1], x[:, :3])
+        if corners is not None:
+            fig.add_trace(
+                go.Mesh3d(
+                    x=f32(corners[:, 0]),
+                    y=f32(corners[:, 1]),
+                    z=f32(corners[:, 2]),
+                    i=[0, 0],
+                    j=[1, 2],
+                    k=[2, 3],
+                    color=PLANE_COLOR,
+                    opacity=0.35,
+                    name="the classifier's plane",
+                    showlegend=True,
+                    hoverinfo="skip",
+                )
+            )
     base_layout(fig, big=big)
     fig.update_layout(scene=scene_axes(big, ("x₁(T)", "x₂(T)", "x₃(T)")), uirevision="features-3d")
     return fig
+
+
+def plane_corners(u: np.ndarray, c: float, points: np.ndarray) -> np.ndarray | None:
+    """The 4 corners (4, 3), in order around it, of the plane u·x + c = 0 (u (3,)) across the
+    box of the finite ``points`` (N, 3): the coordinate with the largest |u_i| is solved for
+    at the box's corners in the other two. None if u is zero or there are no finite points."""
+    pts = np.asarray(points, dtype=np.float64)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if not len(pts) or not np.any(u):
+        return None
+    low, high = pts.min(axis=0), pts.max(axis=0)
+    solve = int(np.argmax(np.abs(u)))
+    a, b = (i for i in range(3) if i != solve)
+    corners = np.zeros((4, 3))
+    for n, (va, vb) in enumerate(
+        ((low[a], low[b]), (high[a], low[b]), (high[a], high[b]), (low[a], high[b]))
+    ):
+        corners[n, a], corners[n, b] = va, vb
+        corners[n, solve] = -(c + u[a] * va + u[b] * vb) / u[solve]
+    return corners

@@ -97,15 +97,18 @@ def add_time_slice(
     The vector field drawn at time t acts on exactly these points, so they make the arrows
     readable: each point is about to move along the arrow under it. The open circles of the
     starting points are hidden (still listed in the legend): at t = 0 they are the same points,
-    and later they only crowd the picture.
+    and later they only crowd the picture. The arrows stay the top layer.
     """
     x = np.asarray(x_t)[:, :2]
     colors = [class_color(k) for k in np.asarray(labels).astype(np.int64)]
     name = f"x(t) at t = {t:.2f}"
-    marker = {"size": 10 if big else 8, "symbol": "diamond", "line": {"color": INK, "width": 1}}
+    marker = {"size": 9 if big else 7, "symbol": "diamond", "line": {"color": INK, "width": 0.5}}
     hover = f"x(t = {t:.2f}) = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"
     keyed_markers(fig, x, name, marker, colors, hover, key_color="white")
     fig.update_traces(visible="legendonly", selector={"name": "start (t = 0)"})
+    fig.data = [tr for tr in fig.data if tr.type != "quiver"] + [
+        tr for tr in fig.data if tr.type == "quiver"
+    ]
     return fig
 
 
