@@ -15,7 +15,6 @@ from deqnet.analysis import (
     layer_paths,
     layer_weights,
     network_of,
-    plot_extent,
     reference_ode,
     valid_layers,
 )
@@ -68,7 +67,7 @@ def _intro(session: Session) -> None:
         )
         st.info(
             f"**The reverse direction.** Your {run.layers}-layer {FAMILY_WORDS[run.family]} read "
-            f"as an ODE (deqnet.continuize: {read}), solved accurately. At L = {run.layers} the "
+            f"as an ODE ({read}), solved accurately. At L = {run.layers} the "
             "dots are your network's own layers; other L cut the same ODE into more or fewer "
             f"layers. {trained}",
             icon=":material/swap_horiz:",
@@ -76,10 +75,14 @@ def _intro(session: Session) -> None:
     else:
         target = "ResNet" if run.family == "node" else "plain feed-forward"
         st.caption(
-            f"Your {FAMILY_WORDS[run.family]}, cut into L {target} layers by deqnet.discretize "
-            "(the same parameters); its paths solved accurately (float64, dopri5 at 1e-10). "
-            f"{trained}"
+            f"Your {FAMILY_WORDS[run.family]}, cut into L {target} layers with the same "
+            f"parameters; its paths solved very accurately. {trained}"
         )
+        with st.expander("Details"):
+            st.markdown(
+                "The layers come from `deqnet.discretize`; the ODE's paths are solved in "
+                "float64 with dopri5 at rtol = atol = 1e-10."
+            )
     if session.diverged:
         notice(session.trainer.message)
 
@@ -149,10 +152,10 @@ def _headline(session: Session, layers: int, paths, columns) -> None:
     )
     columns[0].metric("Step Δt = T/L", f"{run.T / layers:.3g}")
     columns[1].metric(
-        "Gap ‖x_L − x(T)‖",
+        "Gap: last layer to x(T)",
         f"{float(paths.gap[-1].mean()):.2g}",
-        help="Distance between the last layer and the end of the ODE path, mean over the "
-        "drawn points.",
+        help="Distance ‖xₗ − x(T)‖ between the last layer (l = L) and the end of the ODE path, "
+        "mean over the drawn points.",
     )
     columns[2].metric(
         "Train accuracy: network | ODE",
@@ -160,9 +163,9 @@ def _headline(session: Session, layers: int, paths, columns) -> None:
     )
 
 
-def _paths_tab(session: Session, layers: int, paths, labels: np.ndarray, extent) -> None:
+def _paths_tab(session: Session, layers: int, paths, labels: np.ndarray) -> None:
     numbered = paths_to_number(paths, labels)
-    overlay = layers_on_path_figure(paths, labels, numbered=numbered, extent=extent)
+    overlay = layers_on_path_figure(paths, labels, numbered=numbered)
     timeline = layer_time_figure(paths, labels, numbered=numbered)
     left, right = st.columns([3, 2])
     with left:
@@ -192,7 +195,7 @@ def _convergence_tab(session: Session, layers: int) -> None:
     own = {session.run.model.layers} if session.run.model.discrete else set()
     acc_counts = sorted({*valid_layers(model, ACCURACY_LAYERS), *counts, *own})
     with st.spinner(
-        f"Solving the ODE to 1e-10 and cutting it into {counts[0]} … {counts[-1]} layers…"
+        f"Solving the ODE very accurately and cutting it into {counts[0]} … {counts[-1]} layers…"
     ):
         x, y = _sample(session, STUDY_POINTS)
         study = memo(
@@ -208,7 +211,7 @@ def _convergence_tab(session: Session, layers: int) -> None:
         st.markdown("#### Errors shrink like 1/L")
         chart(convergence_figure(study, chosen=layers), key="layers_convergence", height=520)
         st.caption(
-            f"Mean over {len(y)} training points, against an ODE solve accurate to ~1e-9. "
+            f"Mean over {len(y)} training points, against a very accurate ODE solve. "
             "States: last layer against x(T). Adjoint: back-propagation's a₀ = ∂ℓ/∂x₀ through "
             "the layers against the adjoint ODE's a(0). Slope −1 on log-log axes: twice the "
             "layers, half the error (Euler is first order)."
@@ -277,7 +280,6 @@ def _preset_button(name: str, where: str) -> None:
 def _page() -> None:
     session = ensure_trained()
     _intro(session)
-    extent = memo(session, "layers_extent", lambda: plot_extent(session.data), per_version=False)
     slider, *numbers = st.columns([4, 2, 2, 3], vertical_alignment="bottom")
     with slider:
         layers = _choose_layers(session)
@@ -296,7 +298,7 @@ def _page() -> None:
             continue
         with container, unless_solver_fails("this view cannot be drawn"):
             if name == TABS[0]:
-                _paths_tab(session, layers, paths, labels, extent)
+                _paths_tab(session, layers, paths, labels)
             elif name == TABS[1]:
                 _convergence_tab(session, layers)
             elif name == TABS[2]:

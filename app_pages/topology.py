@@ -6,7 +6,12 @@ import streamlit as st
 
 from deqnet import PRESETS, SolverFailure
 from deqnet.analysis.depth import accuracy
-from deqnet.analysis.topology import disk_and_ring_grid, final_states, topology_snapshots
+from deqnet.analysis.topology import (
+    disk_and_ring_grid,
+    final_states,
+    linear_boundary,
+    topology_snapshots,
+)
 from deqnet.figures import features_3d_figure
 from deqnet.figures.topology import plane_snapshots_figure, snapshot_titles
 from ui.lesson_models import LessonModel, lesson_models, train_lesson_models, view
@@ -30,7 +35,8 @@ def _pictures(item: LessonModel) -> dict:
     }
     if model.config.augment:
         final = final_states(model, data.x_train)
-        return {**numbers, "figure": features_3d_figure(final, data.y_train, big=True)}
+        figure = features_3d_figure(final, data.y_train, plane=linear_boundary(model), big=True)
+        return {**numbers, "figure": figure}
     snap = topology_snapshots(model, SNAPSHOTS, region_points=REGION_POINTS, grid_lines=GRID_LINES)
     figure = plane_snapshots_figure(
         snap.states,
@@ -53,7 +59,8 @@ def _caption(name: str, item: LessonModel, shown: dict) -> str:
         return (
             f"{steps}; {scores}. det ∂x(T)/∂x(0) > 0 everywhere: nothing is turned over. A "
             f"flow only stretches (areas here grow up to {shown['snapshots'].stretch:.0f}×), so "
-            "the disk can leave the ring only through a thin channel."
+            "the disk can leave the ring only through a thin channel. Each panel is zoomed to "
+            "its points: the width under it gives its scale."
         )
     if name == "rings-coarse-fold":
         snap = shown["snapshots"]
@@ -65,7 +72,7 @@ def _caption(name: str, item: LessonModel, shown: dict) -> str:
         )
     return (
         f"{steps}; {scores}. Final features in 3-D: one extra dimension lets a gentle flow lift "
-        "the disk off the ring, and a plane separates them."
+        "the disk off the ring, and the classifier's plane (grey) separates them."
     )
 
 

@@ -263,4 +263,4 @@ def test_snapshot_titles_name_the_input_then_layers_or_times() -> None:
         "layer 2",
         "layer 4",
     ]
-    assert snapshot_titles(np.array([0.0, 0.25, 1.0])) == ["input (t = 0)", "t = 0.25", "t = 1"]
+    assert snapshot_titles(np.array([0.0, 0.25, 1.0])) == ["input", "t = 0.25", "t = 1"]

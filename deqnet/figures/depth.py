@@ -25,13 +25,13 @@ from deqnet.figures.style import (
     class_color,
     f32,
     fonts,
+    framed_box,
     legend_key,
     level_line,
     paper_note,
     plane_axes,
     points_box,
     styled_series,
-    view_extent,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +65,6 @@ def layers_on_path_figure(
     labels: np.ndarray,
     *,
     numbered: Sequence[int] = (),
-    extent: Extent | None = None,
     big: bool = True,
 ) -> go.Figure:
     """ODE paths x(t) as class-coloured lines, the network's layer states x_l as dots on them.
@@ -75,7 +74,8 @@ def layers_on_path_figure(
         labels: (N,) classes.
         numbered: indices of paths whose dots are enlarged and numbered 0 … L (every k-th
             number, at most ``NUMBER_LABELS``), as in the paper's figure.
-        extent: the box to show at least (x0, x1, y0, y1); widened (bounded) to the paths.
+
+    The axes frame the paths and layers themselves (:func:`overlay_box`).
     """
     path = np.asarray(paths.path)[..., :2]
     states = np.asarray(paths.layers)[..., :2]
@@ -114,16 +114,33 @@ def layers_on_path_figure(
     legend_key(fig, "ODE path x(t)", line={"width": width}, opacity=0.5)
     legend_key(fig, "layer xₗ", dot)
     base_layout(fig, big=big)  # before the number tags: it restyles every annotation
-    shown = extent if extent is not None else points_box(path)
-    box = view_extent(np.concatenate([path, states]), shown)
-    # Numbers closer than this (4 % of the wider side) would overlap on screen.
-    min_gap = 0.04 * max(box[1] - box[0], box[3] - box[2])
+    box = overlay_box(path, states)
+    # Numbers closer than this (7 % of the wider side) would overlap on screen.
+    min_gap = 0.07 * max(box[1] - box[0], box[3] - box[2])
     _add_numbered(fig, path, states, labels, numbered, n_layers, min_gap, big)
     plane_axes(fig, box)
     # Keep one unit equally long on both axes but let the plane fill its column.
     fig.update_xaxes(constrain="range")
     fig.update_yaxes(constrain="range")
     return fig
+
+
+def overlay_box(path: np.ndarray, states: np.ndarray) -> Extent:
+    """The axis box (x0, x1, y0, y1) of the overlay: the ODE paths (K, N, 2) whole, and the layer
+    states (L + 1, N, 2) from their 1 % to their 99 % quantile, so the few states a coarse
+    network flings far away do not shrink the paths to a strip (they are drawn, off the view)."""
+    states = np.asarray(states, dtype=np.float64).reshape(-1, 2)
+    sx0, sx1, sy0, sy1 = framed_box(states, low=0.01, high=0.99, pad=0.0)
+    px0, px1, py0, py1 = points_box(path)
+    low = np.array([min(sx0, px0), min(sy0, py0)])
+    high = np.array([max(sx1, px1), max(sy1, py1)])
+    margin = 0.06 * (high - low) + 0.05
+    return (
+        float(low[0] - margin[0]),
+        float(high[0] + margin[0]),
+        float(low[1] - margin[1]),
+        float(high[1] + margin[1]),
+    )
 
 
 def written_layers(states: np.ndarray, min_gap: float, labels: int = NUMBER_LABELS) -> list[int]:
@@ -209,12 +226,18 @@ def _add_numbered(
         for n in written:
             if not np.all(np.isfinite(states[n, i])):
                 continue
+            # Beside the path, not on it: shifted across the path's direction at this layer.
+            ahead = states[min(n + 1, n_layers), i] - states[max(n - 1, 0), i]
+            across = np.array([-ahead[1], ahead[0]])
+            norm = float(np.hypot(*across))
+            across = across / norm if np.isfinite(norm) and norm > 0 else np.array([0.0, 1.0])
             fig.add_annotation(
                 x=float(states[n, i, 0]),
                 y=float(states[n, i, 1]),
                 text=str(n),
                 showarrow=False,
-                yshift=round(1.1 * size),
+                xshift=round(1.1 * size * across[0]),
+                yshift=round(1.1 * size * across[1]),
                 bgcolor="rgba(255,255,255,0.8)",
                 borderpad=1,
                 font={"size": size, "color": INK},

@@ -19,8 +19,8 @@ from deqnet.figures.style import (
     class_color,
     f32,
     fonts,
+    framed_box,
     plane_axes,
-    points_box,
     rgba,
 )
 
@@ -29,19 +29,11 @@ if TYPE_CHECKING:
 
 
 def snapshot_titles(t: np.ndarray, layers: np.ndarray | None = None) -> list[str]:
-    """Panel titles of snapshots at depths t (K,): "input", then "layer l" for a network's
-    ``layers`` (K,), else "t = 0.5"."""
+    """Short panel titles (five fit side by side on a phone) of snapshots at depths t (K,):
+    "input", then "layer l" for a network's ``layers`` (K,), else "t = 0.5"."""
     if layers is not None:
         return [f"layer {int(n)}" if n else "input" for n in layers]
-    return [f"t = {v:.2g}" if v else "input (t = 0)" for v in np.asarray(t, dtype=np.float64)]
-
-
-def _padded_box(points: np.ndarray, pad: float = 0.08, least: float = 0.3) -> Extent:
-    """A box around the finite points (N, 2) with a margin, at least 2 * ``least`` wide."""
-    x0, x1, y0, y1 = points_box(points)
-    half = np.maximum([(x1 - x0) / 2, (y1 - y0) / 2], least) * (1 + pad)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return (cx - half[0], cx + half[0], cy - half[1], cy + half[1])
+    return [f"t = {v:.2g}" if v else "input" for v in np.asarray(t, dtype=np.float64)]
 
 
 def plane_snapshots_figure(
@@ -60,12 +52,16 @@ def plane_snapshots_figure(
 
     Args:
         states: (K, N, D) states of N points (e.g. a dense grid of the classes' region) at K
-            depths; the first two components are drawn, each panel on its own scale.
+            depths; the first two components are drawn, each panel on its own scale (framed to
+            its points), with the panel's width written under it, so the stretch shows.
         labels: (N,) classes.
         titles: K panel titles ("layer 2", "t = 0.50", ...).
         grid: ``deformed_grid`` at the same K depths.
         turned: (K, N) ``turned_over(...).turned`` at the same depths.
         boundary: (u, c) of ``linear_boundary``.
+
+    Everything is SVG (WebGL markers in side-by-side subplots were cut off at a wrong height),
+    and the classes are drawn last class first, so the inner disk (class 0) lies on the ring.
     """
     x = np.asarray(states)[..., :2]
     labels = np.asarray(labels).astype(np.int64)
@@ -79,7 +75,7 @@ def plane_snapshots_figure(
         if grid is not None:
             lines = nan_join(np.asarray(grid.lines[k]))
             fig.add_trace(
-                go.Scattergl(
+                go.Scatter(
                     x=lines[:, 0],
                     y=lines[:, 1],
                     mode="lines",
@@ -92,14 +88,15 @@ def plane_snapshots_figure(
                 row=1,
                 col=col,
             )
-        for c, idx in groups:
+        for c, idx in reversed(groups):
             fig.add_trace(
-                go.Scattergl(
+                go.Scatter(
                     x=f32(x[k, idx, 0]),
                     y=f32(x[k, idx, 1]),
                     mode="markers",
                     name=f"class {c}",
                     legendgroup=f"class {c}",
+                    legendrank=c,  # the classes first in the legend, in class order
                     showlegend=first,
                     marker={"size": size, "color": class_color(c)},
                     hovertemplate="(%{x:.2f}, %{y:.2f})<extra></extra>",
@@ -110,7 +107,7 @@ def plane_snapshots_figure(
         if turned is not None and np.any(turned[k]):
             folded = np.asarray(turned[k], dtype=bool)
             fig.add_trace(
-                go.Scattergl(
+                go.Scatter(
                     x=f32(x[k, folded, 0]),
                     y=f32(x[k, folded, 1]),
                     mode="markers",
@@ -124,21 +121,24 @@ def plane_snapshots_figure(
                         "color": FOLD_COLOR,
                         "line": {"width": 1},
                     },
-                    opacity=0.7,
+                    opacity=0.5,
                     hoverinfo="skip",
                 ),
                 row=1,
                 col=col,
             )
-        boxes.append(_padded_box(x[k]))
+        # From the 0.5 % to the 99.5 % quantile: a few stray points do not push the rest into
+        # a corner.
+        boxes.append(framed_box(x[k], low=0.005, high=0.995, pad=0.04, least=0.6))
     base_layout(fig, big=big)
     if boundary is not None:
         _add_boundary(fig, boundary, boxes[-1], col=n_panels)
     for k, box in enumerate(boxes):
-        plane_axes(fig, box, row=1, col=k + 1, titles=("", ""))
+        plane_axes(fig, box, row=1, col=k + 1, titles=(f"width {box[1] - box[0]:.2g}", ""))
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(showticklabels=False, showgrid=False)
     fig.update_annotations(font_size=fonts(big)["base"])
+    fig.update_xaxes(title_font_size=fonts(big)["base"], title_standoff=2)
     # Panel titles sit above the panels, so the legend goes below them.
     fig.update_layout(
         legend={"y": -0.04, "yanchor": "top"},
