@@ -8,10 +8,16 @@ import time
 
 import pytest
 import torch
+from app_harness import chart_figures, open_page
 
 from deqnet import RunConfig, Trainer, build_model
-from ui.shared_cache import SharedCache
+from deqnet.digits.models import DigitsConfig
+from deqnet.digits.training import DigitsTrainConfig
+from ui.digits_state import trained_digits
+from ui.lesson_models import TOPOLOGY_LESSONS, trained_lesson
+from ui.shared_cache import SharedCache, shared_cache
 from ui.state import QUICK_STEPS, memo, model_digest, new_session, quick_trained
+from ui.warm_up import warm_up
 
 RUN = RunConfig.from_dict({"data": {"n": 64}, "train": {"train_steps": 12}})
 
@@ -100,9 +106,8 @@ def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 
 def test_a_shared_quick_training_equals_training_alone_also_when_continued() -> None:
-    session = new_session(RUN)
-    shared = quick_trained(RUN, session.data, key="test-quick-equals-alone")
-    assert quick_trained(RUN, session.data, key="test-quick-equals-alone") is shared
+    shared = quick_trained(RUN)
+    assert quick_trained(RUN) is shared
     alone = _alone(RUN)
     assert shared.steps_done == alone.steps_done == RUN.train.train_steps
     assert _same_weights(shared.model, alone.model)
@@ -130,3 +135,26 @@ def test_sessions_with_the_same_model_share_memo_and_a_changed_model_does_not() 
     assert memo(alone, "test-private-memo", object, shared=False) is not memo(
         first, "test-private-memo", object, shared=False
     )
+
+
+def test_a_second_session_opening_the_same_link_computes_nothing_and_sees_the_same() -> None:
+    first = open_page("trajectories")
+    assert not first.exception, [e.message for e in first.exception]
+    computed = shared_cache().computed
+    second = open_page("trajectories")
+    assert not second.exception
+    assert shared_cache().computed == computed  # quick training and pictures: all from memory
+    assert chart_figures(second, ()) == chart_figures(first, ())
+    # Each session trains its own copy of the shared model.
+    mine, theirs = first.session_state["deqnet"], second.session_state["deqnet"]
+    assert mine.model is not theirs.model and _same_weights(mine.model, theirs.model)
+
+
+def test_the_warm_up_trains_what_the_pages_open_on() -> None:
+    warm_up()
+    computed = shared_cache().computed
+    quick_trained(RunConfig())
+    for name in TOPOLOGY_LESSONS:
+        trained_lesson(name, seconds=1.0)
+    trained_digits(DigitsConfig(), DigitsTrainConfig())
+    assert shared_cache().computed == computed

@@ -58,7 +58,7 @@ def _build(config: DigitsConfig, train: DigitsTrainConfig, data: DigitsDataset) 
     return DigitsSession(config, train, data, model, DigitsTrainer(model, data, train))
 
 
-def _trained(config: DigitsConfig, train: DigitsTrainConfig) -> DigitsTrainer:
+def trained_digits(config: DigitsConfig, train: DigitsTrainConfig) -> DigitsTrainer:
     """The model of ``config`` trained to its step budget: the server's one copy (the first
     caller trains it, in its turn at the CPU; do not train the result, copy it)."""
 
@@ -83,7 +83,7 @@ def digits_session(config: DigitsConfig) -> DigitsSession:
         return current
     train = DigitsTrainConfig()
     with st.spinner("Training the digits model…", show_time=True):
-        trainer = _trained(config, train).copy()
+        trainer = trained_digits(config, train).copy()
     session = DigitsSession(config, train, trainer.data, trainer.model, trainer)
     if current is not None:
         session.version = current.version + 1

@@ -19,6 +19,9 @@ from deqnet import PRESETS, RunConfig, Trainer, build_model
 from ui.shared_cache import digest, shared_cache
 from ui.slots import busy_turn
 
+# The presets the Topology page compares side by side (a 2-D flow, a coarse fold, a lift to 3-D).
+TOPOLOGY_LESSONS = ("rings-2d", "rings-coarse-fold", "rings-augmented")
+
 
 @dataclass(eq=False)
 class LessonModel:
@@ -65,29 +68,36 @@ def lesson_models(names: Sequence[str]) -> dict[str, LessonModel]:
     return models
 
 
+def trained_lesson(name: str, seconds: float) -> Trainer:
+    """Preset ``name``'s model trained to its step budget: the server's one copy (the first
+    caller trains it, in its turn at the CPU and for at most about ``seconds``; a model the time
+    box cut short is returned but not kept). Do not train the result: copy it."""
+    run = PRESETS[name].run
+    budget = run.train.train_steps
+
+    def train() -> Trainer:
+        trainer = _untrained(run)
+        with busy_turn():
+            trainer.step(budget, max_seconds=seconds)
+        return trainer
+
+    def complete(trainer: Trainer) -> bool:
+        return trainer.status != "ok" or trainer.steps_done >= budget
+
+    return shared_cache().get(("lesson", name, digest(run.to_dict())), train, keep=complete)
+
+
 def train_lesson_models(models: dict[str, LessonModel], seconds: float, what: str) -> None:
-    """Give the unfinished ``models`` the server's trained ones, training those nobody has trained
-    yet (in total at most about ``seconds``), with a progress bar labelled ``what``. A model cut
-    short by the time box is kept for this page run only, so the next one trains it again."""
+    """Give the unfinished ``models`` the server's trained ones (:func:`trained_lesson`),
+    training those nobody has trained yet in at most about ``seconds`` in all, with a progress
+    bar labelled ``what``."""
     waiting = [item for item in models.values() if not item.done]
     if not waiting:
         return
     bar = st.progress(0.0, text=f"{what}…")
-    for done, item in enumerate(waiting):
-        budget = item.run.train.train_steps
-
-        def train(item: LessonModel = item, budget: int = budget) -> Trainer:
-            trainer = _untrained(item.run)
-            with busy_turn():
-                trainer.step(budget, max_seconds=seconds / len(waiting))
-            return trainer
-
-        def complete(trainer: Trainer, budget: int = budget) -> bool:
-            return trainer.status != "ok" or trainer.steps_done >= budget
-
-        key = ("lesson", item.name, digest(item.run.to_dict()))
-        item.trainer = shared_cache().get(key, train, keep=complete).copy()
-        bar.progress((done + 1) / len(waiting), text=f"{what}… {done + 1}/{len(waiting)}")
+    for done, item in enumerate(waiting, start=1):
+        item.trainer = trained_lesson(item.name, seconds / len(waiting)).copy()
+        bar.progress(done / len(waiting), text=f"{what}… {done}/{len(waiting)}")
     bar.empty()
 
 
@@ -97,4 +107,11 @@ def view(item: LessonModel, compute: Callable[[LessonModel], dict[str, Any]]) ->
     return shared_cache().get(("lesson-view", *item.key), lambda: compute(item))
 
 
-__all__ = ["LessonModel", "lesson_models", "train_lesson_models", "view"]
+__all__ = [
+    "TOPOLOGY_LESSONS",
+    "LessonModel",
+    "lesson_models",
+    "train_lesson_models",
+    "trained_lesson",
+    "view",
+]

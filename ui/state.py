@@ -220,12 +220,15 @@ QUICK_STEPS = 300  # the default step budget: quick training stops at the budget
 QUICK_SECONDS = 8.0
 
 
+def _data_digest(run: RunConfig, custom: Dataset | None) -> str:
+    if custom is None:
+        return digest("generated", run.data.to_dict())
+    return digest("uploaded", custom.x_train, custom.y_train, custom.x_test, custom.y_test)
+
+
 def data_digest(session: Session) -> str:
     """What determines the session's points: the data settings, or an upload's arrays."""
-    data = session.custom_data
-    if data is None:
-        return digest("generated", session.run.data.to_dict())
-    return digest("uploaded", data.x_train, data.y_train, data.x_test, data.y_test)
+    return _data_digest(session.run, session.custom_data)
 
 
 def model_digest(session: Session) -> str:
@@ -416,13 +419,14 @@ def trained_summary(session: Session) -> str:
     )
 
 
-def quick_trained(run: RunConfig, data: Dataset, key: str) -> Trainer:
-    """A model of ``run`` on ``data`` trained for ``min(budget, QUICK_STEPS)`` steps, from the
-    server-wide cache under ``key`` (what determines ``run`` and ``data``): the first caller
-    trains it, in its turn at the CPU (``ui.slots``); the others wait for that result. Training
-    the time box cut short is not shared. Do not train the result: ``Trainer.copy`` it."""
+def quick_trained(run: RunConfig, custom: Dataset | None = None) -> Trainer:
+    """A model of ``run`` trained for ``min(budget, QUICK_STEPS)`` steps on its generated data
+    (or on ``custom``, an upload), from the server-wide cache: the first caller trains it, in its
+    turn at the CPU (``ui.slots``); the others wait for that result. Training the time box cut
+    short is not shared. Do not train the result: ``Trainer.copy`` it."""
 
     def train() -> Trainer:
+        data = custom if custom is not None else run.data.make()
         with busy_turn():
             model = build_model(run.model, data.n_classes, seed=run.train.seed)
             trainer = Trainer(model, data, run.train)
@@ -434,7 +438,8 @@ def quick_trained(run: RunConfig, data: Dataset, key: str) -> Trainer:
             run.train.train_steps, QUICK_STEPS
         )
 
-    return shared_cache().get(("quick", key), train, keep=complete)
+    key = ("quick", digest(run.to_dict(), _data_digest(run, custom)))
+    return shared_cache().get(key, train, keep=complete)
 
 
 def ensure_trained() -> Session:
@@ -447,8 +452,7 @@ def ensure_trained() -> Session:
     session = get_session()
     if session.trainer.steps_done == 0 and not session.diverged:
         with st.spinner("Quick training…", show_time=True):
-            key = digest(session.run.to_dict(), data_digest(session))
-            trainer = quick_trained(session.run, session.data, key).copy()
+            trainer = quick_trained(session.run, session.custom_data).copy()
         with session.lock:
             session.trainer, session.model = trainer, trainer.model
         session.version += 1
