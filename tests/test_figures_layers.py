@@ -130,7 +130,7 @@ def test_convergence_figure_shows_errors_fits_and_slopes_on_log_axes() -> None:
     assert "slope −1.00" in states.name
     adjoint = next(tr for tr in fig.data if tr.name and tr.name.startswith("adjoint"))
     assert "slope −1.10" in adjoint.name
-    fit = next(tr for tr in fig.data if tr.name == "fit states ‖x_L − x(T)‖")
+    fit = next(tr for tr in fig.data if tr.name == "fit states ‖x<sub>L</sub> − x(T)‖")
     np.testing.assert_allclose(_array(fit.y), 0.5 / _array(fit.x), rtol=1e-5)
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     assert list(fig.layout.xaxis.tickvals) == [10, 20, 40, 80, 160]

@@ -337,7 +337,7 @@ def convergence_figure(
     n = np.asarray(conv.layers, dtype=np.float64)
     fig = go.Figure()
     series = (
-        ("states ‖x_L − x(T)‖", conv.state_error, conv.state_fit, INK, "circle"),
+        ("states ‖x<sub>L</sub> − x(T)‖", conv.state_error, conv.state_fit, INK, "circle"),
         ("adjoint ‖a₀ − a(0)‖", conv.adjoint_error, conv.adjoint_fit, ADJOINT_COLOR, "square"),
     )
     span = np.geomspace(n.min(), n.max(), 20) if len(n) else n

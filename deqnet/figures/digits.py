@@ -189,7 +189,8 @@ def hamiltonian_figure(maps: DepthMaps, *, big: bool = True) -> go.Figure:
     )
     base_layout(fig, big=big)
     fig.update_xaxes(title_text="depth t")
-    fig.update_yaxes(title_text="H")
+    # A wide standoff: the tick labels are long ("0.1055"), and the title must clear them.
+    fig.update_yaxes(title_text="H", title_standoff=16, automargin=True)
     return fig
 
 
@@ -202,7 +203,7 @@ def convergence_figure(conv: Convergence, *, big: bool = True) -> go.Figure:
             x=f32(n),
             y=f32(conv.errors),
             mode="markers",
-            name="‖x_L − x(T)‖",
+            name="‖x<sub>L</sub> − x(T)‖",
             marker={"size": 12 if big else 9, "color": INK},
             hovertemplate="L = %{x:.0f}: %{y:.3g}<extra></extra>",
         )
@@ -229,7 +230,7 @@ def convergence_figure(conv: Convergence, *, big: bool = True) -> go.Figure:
     ticks = log_ticks(conv.errors)
     fig.update_yaxes(
         type="log",
-        title_text="largest ‖x_L − x(T)‖",
+        title_text="largest ‖x<sub>L</sub> − x(T)‖",
         tickvals=ticks,
         ticktext=[f"{v:.3g}" for v in ticks],
     )
