@@ -80,8 +80,6 @@ def _animation_figure(session: Session, flow: PlaneFlow, extent) -> go.Figure:
     fig = flow_animation_figure(
         flow.drawn_traj, flow.drawn_labels, flow.grid, extent, max_points=DRAWN_PATHS, big=True
     )
-    # Every frame frames its own points; the plane fills the column at equal scale.
-    fill_plane(fig)
     value_label_right(fig)
     model = session.run.model
     if model.discrete:
@@ -103,7 +101,8 @@ def _animation(session: Session, flow: PlaneFlow, extent) -> None:
             "all carried by the flow.",
             "Press **▶** or drag the slider below the picture; it plays in your browser.",
             "The view follows the points, so the **scale changes** from frame to frame as the "
-            "flow spreads them: read the numbers on the axes.",
+            "flow spreads them, and x₁ and x₂ may be scaled differently: read the numbers on "
+            "the axes.",
             "Grid cells that grow or shrink show where the flow stretches or squeezes the plane; "
             "lines never cross in an ODE flow.",
         ]

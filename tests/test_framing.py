@@ -101,7 +101,7 @@ def test_animation_is_framed_at_every_frame(trained):
     model, data, extent = trained
     traj = deqnet.trajectory(model, data.x_train[:60])
     grid = deformed_grid(model, extent, n_lines=5, n_points=9, times=np.asarray(traj.t))
-    fig = fill_plane(flow_animation_figure(traj, data.y_train[:60], grid, extent))
+    fig = flow_animation_figure(traj, data.y_train[:60], grid, extent)
     _assert_framed(fig)
     for frame in fig.frames:
         fill = _fill(frame.data[1:], frame.layout.xaxis.range, frame.layout.yaxis.range)

@@ -4,7 +4,8 @@ Everything ships in one figure (Plotly frames + slider + Play/Pause), so scrubbi
 server for anything. Frames only move SVG scatter traces, which Plotly can animate without a full
 redraw; that is why the points are ``go.Scatter`` (subsampled to stay light), not WebGL. Each
 frame also carries its own axis ranges, framed to where the points are at that time, so the view
-zooms out as the flow spreads the points (the tick labels give the scale).
+zooms out as the flow spreads the points (the tick labels give the scale; the two axes need not
+share one).
 """
 
 from __future__ import annotations
@@ -138,7 +139,9 @@ def flow_animation_figure(
         for j, box in enumerate(boxes)
     ]
     base_layout(fig, big=big)
-    plane_axes(fig, boxes[0])
+    # Not at equal scale: a frame's ranges replace both axes' as they are (Plotly's animation
+    # does not re-apply a scale anchor), so the axes may differ from the first frame on.
+    plane_axes(fig, boxes[0], equal=False)
     fig.update_xaxes(showgrid=False)
     fig.update_yaxes(showgrid=False)
     _add_controls(fig, t[frames_at], big)
