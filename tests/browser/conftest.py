@@ -11,8 +11,10 @@ Reusable by every page's browser tests:
   browsers cannot be downloaded here). Skips the test if Chromium is missing.
 - ``page``: a fresh 1400x900 browser context and page per test (closed afterwards).
 - ``wait_for_app(page)``: waits until Streamlit is connected, has finished its run and shows no
-  skeleton. ``by_key(page, key)`` finds a widget by its key; ``screenshot(page, name)`` saves
-  artifacts/<name>.png.
+  skeleton. ``wait_for_ready(page)`` also waits for spinners and every chart, without the fixed
+  pause (for timing). ``LAPTOP``, ``PROJECTOR`` and ``PHONE``: browser-context options of the
+  screen sizes the app is checked at. ``by_key(page, key)`` finds a widget by its key;
+  ``screenshot(page, name)`` saves artifacts/<name>.png.
 
 Mark browser tests with ``@pytest.mark.browser``.
 """
@@ -44,6 +46,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 900}
+# Browser-context options (``browser.new_context(**PHONE)``) of the screens the app must fit.
+LAPTOP = {"viewport": {"width": 1440, "height": 900}}
+PROJECTOR = {"viewport": {"width": 1280, "height": 720}}  # opened with ?present=1
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
 SERVER_START_SECONDS = 90
 
 
@@ -180,6 +191,39 @@ def wait_for_app(page: Page, timeout: float = 180_000) -> None:
     )
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
     page.wait_for_timeout(200)  # let the last deltas paint
+
+
+# True once the app is connected, its script run has finished (no running status widget), no
+# spinner or skeleton shows, every custom component (v2) has drawn itself (its module loads after
+# the run) and every chart has drawn its main svg: Streamlit's Plotly charts and the Playground
+# live panel's charts (.dl-chart, drawn by ui/live_panel.js).
+READY = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    if (app?.dataset.testConnectionState !== "CONNECTED"
+        || app.dataset.testScriptState !== "notRunning") return false;
+    const busy = "[data-testid='stStatusWidgetRunningIcon'], "
+        + "[data-testid='stStatusWidgetRunningManIcon'], [data-testid='stSpinner'], "
+        + "[data-testid='stSkeleton']";
+    if (document.querySelector(busy)) return false;
+    const hosts = document.querySelectorAll(
+        "[data-testid='stBidiComponentRegular'], [data-testid='stBidiComponentIsolated']");
+    if (!Array.from(hosts).every((host) => (host.shadowRoot ?? host).childElementCount > 0)) {
+        return false;
+    }
+    const charts = document.querySelectorAll(
+        "[data-testid='stPlotlyChart'], .js-plotly-plot, .dl-chart");
+    return Array.from(charts).every((chart) => chart.querySelector(".main-svg"));
+}"""
+
+
+def wait_for_ready(page: Page, timeout: float = 180_000) -> None:
+    """Wait until :data:`READY` holds: run finished, nothing loading, every chart drawn.
+
+    Unlike :func:`wait_for_app` it has no fixed pause, so the time it returns is the time the
+    page became ready (checked every 50 ms). After a click that starts a run, first make sure
+    the run has started: the page that was there before is ready too.
+    """
+    page.wait_for_function(READY, timeout=timeout, polling=50)
 
 
 def by_key(page: Page, key: str) -> Locator:
