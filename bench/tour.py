@@ -6,7 +6,8 @@ Starts the app on a free port (a fresh server) and Debian's Chromium, then
    page's entry in the sidebar navigation and waits until it is ready; saves <page>-laptop.png;
 2. session 2 (a new browser context on the now warm server): the same, timed only;
 3. projector (1280×720, ``?present=1``) and phone (390×844, a mobile context): opens each page's
-   URL (a new session each) and saves <page>-projector.png and <page>-phone.png,
+   URL (a new session each) and saves <page>-projector.png and <page>-phone.png (a sidebar that
+   opens over a phone's page is closed for the shot, and the table's notes name the page),
 
 and prints a table of the seconds to ready with the load average. Ready is
 tests/browser/conftest.py's ``READY``: connected, the script run finished, no spinner or
@@ -14,8 +15,8 @@ skeleton, every chart drawn. Screenshots are of the whole page: for the shot the
 scrolling on its own and the sidebar is cut at the screen's height (the viewport, and with it
 every vh length, stays the same).
 
-Not part of ``python -m bench``: it needs Chromium and takes a few minutes. The servers it starts
-run this checkout with the usual test options (conftest's ``start_streamlit``).
+Not part of ``python -m bench``: it needs Chromium and takes a few minutes. The server it starts
+runs this checkout with the usual test options (conftest's ``start_streamlit``).
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ def save_full_page(page: Page, path: Path) -> None:
     style.evaluate("node => node.remove()")
 
 
-def laptop_session(browser: Browser, url: str, stems: list[str], out: Path | None) -> dict:
+def laptop_session(
+    browser: Browser, url: str, stems: list[str], out: Path | None
+) -> dict[str, float]:
     """One session at laptop size: open the root, click through ``stems``; seconds per page
     and "paint" (the root's first paint). Saves screenshots into ``out`` unless it is None."""
     context = browser.new_context(**SIZES["laptop"][0])
@@ -110,30 +113,37 @@ def laptop_session(browser: Browser, url: str, stems: list[str], out: Path | Non
     return seconds
 
 
-def close_sidebar(page: Page) -> bool:
-    """Close the sidebar if it is open; whether it was."""
-    if page.locator("[data-testid='stSidebar'][data-collapsed='false']").count() == 0:
-        return False
+def sidebar_open(page: Page) -> bool:
+    """Whether the sidebar is open."""
+    return page.locator("[data-testid='stSidebar'][data-collapsed='false']").count() > 0
+
+
+def close_sidebar(page: Page) -> None:
+    """Close the open sidebar."""
     page.get_by_test_id("stSidebarCollapseButton").get_by_role("button").click()
     page.wait_for_selector("[data-testid='stSidebar'][data-collapsed='true']", state="attached")
     page.wait_for_timeout(500)  # the sidebar slides away
-    return True
 
 
-def open_each(browser: Browser, url: str, stems: list[str], size: str, out: Path) -> dict:
-    """Open each page's URL at ``size`` (a new session each); seconds to ready per page, and
-    on a phone "covered": the pages whose sidebar opened over them (closed for the shot)."""
+def open_each(
+    browser: Browser, url: str, stems: list[str], size: str, out: Path
+) -> tuple[dict[str, float], list[str]]:
+    """Open each page's URL at ``size`` (a new session each) and save its screenshot; seconds
+    to ready per page, and the pages that opened with the sidebar open (on a phone, where it
+    covers the page, it is closed for the shot)."""
     options, query = SIZES[size]
     context = browser.new_context(**options)
     page = context.new_page()
-    seconds: dict = {"covered": []}
+    seconds, with_sidebar = {}, []
     for stem in stems:
         seconds[stem] = open_to_ready(page, f"{url}/{url_path(stem)}{query}")[1]
-        if size == "phone" and close_sidebar(page):
-            seconds["covered"].append(stem)
+        if sidebar_open(page):
+            with_sidebar.append(stem)
+            if size == "phone":
+                close_sidebar(page)
         save_full_page(page, out / f"{stem}-{size}.png")
     context.close()
-    return seconds
+    return seconds, with_sidebar
 
 
 def _cell(seconds: float | None, target: float | None = None) -> str:
@@ -143,8 +153,13 @@ def _cell(seconds: float | None, target: float | None = None) -> str:
     return f"**{text}**" if target is not None and seconds > target else text
 
 
-def table(stems: list[str], runs: dict[str, dict], loads: list[tuple[float, ...]]) -> Table:
-    """The timing table of one tour."""
+def table(
+    stems: list[str],
+    runs: dict[str, dict[str, float]],
+    with_sidebar: dict[str, list[str]],
+    loads: list[tuple[float, ...]],
+) -> Table:
+    """The timing table of one tour (``with_sidebar``: per size, pages with the sidebar open)."""
     result = Table(
         "Tour: seconds from click (laptop) or open (projector, phone) to ready",
         ["page", "session 1, fresh server", "session 2, warm server", "projector", "phone"],
@@ -162,7 +177,9 @@ def table(stems: list[str], runs: dict[str, dict], loads: list[tuple[float, ...]
              _cell(runs["phone"].get(stem))]
         )  # fmt: skip
     start, end = (", ".join(f"{v:.2f}" for v in load) for load in loads)
-    covered = runs["phone"]["covered"]
+    sidebar = "; ".join(
+        f"{size}: {', '.join(pages)}" for size, pages in with_sidebar.items() if pages
+    )
     result.notes = [
         "Sessions 1 and 2: 1440×900, each its own browser context; the root URL opens the "
         "default page, every other page is a click in the sidebar navigation. Projector "
@@ -172,8 +189,7 @@ def table(stems: list[str], runs: dict[str, dict], loads: list[tuple[float, ...]
         "element of the page drawn in the main area.",
         f"Bold: over the targets of issue 20 (first paint ≤ {FIRST_PAINT_TARGET} s, warm server "
         f"≤ {WARM_TARGET} s).",
-        f"Phone: the sidebar opened over the page on {len(covered)} of {len(stems)} pages "
-        f"({', '.join(covered) or 'none'}); the tour closes it before the screenshot.",
+        f"Opened with the sidebar open: {sidebar or 'none'} (on a phone closed for the shot).",
         f"Load average (1, 5, 15 min): {start} at the start, {end} at the end.",
     ]
     return result
@@ -204,14 +220,15 @@ def main() -> None:
             runs = {
                 "session 1": laptop_session(browser, url, stems, args.out),
                 "session 2": laptop_session(browser, url, stems, None),
-                "projector": open_each(browser, url, stems, "projector", args.out),
-                "phone": open_each(browser, url, stems, "phone", args.out),
             }
+            with_sidebar = {}
+            for size in ("projector", "phone"):
+                runs[size], with_sidebar[size] = open_each(browser, url, stems, size, args.out)
             browser.close()
     finally:
         kit.stop_streamlit(server)
     loads.append(os.getloadavg())
-    print(table(stems, runs, loads).markdown())
+    print(table(stems, runs, with_sidebar, loads).markdown())
     print(f"Screenshots: {args.out}/<page>-<laptop|projector|phone>.png")
 
 
