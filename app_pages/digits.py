@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from deqnet.digits.analysis import (
@@ -25,7 +24,6 @@ from deqnet.models.base import SolverFailure
 from ui.digits_state import DigitsSession, digits_session, memo, reset, summary, train
 from ui.show import chart, error, notice
 
-DIGITS = range(10)  # one test image of each digit to choose from, in order
 CONVERGENCE_IMAGES = 8  # test digits the convergence study measures (the worst one counts)
 CHANNELS = (1, 2, 4, 8)
 LAYERS = (5, 10, 20, 40)
@@ -93,7 +91,7 @@ def _training(session: DigitsSession) -> None:
 def _pick(session: DigitsSession) -> int:
     """The digit picker (the first test image of each digit 0–9); returns its test index."""
     data = session.data
-    shown = [int(np.flatnonzero(data.y_test == digit)[0]) for digit in DIGITS]
+    shown = data.first_test_of_each_digit()
     st.markdown("#### Choose a test digit")
     fig = thumbnails_figure(
         data.x_test[shown],
@@ -103,7 +101,7 @@ def _pick(session: DigitsSession) -> int:
     chart(fig, key="digits_thumbs", height=150)
     digit = st.segmented_control(
         "Test digit",
-        list(DIGITS),
+        list(range(len(shown))),  # position k shows the digit k
         default=0,
         key="digits_pick",
         label_visibility="collapsed",

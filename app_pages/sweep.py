@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -175,7 +174,7 @@ def _sketch(setup: Setup, estimate: float | None) -> None:
         go.Heatmap(
             x=cols,
             y=rows,
-            z=np.zeros((len(rows), len(cols))),
+            z=[[0] * len(cols) for _ in rows],
             text=[[f"{r} · {c}" if col_title else r for c in cols] for r in rows],
             texttemplate="%{text}",
             colorscale=[[0, "#eef0f4"], [1, "#eef0f4"]],

@@ -11,8 +11,8 @@ many-session load test with them measures the browsers. :class:`LightTab` speaks
   offers the subprotocols ``["streamlit", <cookie value>]`` and sends the cookie and an
   ``Origin`` header. (The server accepts the socket without them; it checks the token only
   before reading an auth cookie, but a browser sends them, so this client does too.)
-- Its first ``BackMsg.rerun_script`` carries the link's query string and an empty
-  ``page_script_hash`` and ``page_name``: the default page, as for a URL without a page path.
+- Its first ``BackMsg.rerun_script`` carries the link's query string, an empty
+  ``page_script_hash`` and the URL's page path as ``page_name`` ("" for the default page).
   Later reruns send the current page's hash (from the last ``Navigation`` message, or the
   ``NewSession`` of an app without st.navigation) and the query string the app last set
   (``ForwardMsg.page_info_changed``), as the browser does.
@@ -408,12 +408,13 @@ class _MessageCache:
 # --- The tab. --------------------------------------------------------------------------------
 
 
-def _visit_page(base_url: str, query: str) -> str:
+def _visit_page(base_url: str, query: str, page: str = "") -> str:
     """GET what a browser gets before its websocket; return the XSRF cookie ("" when off)."""
     # No proxies: the server is local, and a proxy from the environment would break that.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     cookie = ""
-    for path in ("/" + (f"?{query}" if query else ""), "/_stcore/health", "/_stcore/host-config"):
+    first = f"/{page}" + (f"?{query}" if query else "")
+    for path in (first, "/_stcore/health", "/_stcore/host-config"):
         request = urllib.request.Request(base_url + path)
         if cookie:
             request.add_header("Cookie", f"{XSRF_COOKIE}={cookie}")
@@ -448,10 +449,12 @@ class LightTab:
         closed: the websocket is closed.
     """
 
-    def __init__(self, base_url: str, query: str = "") -> None:
-        """Only state; :meth:`open` connects. ``query`` is a query string without "?"."""
+    def __init__(self, base_url: str, query: str = "", page: str = "") -> None:
+        """Only state; :meth:`open` connects. ``query`` is a query string without "?";
+        ``page`` the URL path of the page to open ("" for the default page)."""
         self.base_url = base_url.rstrip("/")
         self.query_string = query
+        self.page = page
         self.session_id = ""
         self.step_changes: list[tuple[float, str]] = []
         self.full_runs = 0
@@ -476,14 +479,17 @@ class LightTab:
         self._changed = asyncio.Event()
 
     @classmethod
-    async def open(cls, base_url: str, query: str = "", *, timeout: float = 120.0) -> LightTab:
-        """Open the app's default page with ``query`` and wait for its first full run to end.
+    async def open(
+        cls, base_url: str, query: str = "", *, page: str = "", timeout: float = 120.0
+    ) -> LightTab:
+        """Open the app's page ``page`` (a URL path; "" for the default page) with ``query``
+        and wait for its first full run to end.
 
         Raises TimeoutError if it does not end within ``timeout`` seconds, RuntimeError if the
         script does not compile, ConnectionError if the server closes the websocket.
         """
-        tab = cls(base_url, query)
-        cookie = await asyncio.to_thread(_visit_page, tab.base_url, query)
+        tab = cls(base_url, query, page)
+        cookie = await asyncio.to_thread(_visit_page, tab.base_url, query, page)
         parts = urlsplit(tab.base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         tab._ws = await connect(
@@ -602,9 +608,10 @@ class LightTab:
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = self.query_string
-        # page_name stays "": the browser sends a path only before it knows the page's hash,
-        # and this tab always opens the default page ("/").
+        # The browser sends the page's path only before it knows the page's hash.
         state.page_script_hash = self._page_script_hash
+        if not self._page_script_hash:
+            state.page_name = self.page
         state.widget_states.widgets.extend(self._widgets.values())
         if trigger is not None:
             state.widget_states.widgets.append(trigger)
@@ -615,7 +622,7 @@ class LightTab:
         context.timezone = "UTC"
         context.timezone_offset = 0
         context.locale = "en-US"
-        context.url = f"{self.base_url}/"  # the page's address without its query, as Chromium
+        context.url = f"{self.base_url}/{self.page}"  # the address without its query, as Chromium
         context.is_embedded = False
         context.color_scheme = "light"
         self._new_session_since_rerun = False

@@ -589,7 +589,9 @@ function fail(panel, reason) {
 
 function applyData(panel, data) {
   const Plotly = panel.Plotly;
-  panel.config = data.config;
+  // On a touch screen the mode bar has no hover to hide behind: it would sit on the legend.
+  const touch = window.matchMedia("(pointer: coarse)").matches;
+  panel.config = touch ? { ...data.config, displayModeBar: false } : data.config;
   panel.path = data.path;
   panel.base = data.base;
   panel.fallbackMs = data.fallback_ms;
@@ -623,11 +625,11 @@ function applyData(panel, data) {
   curvesTraces(panel);
   const boundary = figures.boundary.figure;
   return Promise.all([
-    Plotly.react(panel.charts.boundary, boundary.data, boundary.layout, data.config),
+    Plotly.react(panel.charts.boundary, boundary.data, boundary.layout, panel.config),
     Plotly.react(panel.charts.curves, figures.curves.figure.data, figures.curves.figure.layout,
-      data.config),
+      panel.config),
     Plotly.react(panel.charts.preview, figures.preview.figure.data,
-      figures.preview.figure.layout, data.config),
+      figures.preview.figure.layout, panel.config),
   ]).then(() => {
     if (!panel.listening) {
       // Zoom, pan and resizes move the plot area: paint the shading after every redraw.

@@ -45,6 +45,10 @@ class DigitsDataset:
             object.__setattr__(self, f"x_{split}", x)
             object.__setattr__(self, f"y_{split}", y)
 
+    def first_test_of_each_digit(self) -> list[int]:
+        """The test index of the first image of each digit 0 … 9, in digit order (10,)."""
+        return [int(np.flatnonzero(self.y_test == digit)[0]) for digit in range(N_CLASSES)]
+
 
 def load_digits_dataset(test_fraction: float = 0.3, seed: int = 0) -> DigitsDataset:
     """The digits split by a stratified, seeded split (like the 2-D sets).
