@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import replace
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -89,16 +90,14 @@ def live_picture(session: Session) -> Picture:
     n = LIVE_GRID_POINTS if session.live.running else GRID_POINTS
 
     def draw() -> Picture:
-        return make_picture(
-            session.model,
-            session.data,
-            serial=session.trainer.serial,
-            step=session.steps_done,
-            n=n,
-        )
+        return make_picture(session.model, session.data, serial=0, step=session.steps_done, n=n)
 
-    with session.lock:
-        return memo(session, f"picture_{n}", draw, shared=False)
+    if session.live.running:  # the trainer may step the weights: draw them under the lock
+        with session.lock:
+            picture = memo(session, f"picture_{n}", draw, shared=False)
+    else:  # still weights, shared by every session with this model (a class draws it once)
+        picture = memo(session, f"picture_{n}", draw)
+    return replace(picture, serial=session.trainer.serial)  # which training it shows
 
 
 def tick_seconds() -> float:
