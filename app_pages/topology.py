@@ -60,7 +60,7 @@ def _caption(name: str, item: LessonModel, shown: dict) -> str:
             f"{steps}; {scores}. det ∂x(T)/∂x(0) > 0 everywhere: nothing is turned over. A "
             f"flow only stretches (areas here grow up to {shown['snapshots'].stretch:.0f}×), so "
             "the disk can leave the ring only through a thin channel. Each panel is zoomed to "
-            "its points: the width under it gives its scale."
+            "its points: the number under it (↔) is its width."
         )
     if name == "rings-coarse-fold":
         snap = shown["snapshots"]

@@ -22,7 +22,6 @@ from deqnet.figures.paths import paths_box
 from deqnet.figures.readout import readout_line_figure
 from deqnet.figures.trajectories import (
     add_time_slice,
-    fill_plane,
     label_layer_frames,
     mark_layers,
     step_back,
@@ -154,10 +153,10 @@ def _paths_tab(session: Session, flow: PlaneFlow, extent) -> None:
         field=field,
         max_paths=DRAWN_PATHS,
         extent=extent,
+        equal=False,  # fill the column: tall paths at equal scale were a strip
         big=True,
     )
     add_time_slice(paths, flow.drawn_at(t), flow.drawn_labels, t=t, big=True)
-    fill_plane(paths)
     if discrete:
         mark_layers(paths)
     coords = memo(session, "traj_coords", lambda: _coordinates_figure(session, flow))

@@ -75,7 +75,7 @@ def test_layer_dots_sit_on_their_paths_and_the_chosen_path_is_numbered() -> None
     assert len(numbers) <= NUMBER_LABELS + 1
     end = _traces(fig, name="x(T), where the path ends")[0]
     np.testing.assert_allclose([end.x[0], end.y[0]], paths.path[-1, 3], atol=1e-6)
-    assert fig.layout.yaxis.scaleanchor == "x"  # one unit is as long on both axes
+    assert fig.layout.yaxis.scaleanchor is None  # the plane fills its column
     x0, x1 = fig.layout.xaxis.range
     assert x0 <= paths.path[..., 0].min() and x1 >= paths.path[..., 0].max()
     assert pio.to_json(fig)  # serialisable

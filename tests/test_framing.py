@@ -23,7 +23,7 @@ from deqnet.figures.momentum import (
 )
 from deqnet.figures.paths import features_3d_figure, paths_box
 from deqnet.figures.topology import plane_snapshots_figure, snapshot_titles
-from deqnet.figures.trajectories import add_time_slice, fill_plane
+from deqnet.figures.trajectories import add_time_slice
 
 MIN_FILL = 0.5
 # Marks that are not the data: the flowing grid may reach far beyond the points.
@@ -116,9 +116,8 @@ def test_paths_over_the_field_are_framed_and_the_arrows_cover_and_show(trained):
     traj = deqnet.trajectory(model, x)
     box = paths_box(traj, extent)
     field = vector_field_grid(model, 0.5, box, n=9)
-    fig = paths_figure(traj, y, field=field, extent=extent)
+    fig = paths_figure(traj, y, field=field, extent=extent, equal=False)
     add_time_slice(fig, np.asarray(traj.x)[len(traj.t) // 2], y, t=0.5)
-    fill_plane(fig)
     _assert_framed(fig)
     # The arrows are the top layer, cover the paths and the longest is visible.
     assert fig.data[-1].type == "quiver"
@@ -202,7 +201,7 @@ def test_topology_strip_panels_are_framed_and_say_their_scale():
     )
     _assert_framed(fig, subplots=len(titles))
     widths = [fig.layout[f"xaxis{s}"].title.text for s in ["", *map(str, range(2, 6))]]
-    assert all(w.startswith("width ") for w in widths)
+    assert all(w.startswith("↔ ") for w in widths)
     assert max(len(t) for t in titles) <= 8  # five titles fit side by side on a phone
 
 

@@ -118,10 +118,8 @@ def layers_on_path_figure(
     # Numbers closer than this (7 % of the wider side) would overlap on screen.
     min_gap = 0.07 * max(box[1] - box[0], box[3] - box[2])
     _add_numbered(fig, path, states, labels, numbered, n_layers, min_gap, big)
-    plane_axes(fig, box)
-    # Keep one unit equally long on both axes but let the plane fill its column.
-    fig.update_xaxes(constrain="range")
-    fig.update_yaxes(constrain="range")
+    # Not at equal scale: the plane fills its column (at equal scale tall paths were a strip).
+    plane_axes(fig, box, equal=False)
     return fig
 
 

@@ -167,8 +167,8 @@ def momentum_paths_figure(
     arrow's length grows with log10 |a|: PATH_ARROW_FRACTION of the plot's larger side at the
     largest |a|, one PATH_DECADES-th shorter per factor 10 below it (never shorter than
     SHORTEST_ARROW of that); two key arrows above the paths show the largest |a| and 100 times
-    less. The axes frame the paths themselves (a runaway path aside), keep one unit equally
-    long on both axes and fill the plot area.
+    less. The axes frame the paths themselves (a runaway path aside) and fill the plot area, so
+    x₁ and x₂ need not share a scale (tall paths in a wide column would be a sliver).
     """
     x, a = np.asarray(mom.x)[..., :2], np.asarray(mom.a)[..., :2]
     t = np.asarray(mom.t, dtype=np.float64)
@@ -250,7 +250,7 @@ def momentum_paths_figure(
     ]
     quiver_key(fig, box, keys, name=ARROWS_NAME, symbol="|a|", big=big)
     base_layout(fig, big=big)
-    plane_axes(fig, with_key_room(box, rows=len(keys)), fill=True)
+    plane_axes(fig, with_key_room(box, rows=len(keys)), equal=False)
     return fig
 
 
@@ -262,12 +262,13 @@ def symlog(values: np.ndarray, linear: float) -> np.ndarray:
 
 
 def symlog_ticks(largest: float, linear: float, most: int = 4) -> tuple[list[float], list[str]]:
-    """Tick positions on a :func:`symlog` axis and their labels: 0 and ±10^k from just above
+    """Tick positions on a :func:`symlog` axis and their labels: 0 and ±10^k from 100 times
     ``linear`` up to ``largest`` (at most ``most`` powers per sign, every other one when there
     are more, always with the largest)."""
     if largest <= 0 or linear <= 0:
         return [0.0], ["0"]
-    powers = list(range(math.floor(math.log10(linear)) + 1, math.floor(math.log10(largest)) + 1))
+    # From two powers above ``linear``: closer to 0 their labels would sit on the 0 label.
+    powers = list(range(math.floor(math.log10(linear)) + 2, math.floor(math.log10(largest)) + 1))
     while len(powers) > most:
         powers = powers[::-2][::-1]  # every other power, keeping the largest
     vals, text = [0.0], ["0"]
@@ -465,7 +466,7 @@ def adjoint_field_figure(
     and shows the direction; its shade is log10 |a| on one colour scale for all times (light:
     small, black: large, FIELD_DECADES decades), so the colours compare across t. Hover gives
     |a| and -a itself. The axes frame x(t_k) from its 1 % to its 99 % quantile (a few far points
-    do not shrink the rest) and fill the plot area at equal scale.
+    do not shrink the rest), at equal scale (every arrow equally long on screen).
     """
     x, a = np.asarray(mom.x)[..., :2], np.asarray(mom.a)[..., :2]
     labels = np.asarray(labels).astype(np.int64)
@@ -520,7 +521,7 @@ def adjoint_field_figure(
         )
     )
     base_layout(fig, big=big)
-    plane_axes(fig, box, fill=True)
+    plane_axes(fig, box)
     return fig
 
 

@@ -127,6 +127,7 @@ def paths_figure(
     field: VectorField | None = None,
     max_paths: int = 200,
     extent: Extent | None = None,
+    equal: bool = True,
     big: bool = False,
 ) -> go.Figure:
     """Paths in the plane coloured by class, open circles at t = 0 and dots at t = T, under the
@@ -139,6 +140,7 @@ def paths_figure(
         extent: axis box (x0, x1, y0, y1), widened to show where the paths go (bounded, so one
             exploding path cannot shrink the rest); default the field's grid, else the starts.
             Pass ``paths_box`` as the field's grid to draw arrows wherever the paths go.
+        equal: one unit equally long on both axes (False: the plane fills its plot area).
 
     Everything is SVG, so the arrows, drawn last, stay above the paths and markers.
     """
@@ -165,7 +167,7 @@ def paths_figure(
     if field is not None:
         fig.add_trace(quiver_trace(field, color=FIELD_COLOR, width=2 if big else 1.5))
     base_layout(fig, big=big)
-    plane_axes(fig, view_extent(x[:, keep], extent))
+    plane_axes(fig, view_extent(x[:, keep], extent), equal=equal)
     return fig
 
 

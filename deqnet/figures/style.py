@@ -236,22 +236,20 @@ def plane_axes(
     col: int | None = None,
     titles: tuple[str, str] = ("x₁", "x₂"),
     equal: bool = True,
-    fill: bool = False,
 ) -> go.Figure:
     """Fix the axis ranges to extent (x0, x1, y0, y1) and (``equal``) make one unit equally long
     on both axes.
 
     ``constrain="domain"`` shrinks the plot area instead of widening a range, so the ranges stay
-    exactly as given (they must not jump while a model trains). ``fill`` lets the plane fill its
-    plot area instead: the shorter range grows to the area's aspect (``constrain="range"``), so a
-    tall box in a wide column is not drawn as a sliver; the longer side keeps its range.
+    exactly as given (they must not jump while a model trains). Never ``constrain="range"`` with
+    equal scale: Plotly writes the widened range back into the layout, and Streamlit's first
+    render at a narrow width then leaves both axes far too wide (±17 for paths in ±4).
     """
     x0, x1, y0, y1 = (float(e) for e in extent)
     # A y axis is anchored to its subplot's x axis ("x", "x2", ...); scale it against that one.
     x_id = "x" if row is None else fig.get_subplot(row, col).yaxis.anchor
-    constrain = "range" if fill else "domain"
-    fig.update_xaxes(range=[x0, x1], constrain=constrain, title_text=titles[0], row=row, col=col)
-    fig.update_yaxes(range=[y0, y1], constrain=constrain, title_text=titles[1], row=row, col=col)
+    fig.update_xaxes(range=[x0, x1], constrain="domain", title_text=titles[0], row=row, col=col)
+    fig.update_yaxes(range=[y0, y1], constrain="domain", title_text=titles[1], row=row, col=col)
     if equal:
         fig.update_yaxes(scaleanchor=x_id, scaleratio=1, row=row, col=col)
     return fig

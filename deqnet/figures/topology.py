@@ -53,7 +53,7 @@ def plane_snapshots_figure(
     Args:
         states: (K, N, D) states of N points (e.g. a dense grid of the classes' region) at K
             depths; the first two components are drawn, each panel on its own scale (framed to
-            its points), with the panel's width written under it, so the stretch shows.
+            its points), with the panel's width written under it ("↔ 3.1"), so the stretch shows.
         labels: (N,) classes.
         titles: K panel titles ("layer 2", "t = 0.50", ...).
         grid: ``deformed_grid`` at the same K depths.
@@ -134,11 +134,12 @@ def plane_snapshots_figure(
     if boundary is not None:
         _add_boundary(fig, boundary, boxes[-1], col=n_panels)
     for k, box in enumerate(boxes):
-        plane_axes(fig, box, row=1, col=k + 1, titles=(f"width {box[1] - box[0]:.2g}", ""))
+        plane_axes(fig, box, row=1, col=k + 1, titles=(f"↔ {box[1] - box[0]:.2g}", ""))
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(showticklabels=False, showgrid=False)
     fig.update_annotations(font_size=fonts(big)["base"])
-    fig.update_xaxes(title_font_size=fonts(big)["base"], title_standoff=2)
+    # Small: five of them sit side by side under 60 px panels on a phone.
+    fig.update_xaxes(title_font_size=round(0.8 * fonts(big)["base"]), title_standoff=2)
     # Panel titles sit above the panels, so the legend goes below them.
     fig.update_layout(
         legend={"y": -0.04, "yanchor": "top"},

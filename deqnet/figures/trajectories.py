@@ -4,8 +4,8 @@ Discrete networks (ResNet, feed-forward) have no path between layers, only the l
 x_0 ... x_L at t_l = l * dt; :func:`mark_layers` and :func:`label_layer_frames` show them as such.
 :func:`volume_cloud_figure` adds the cloud's Gaussian log-volume to the divergence/volume figure,
 and :func:`add_time_slice` marks where the points are at the time the vector field is drawn.
-Layout for wide page columns: :func:`fill_plane` (1:1 planes that fill their area),
-:func:`step_back` (3-D camera) and :func:`value_label_right` (animation slider label).
+Layout for wide page columns: :func:`step_back` (3-D camera) and :func:`value_label_right`
+(animation slider label).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deqnet.figures.animation import frame_indices
-from deqnet.figures.style import INK, Extent, class_color, f32, keyed_markers
+from deqnet.figures.style import INK, class_color, f32, keyed_markers
 from deqnet.figures.volume import volume_figure
 
 CLOUD_COLOR = "#CC79A7"  # reddish purple: not a class colour in two-class problems
@@ -69,23 +69,6 @@ def label_layer_frames(fig: go.Figure, t: np.ndarray, dt: float) -> go.Figure:
     for step, tj in zip(slider.steps, times, strict=True):
         step.label = f"layer {round(tj / dt)}  (t = {tj:.2f})"
     slider.currentvalue.prefix = ""
-    return fig
-
-
-def fill_plane(fig: go.Figure, box: Extent | None = None) -> go.Figure:
-    """Let a 1:1-scaled plane fill its whole plot area, in place.
-
-    The shared builders keep their axis ranges exact and shrink the plot area to the data's
-    aspect (``constrain="domain"``); a tall flow then leaves a narrow strip in a wide column.
-    Here the shorter range grows instead (``constrain="range"``), still at equal scale, so the
-    plane uses the space the page gives it. ``box`` (x0, x1, y0, y1) replaces the ranges first.
-    """
-    if box is not None:
-        x0, x1, y0, y1 = (float(v) for v in box)
-        fig.update_xaxes(range=[x0, x1])
-        fig.update_yaxes(range=[y0, y1])
-    fig.update_xaxes(constrain="range")
-    fig.update_yaxes(constrain="range")
     return fig
 
 
