@@ -10,7 +10,6 @@ from deqnet import Momentum
 from deqnet.analysis.adjoint import EnergyVariation, energy_variation
 from deqnet.analysis.checks import check_points
 from deqnet.datasets import balanced_sample
-from deqnet.figures.fields import KEY_ROOM
 from deqnet.figures.momentum import (
     FIELD_ARROW_FRACTION,
     PATH_ARROW_FRACTION,
@@ -136,12 +135,12 @@ def test_momentum_arrows_are_minus_a_at_the_path_states_longer_for_larger_a() ->
     np.testing.assert_allclose(cos, 1.0, atol=1e-5)  # along −a
     x0, x1 = fig.layout.xaxis.range
     y0, y1 = fig.layout.yaxis.range
-    y1 = y0 + (y1 - y0) / (1 + 2 * KEY_ROOM)  # the data box, below the two keys' headroom
     side = max(x1 - x0, y1 - y0)
+    assert fig.layout.yaxis.scaleanchor == "x"  # arrow lengths mean the same in every direction
     norms = np.hypot(mom.a[..., 0], mom.a[..., 1])
     lengths = np.concatenate([q.lengthfactor * np.hypot(q.u, q.v) for q in quivers])
     all_norms = np.concatenate([np.hypot(*np.asarray(q.customdata).T) for q in quivers])
-    assert lengths.max() == pytest.approx(PATH_ARROW_FRACTION * side, rel=1e-5)
+    assert 0.5 * PATH_ARROW_FRACTION * side <= lengths.max() <= PATH_ARROW_FRACTION * side
     order = np.argsort(all_norms)
     assert np.all(np.diff(lengths[order]) >= -1e-6)  # a larger |a| is never a shorter arrow
     key_lengths, magnitudes, key_labels = _keys(fig)
@@ -151,7 +150,7 @@ def test_momentum_arrows_are_minus_a_at_the_path_states_longer_for_larger_a() ->
     assert 0 < key_lengths[0] < key_lengths[1]
     assert key_labels == [f"|a| = {scientific(m)}" for m in magnitudes]
     keys = [trace for trace in fig.data if trace.meta == "arrow key"]
-    assert min(key.y[0] for key in keys) > y1 >= mom.x[..., 1].max()  # keys never cover a path
+    assert min(key.y[0] for key in keys) > mom.x[..., 1].max()  # keys never cover a path
     assert [key.showlegend for key in keys] == [True, False]
     assert all(q.showlegend is False for q in quivers)
     lines = [t for t in fig.data if t.type == "scatter" and t.mode == "lines"]

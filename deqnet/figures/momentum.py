@@ -40,6 +40,7 @@ from deqnet.figures.style import (
     note_above,
     plane_axes,
     view_extent,
+    widen_to_aspect,
 )
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ PATH_ARROW_FRACTION = 0.14
 PATH_DECADES = 4.0
 # The paths' axes reach at most this many times the starts' box (only a runaway gets cut).
 PATHS_CAP = 25.0
+PATHS_ASPECT = 1.1  # width / height of the paths' plot area on the page (560 px high)
 # Phase portraits: a_k is linear within this many powers of ten below its largest |a_k|.
 PHASE_DECADES = 5.0
 # Adjoint field of many points: every arrow this fraction of the plot's larger side, shaded by
@@ -167,8 +169,9 @@ def momentum_paths_figure(
     arrow's length grows with log10 |a|: PATH_ARROW_FRACTION of the plot's larger side at the
     largest |a|, one PATH_DECADES-th shorter per factor 10 below it (never shorter than
     SHORTEST_ARROW of that); two key arrows above the paths show the largest |a| and 100 times
-    less. The axes frame the paths themselves (a runaway path aside) and fill the plot area, so
-    x₁ and x₂ need not share a scale (tall paths in a wide column would be a sliver).
+    less. The axes frame the paths themselves (a runaway path aside) at equal scale, so an
+    arrow's length means the same in every direction; the shorter side is widened to
+    PATHS_ASPECT, the shape of the page's plot area, so tall paths are not drawn as a sliver.
     """
     x, a = np.asarray(mom.x)[..., :2], np.asarray(mom.a)[..., :2]
     t = np.asarray(mom.t, dtype=np.float64)
@@ -250,7 +253,7 @@ def momentum_paths_figure(
     ]
     quiver_key(fig, box, keys, name=ARROWS_NAME, symbol="|a|", big=big)
     base_layout(fig, big=big)
-    plane_axes(fig, with_key_room(box, rows=len(keys)), equal=False)
+    plane_axes(fig, widen_to_aspect(with_key_room(box, rows=len(keys)), PATHS_ASPECT))
     return fig
 
 

@@ -317,6 +317,19 @@ def framed_box(
     )
 
 
+def widen_to_aspect(box: Extent, aspect: float) -> Extent:
+    """The box (x0, x1, y0, y1) with its shorter side widened about its centre until width /
+    height = ``aspect``: at equal scale it then fills a plot area of that shape, where the
+    original box would have been a sliver."""
+    x0, x1, y0, y1 = box
+    width, height = x1 - x0, y1 - y0
+    if width < aspect * height:
+        grow = (aspect * height - width) / 2
+        return x0 - grow, x1 + grow, y0, y1
+    grow = (width / aspect - height) / 2
+    return x0, x1, y0 - grow, y1 + grow
+
+
 def label_positions(xy: np.ndarray, box: Extent, *, gap: float = 0.06) -> list[str | None]:
     """Where to write a short label next to each point of xy (N, 2) so that labels neither
     overlap each other nor sit on a neighbouring point: a Plotly ``textposition`` per point
