@@ -77,7 +77,7 @@ def test_energy_variation_ignores_paths_without_energy() -> None:
     ("mode", "discrete", "segments", "word"),
     [
         ("autonomous", False, 1, "H is flat"),
-        ("piecewise", False, 4, "H is stepwise"),
+        ("piecewise", False, 4, "H stepwise"),
         ("time", False, 1, "H drifts"),
         ("autonomous", True, 1, "O(Δt)"),
         ("piecewise", True, 10, "jumps"),

@@ -75,29 +75,30 @@ def _num(value: float) -> str:
 def energy_summary(
     variation: EnergyVariation, *, time_mode: str, discrete: bool, n_segments: int
 ) -> str:
-    """Two short lines on H for the chart (joined by "<br>"): flat, stepwise or drifting, with
-    the measured relative change (peak-to-peak along a path / its mean |H|, worst point).
+    """Two short lines on H for the chart (joined by "<br>", at most about 32 characters each,
+    to fit a half-width column): flat, stepwise or drifting, with the measured relative change
+    (peak-to-peak along a path / its mean |H|, worst point).
 
     ``time_mode`` is the model's ("autonomous", "piecewise", "time"); discrete networks use the
     discrete H, which tied weights conserve only up to O(Δt).
     """
     if time_mode == "time":
-        head = f"H drifts: its relative change reaches {_num(variation.overall)},"
-        detail = "because F depends on t (dH/dt = ∂H/∂t ≠ 0)."
+        head = f"H drifts: change up to {_num(variation.overall)},"
+        detail = "as F depends on t (∂H/∂t ≠ 0)."
     elif time_mode == "piecewise" and n_segments > 1:
-        jumps = f"it jumps up to {_num(variation.jump)} where the weights switch."
+        jumps = f"jumps ≤ {_num(variation.jump)} where weights switch."
         if discrete and variation.within == 0.0:
-            head = "Discrete H: every layer has its own weights;"
+            head = "Discrete H: weights per layer;"
         else:
             kind = "Discrete H" if discrete else "H"
-            head = f"{kind} is stepwise: at most {_num(variation.within)} within a segment;"
+            head = f"{kind} stepwise: ≤ {_num(variation.within)} per segment;"
         detail = jumps
     elif discrete:
-        head = f"Discrete H: its relative change is {_num(variation.overall)};"
-        detail = "tied weights conserve it only up to O(Δt)."
+        head = f"Discrete H: change {_num(variation.overall)};"
+        detail = "tied weights keep it to O(Δt)."
     else:
-        head = f"H is flat: its relative change is at most {_num(variation.overall)},"
-        detail = "only the solver's step and rounding error."
+        head = f"H is flat: change ≤ {_num(variation.overall)},"
+        detail = "only solver and rounding error."
     return f"{head}<br>{detail}"
 
 
@@ -264,7 +265,7 @@ def symlog(values: np.ndarray, linear: float) -> np.ndarray:
     return np.arcsinh(np.asarray(values, dtype=np.float64) / linear)
 
 
-def symlog_ticks(largest: float, linear: float, most: int = 4) -> tuple[list[float], list[str]]:
+def symlog_ticks(largest: float, linear: float, most: int = 2) -> tuple[list[float], list[str]]:
     """Tick positions on a :func:`symlog` axis and their labels: 0 and ±10^k from 100 times
     ``linear`` up to ``largest`` (at most ``most`` powers per sign, every other one when there
     are more, always with the largest)."""
