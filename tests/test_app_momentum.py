@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
-from app_harness import MAX_JSON_BYTES, chart_figures, open_page, texts
+from app_harness import MAX_JSON_BYTES, array, chart_figures, open_page, texts
 from streamlit.testing.v1 import AppTest
 
 from ui.state import memo_peek
@@ -72,7 +73,7 @@ def test_autonomous_node_checks_hold_to_the_paper_tolerances() -> None:
     charts = _assert_page_ok(at)
     assert "flat" in _energy_text(charts)
     # H along the solver grid of a float32 rk4 solve: flat far beyond what the eye sees.
-    flat = re.search(r"relative change ≤ (\S+)<br>", _energy_text(charts))
+    flat = re.search(r"change ≤ (\S+),<br>", _energy_text(charts))
     assert flat and float(flat.group(1)) < 1e-3
 
     at.button(key="mom_run_checks").click().run()
@@ -90,3 +91,20 @@ def test_autonomous_node_checks_hold_to_the_paper_tolerances() -> None:
         assert check.proves
     liouville = checks[3]
     assert "x alone" in liouville.note  # the x-only volume change is shown next to det = 1
+
+
+def test_pick_6_points_follows_six_random_training_points_numbered_1_to_6() -> None:
+    at = _open(family="node")
+    _assert_page_ok(at)
+    at.button(key="mom_random").click().run()
+    charts = _assert_page_ok(at)
+    assert at.checkbox(key="mom_defaults").value is False  # the random points replace them
+    rows = at.session_state["mom_random_rows"]
+    assert len(rows) == 6 == len(set(rows))
+    start = next(tr for tr in charts["mom_paths"]["data"] if tr.get("name") == "start x(0)")
+    assert start["customdata"] == [str(i) for i in range(1, 7)]
+    x_train = at.session_state["deqnet"].data.x_train
+    drawn = np.array(sorted(zip(array(start["x"]), array(start["y"]), strict=True)))
+    np.testing.assert_allclose(drawn, np.array(sorted(map(tuple, x_train[rows]))), atol=1e-5)
+    at.button(key="mom_random_clear").click().run()
+    assert "mom_random_rows" not in at.session_state
