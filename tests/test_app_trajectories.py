@@ -130,8 +130,12 @@ def test_the_field_snapshot_follows_the_time_slider_and_the_button_adds_a_dimens
     assert slider.value == 0.0
     slider.set_value(at.session_state["deqnet"].run.model.T).run()
     paths = _ok(at, {"traj_paths", "traj_coords"})["traj_paths"]
-    # The marker traces (not their legend keys, which are single empty points).
-    traces = {tr.get("name"): tr for tr in paths["data"] if tr["type"] == "scattergl"}
+    # The marker traces (not their legend keys, which are single empty points in the legend).
+    traces = {
+        tr.get("name"): tr
+        for tr in paths["data"]
+        if tr["type"] == "scatter" and tr.get("mode") == "markers" and tr.get("showlegend") is False
+    }
     now, end = traces["x(t) at t = 1.00"], traces["end (t = T)"]
     # At t = T the marked states are the end points of the paths.
     for axis in ("x", "y"):
