@@ -129,11 +129,8 @@ def _sample(session: Session, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _per_layers(session: Session, name: str, layers: int, compute):
-    """``compute()`` memoised per model version and L."""
-    table = memo(session, name, dict)
-    if layers not in table:
-        table[layers] = compute()
-    return table[layers]
+    """``compute()`` memoised per model version and L (one entry each: never mutated)."""
+    return memo(session, f"{name}:L={layers}", compute)
 
 
 def _headline(session: Session, layers: int, paths, columns) -> None:

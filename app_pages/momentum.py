@@ -141,15 +141,13 @@ def _pick_points(session: Session, extent, defaults: np.ndarray) -> list[int]:
 
 
 def _chosen_momentum(session: Session, rows: tuple[int, ...]) -> Momentum:
-    """Momentum of the chosen training rows, memoised per model version and choice."""
-    per_choice = memo(session, "mom_chosen", dict)
-    if rows not in per_choice:
-        if len(per_choice) > 16:  # bounded: a session can pick many different sets
-            per_choice.clear()
-        per_choice[rows] = rows_momentum(
-            session.model, session.data, rows, loss=session.run.train.loss
-        )
-    return per_choice[rows]
+    """Momentum of the chosen training rows, memoised per model version and choice (one entry
+    each in the size-bounded shared cache)."""
+    return memo(
+        session,
+        f"mom_chosen:{','.join(map(str, rows))}",
+        lambda: rows_momentum(session.model, session.data, rows, loss=session.run.train.loss),
+    )
 
 
 def _energy_chart(session: Session, mom: Momentum, labels: np.ndarray, numbers) -> None:

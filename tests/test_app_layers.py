@@ -15,6 +15,7 @@ from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from deqnet.analysis import network_of
+from ui.state import memo_peek
 
 PAGE = "app_pages/layers.py"
 TABS = ("Layers on the path", "Convergence as L grows", "Weights near the identity")
@@ -107,8 +108,8 @@ def test_convergence_and_weight_tabs(query: dict[str, str]) -> None:
     at = _open(**query)
     charts = _ok(_tab(at, TABS[1]), {"layers_convergence", "layers_accuracy"})
     # First order: the fitted slopes of the study the page memoised for this model version.
-    version, study = at.session_state["deqnet"].cache["layers_convergence"]
-    assert version == at.session_state["deqnet"].version
+    study = memo_peek(at.session_state["deqnet"], "layers_convergence")
+    assert study is not None
     fits = (study.state_fit, study.adjoint_fit)
     assert all(slope == pytest.approx(-1.0, abs=0.15) for slope, _ in fits)
     # The chart draws that study: its dashed lines are the fitted power laws c L^slope.

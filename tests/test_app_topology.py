@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from deqnet import PRESETS
 from deqnet.analysis.topology import topology_snapshots
+from ui.lesson_models import LessonModel, lesson_models, view
 
 PAGE = "app_pages/topology.py"
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +28,11 @@ def at() -> AppTest:
     app = AppTest.from_file(APP, default_timeout=300)
     app.switch_page(PAGE)
     return app.run()
+
+
+def _shown(item: LessonModel) -> dict:
+    """The pictures and numbers the page computed for this model (never computed here)."""
+    return view(item, lambda _: pytest.fail(f"the page showed nothing for {item.name}"))
 
 
 def _charts(at: AppTest) -> dict[str, dict]:
@@ -42,7 +48,7 @@ def test_the_page_trains_the_three_lesson_models_and_shows_them(at: AppTest) -> 
     assert texts(at.error) == ""
     charts = _charts(at)
     assert set(charts) == {f"topo_{name}" for name in MODELS}
-    store = at.session_state["lesson_models"]
+    store = lesson_models(MODELS)  # the server's trained models, as the page got them
     assert set(store) == set(MODELS)
     assert all(store[name].run == PRESETS[name].run for name in MODELS)
     assert all(item.steps_done > 0 for item in store.values())
@@ -52,20 +58,20 @@ def test_the_page_trains_the_three_lesson_models_and_shows_them(at: AppTest) -> 
     assert [tr for tr in fold["data"] if tr["name"].startswith("turned over")]
     shown = "\n".join(str(c.value) for c in at.caption)
     assert "nothing is turned over" in shown and "no ODE can do either" in shown
-    assert {tr["type"] for tr in charts["topo_rings-augmented"]["data"]} == {"scatter3d"}
+    # The final features and the classifier's plane that separates them.
+    assert {tr["type"] for tr in charts["topo_rings-augmented"]["data"]} == {"scatter3d", "mesh3d"}
 
 
 def test_the_numbers_shown_are_those_of_the_trained_models(at: AppTest) -> None:
-    store = at.session_state["lesson_models"]
+    store = lesson_models(MODELS)
     fold = store["rings-coarse-fold"]
-    snap = fold.views["snapshots"]
-    assert fold.views["steps"] == fold.steps_done
+    snap = _shown(fold)["snapshots"]
     again = topology_snapshots(fold.trainer.model, 5, region_points=41, grid_lines=21)
     assert snap.turned_fraction == pytest.approx(again.turned_fraction)
     assert snap.crossed == pytest.approx(again.crossed) and snap.crossed > 0
     # Five panels; the network has 4 layers, so every layer is one panel.
     assert snap.layers.tolist() == [0, 1, 2, 3, 4]
-    assert store["rings-2d"].views["snapshots"].turned_fraction == 0.0
+    assert _shown(store["rings-2d"])["snapshots"].turned_fraction == 0.0
 
 
 def _runtime_imports(path: Path) -> set[str]:
