@@ -75,9 +75,8 @@ st.markdown(
     "networks*](https://arxiv.org/abs/1909.03767), each explained in plain words — press "
     "**Show me** to load a prepared setup and open the page that demonstrates it."
 )
-# One numbered list: it reads in order on a phone too (columns would stack out of order).
-st.markdown(
-    "\n".join(f"{i}. [{lesson.title}](#{lesson.name})" for i, lesson in enumerate(lessons, 1))
-)
+# One list: it reads in order on a phone too (columns would stack out of order). The titles
+# carry their numbers ("1 · …").
+st.markdown("\n".join(f"- [{lesson.title}](#{lesson.name})" for lesson in lessons))
 for lesson in lessons:
     lesson_section(lesson)

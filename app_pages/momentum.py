@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import random
+from typing import TYPE_CHECKING
 
-import numpy as np
 import streamlit as st
 
 from deqnet import Momentum
@@ -35,6 +36,9 @@ from ui.show import (
     unless_solver_fails,
 )
 from ui.state import Session, apply_preset, ensure_trained, memo, memo_peek
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_POINTS = 6  # shown by default and measured by the checks: the classes taken in turn
 MAX_POINTS = 12  # defaults plus picks
@@ -79,10 +83,8 @@ def _intro(session: Session) -> None:
 
 def _draw_random(n_rows: int) -> None:
     """Button callback: RANDOM_PICKS rows drawn at random replace the default points."""
-    rng = np.random.default_rng()
-    st.session_state[RANDOM_ROWS] = sorted(
-        rng.choice(n_rows, size=min(RANDOM_PICKS, n_rows), replace=False).tolist()
-    )
+    draw = random.SystemRandom().sample(range(n_rows), min(RANDOM_PICKS, n_rows))
+    st.session_state[RANDOM_ROWS] = sorted(draw)
     st.session_state["mom_defaults"] = False
 
 

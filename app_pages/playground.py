@@ -42,14 +42,14 @@ def _view_toggle(session: Session, key: str, label: str, help_text: str) -> None
 
 
 def _buttons(session: Session, hidden: frozenset[str]) -> None:
-    regen = "regen" not in hidden and session.custom_data is None
-    widths = [1.2, 1, 1, *([1.6] if regen else []), 1.6, 1.6]
-    cols = st.columns(widths, vertical_alignment="center")
+    # One row that wraps on a narrow screen (columns would stack one full-width button per line
+    # on a phone and push the chart off the first screen).
+    row = st.container(horizontal=True, vertical_alignment="center")
     if session.live.running:
         label, icon = "Pause", ":material/pause:"
     else:
         label, icon = "Train", ":material/play_arrow:"
-    cols[0].button(
+    row.button(
         label,
         key="pg_train",
         type="primary",
@@ -57,9 +57,8 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         on_click=pause_training if session.live.running else start_training,
         args=(session,),
         disabled=not session.live.running and (session.diverged or session.budget_reached),
-        width="stretch",
     )
-    cols[1].button(
+    row.button(
         "Step",
         key="pg_step",
         icon=":material/skip_next:",
@@ -67,30 +66,26 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         args=(session,),
         disabled=session.diverged,
         help="One optimiser step.",
-        width="stretch",
     )
-    cols[2].button(
+    row.button(
         "Reset",
         key="pg_reset",
         icon=":material/replay:",
         on_click=page_run_only(reset),
         args=(session,),
         help="Back to the same initial weights (same seed), history cleared.",
-        width="stretch",
     )
-    if regen:
-        cols[3].button(
+    if "regen" not in hidden and session.custom_data is None:
+        row.button(
             "Regenerate data",
             key="pg_regen",
             icon=":material/casino:",
             on_click=page_run_only(regenerate_data),
             args=(session,),
             help="New random points (a new data seed, saved in the link); resets the model.",
-            width="stretch",
         )
-    with cols[-2]:
+    with row:
         _view_toggle(session, "showtest", "Show test data", "Draw the held-out test points too.")
-    with cols[-1]:
         _view_toggle(
             session, "discrete", "Discretize output", "Colour by predicted class, no confidence."
         )
@@ -133,7 +128,7 @@ def _figures(session: Session, history: list[StepRecord]) -> tuple[dict, int] | 
             extent=extent,
             big=True,
         ),
-        "curves": curves_figure(history),
+        "curves": curves_figure(history, budget=session.budget),
         "preview": paths_preview_figure(traj, picture.labels, extent),
     }
     return figures, picture.step

@@ -54,7 +54,7 @@ class Stored:
     drawn: dict[int, go.Figure] = field(default_factory=dict)
 
 
-PROBE_STEPS = 2  # steps of the timed trial run behind the estimate shown before Run
+PROBE_STEPS = 4  # steps of the longer timed trial behind the estimate shown before Run
 
 
 class _TooLong(Exception):
@@ -151,19 +151,22 @@ class _Progress:
 
 
 def _estimate(session: Session, run: RunConfig, setup: Setup, key: tuple) -> float | None:
-    """Seconds the sweep would take here: a timed trial of ``PROBE_STEPS`` steps of every cell,
-    scaled to the steps asked for (it includes building the models, so it errs long); kept per
-    setup. None when the server has no slot free for the trial."""
+    """Seconds the sweep would take here, kept per setup: two timed trial sweeps of 1 and
+    ``PROBE_STEPS`` steps give the fixed cost (building the models, the first step's warm-up)
+    and the cost of each further step. None when the server has no slot free for the trials."""
     estimates = st.session_state.setdefault("sweep_estimates", {})
     if key not in estimates:
+        seconds = []
         with training_slot(wait=SLOT_WAIT) as granted:
             if not granted:
                 return None
-            start = time.perf_counter()
-            sweep(_data(session, run), run.model, run.train, setup.grid, PROBE_STEPS)
-            seconds = time.perf_counter() - start
+            for steps in (1, PROBE_STEPS):
+                start = time.perf_counter()
+                sweep(_data(session, run), run.model, run.train, setup.grid, steps)
+                seconds.append(time.perf_counter() - start)
+        per_step = max(0.0, seconds[1] - seconds[0]) / (PROBE_STEPS - 1)
         estimates.clear()  # only the current setup's is needed
-        estimates[key] = seconds * setup.steps / PROBE_STEPS
+        estimates[key] = seconds[0] + per_step * (setup.steps - 1)
     return estimates[key]
 
 
@@ -188,8 +191,13 @@ def _sketch(setup: Setup, estimate: float | None) -> None:
         height=80 + 48 * len(rows),
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
         plot_bgcolor="white",
-        xaxis={"title": col_title, "type": "category", "side": "bottom"},
-        yaxis={"title": row_title, "type": "category", "autorange": "reversed"},
+        xaxis={"title": col_title, "type": "category", "automargin": True},
+        yaxis={
+            "title": {"text": row_title, "standoff": 12},
+            "type": "category",
+            "autorange": "reversed",
+            "automargin": True,
+        },
     )
     took = f"about {estimate:.0f} s on this server" if estimate is not None else "a while (busy)"
     st.markdown(f"#### The grid to train: {setup.cells} cells, {took}")

@@ -316,11 +316,17 @@ def test_curves_loss_log_scale_and_accuracy_train_solid_test_dashed():
     assert fig.layout.hovermode == "x unified"
 
 
-def test_curves_of_an_empty_history_say_press_train():
-    fig = curves_figure([])
+def test_curves_of_an_empty_history_say_press_train_over_the_budget():
+    fig = curves_figure([], budget=300)
     assert all(len(t.x) == 0 for t in fig.data)
-    assert any("Train" in a.text for a in fig.layout.annotations)
-    assert fig.layout.xaxis.range is not None and fig.layout.yaxis2.range is not None
+    (note,) = [a for a in fig.layout.annotations if "Train" in a.text]
+    assert (note.xref, note.yref) == ("x domain", "y domain")  # inside the loss panel
+    assert list(fig.layout.xaxis2.range) == [0, 300] and fig.layout.yaxis2.range is not None
+
+
+def test_the_loss_axis_labels_only_powers_of_ten():
+    fig = curves_figure(_history(120))
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick == 1
 
 
 def test_long_histories_are_subsampled_but_keep_the_latest_step():
