@@ -14,10 +14,16 @@ from deqnet.analysis.topology import (
 )
 from deqnet.figures import features_3d_figure
 from deqnet.figures.topology import plane_snapshots_figure, snapshot_titles
-from ui.lesson_models import LessonModel, lesson_models, train_lesson_models, view
+from ui.lesson_models import (
+    TOPOLOGY_LESSONS,
+    LessonModel,
+    lesson_models,
+    train_lesson_models,
+    view,
+)
 from ui.show import chart, error
 
-MODELS = ("rings-2d", "rings-coarse-fold", "rings-augmented")
+MODELS = TOPOLOGY_LESSONS  # the server trains them as it starts (ui.warm_up)
 TRAIN_SECONDS = 45.0  # time box for training the three models on one page run
 GRID_LINES = 21  # lines of the square grid carried through the models
 REGION_POINTS = 41  # grid of the disk and the ring whose images are drawn (about 900 points)
