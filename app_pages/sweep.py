@@ -14,9 +14,10 @@ from deqnet.figures.sweep import METRICS, sweep_boundaries_figure, sweep_heatmap
 from deqnet.sweep import CellPictures, expand_grid, group_cells, unused_setting, validate_grid
 from ui.budget import sweep_memory_problem
 from ui.pages import switch_to
+from ui.shared_cache import digest, shared_cache
 from ui.show import PLOTLY_CONFIG, chart, error, notice, selected_indices
 from ui.slots import training_slot
-from ui.state import Session, current_run, get_session, open_sweep_cell
+from ui.state import Session, current_run, data_digest, get_session, open_sweep_cell
 from ui.sweep_axes import AXES, SAVED, axis_labels, cell_name, keep, save, values_widget
 
 GRID_POINTS = 40  # decision-grid resolution per cell (40 x 40 model evaluations)
@@ -150,12 +151,13 @@ class _Progress:
             self.bar.progress(min(fraction, 1.0), text=f"{self.label} {elapsed:.0f} s")
 
 
-def _estimate(session: Session, run: RunConfig, setup: Setup, key: tuple) -> float | None:
-    """Seconds the sweep would take here, kept per setup: two timed trial sweeps of 1 and
-    ``PROBE_STEPS`` steps give the fixed cost (building the models, the first step's warm-up)
-    and the cost of each further step. None when the server has no slot free for the trials."""
-    estimates = st.session_state.setdefault("sweep_estimates", {})
-    if key not in estimates:
+def _estimate(session: Session, run: RunConfig, setup: Setup) -> float | None:
+    """Seconds the sweep would take here: two timed trial sweeps of 1 and ``PROBE_STEPS``
+    steps give the fixed cost (building the models, the first step's warm-up) and the cost of
+    each further step. Kept server-wide per grid, so a class asking about the same grid times it
+    once. None when the server has no slot free for the trials."""
+
+    def timed() -> float | None:
         seconds = []
         with training_slot(wait=SLOT_WAIT) as granted:
             if not granted:
@@ -165,9 +167,10 @@ def _estimate(session: Session, run: RunConfig, setup: Setup, key: tuple) -> flo
                 sweep(_data(session, run), run.model, run.train, setup.grid, steps)
                 seconds.append(time.perf_counter() - start)
         per_step = max(0.0, seconds[1] - seconds[0]) / (PROBE_STEPS - 1)
-        estimates.clear()  # only the current setup's is needed
-        estimates[key] = seconds[0] + per_step * (setup.steps - 1)
-    return estimates[key]
+        return seconds[0] + per_step * (setup.steps - 1)
+
+    key = ("sweep-estimate", digest(run.to_dict(), data_digest(session), setup.grid, setup.steps))
+    return shared_cache().get(key, timed, keep=lambda seconds: seconds is not None)
 
 
 def _sketch(setup: Setup, estimate: float | None) -> None:
@@ -398,4 +401,4 @@ if "sweep_note" in st.session_state:
 if STORE in st.session_state:
     _results(st.session_state[STORE], current_key)
 elif not setup.problems:
-    _sketch(setup, _estimate(session, run, setup, current_key))
+    _sketch(setup, _estimate(session, run, setup))

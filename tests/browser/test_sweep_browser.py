@@ -34,6 +34,12 @@ def _type(page: Page, key: str, text: str) -> None:
     wait_for_app(page)
 
 
+def _choose(page: Page, key: str, option: str) -> None:
+    by_key(page, key).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_app(page)
+
+
 def test_a_small_sweep_renders_and_a_clicked_cell_opens_in_the_playground(
     app_server: str, page: Page
 ) -> None:
@@ -42,6 +48,10 @@ def test_a_small_sweep_renders_and_a_clicked_cell_opens_in_the_playground(
     page.get_by_test_id("stSidebarNav").get_by_text("Sweep").click()
     expect(page).to_have_url(re.compile(r"/sweep"), timeout=LOAD_TIMEOUT_MS)
     wait_for_app(page, timeout=LOAD_TIMEOUT_MS)
+    sketch = page.get_by_text(re.compile(r"The grid to train: 12 cells, about \d+ s"))
+    expect(sketch).to_be_visible()  # Model × Layers L, timed before Run
+    _choose(page, "sweep_rows", "Learning rate")
+    _choose(page, "sweep_cols", "Weight seed")
     _type(page, "sweep_values_lr", "0.01, 0.1")
     _type(page, "sweep_values_seed", "0, 1")
     expect(page.get_by_text("4 cells × 100 steps")).to_be_visible()

@@ -59,6 +59,7 @@ def test_the_animation_scrubs_in_the_browser_without_a_rerun(app_server: str, pa
 
     page.evaluate(WATCH_SCRIPT_STATE)
     rail = page.locator(".js-plotly-plot").first.locator(".slider-rail-touch-rect")
+    rail.scroll_into_view_if_needed()  # a click outside the window reaches nothing
     box = rail.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)  # last frame
