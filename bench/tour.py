@@ -16,7 +16,8 @@ scrolling on its own and the sidebar is cut at the screen's height (the viewport
 every vh length, stays the same).
 
 Not part of ``python -m bench``: it needs Chromium and takes a few minutes. The server it starts
-runs this checkout with the usual test options (conftest's ``start_streamlit``).
+runs this checkout with the usual test options (conftest's ``start_streamlit``), but with the
+warm-up on, as ``make run`` serves it: a fresh server then trains what the pages open on.
 """
 
 from __future__ import annotations
@@ -210,7 +211,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     loads = [os.getloadavg()]  # at the start and at the end
     port = kit.free_port()
-    server = kit.start_streamlit(port, kit.ARTIFACTS / f"streamlit-{port}.log")
+    server = kit.start_streamlit(
+        port, kit.ARTIFACTS / f"streamlit-{port}.log", env={"DEQNET_WARM_UP": "1"}
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as playwright:

@@ -85,8 +85,8 @@ def start_streamlit(
     base_path: str = "",
 ) -> subprocess.Popen:
     """``streamlit run app.py`` of the checkout at ``root`` on 127.0.0.1:``port`` (headless, no
-    usage statistics, no file watcher, torch on one thread) with extra command-line ``options``
-    and environment ``env``, its output in ``log_path`` (``base_path``: the server's
+    usage statistics, no file watcher, torch on one thread, no warm-up) with extra command-line
+    ``options`` and environment ``env``, its output in ``log_path`` (``base_path``: the server's
     ``server.baseUrlPath``, for its health check). Returns once it is healthy; if it exits
     or is not healthy within ``start_seconds``, stops it and fails the test."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -95,7 +95,15 @@ def start_streamlit(
                "--server.headless", "true", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none", *options]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
+    # No warm-up (ui.warm_up): a test server trains only what its test opens, instead of
+    # competing with the test for the machine's cores; a caller can switch it back on.
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "DEQNET_WARM_UP": "0",
+        **(env or {}),
+    }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + start_seconds
