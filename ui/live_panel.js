@@ -306,6 +306,26 @@ function build(parentElement, data) {
   return { root, statusText, fill, values, charts };
 }
 
+// The code Streamlit's page runs on its first chart (its first run blocks the page for about a
+// second): run here once the reader has had the Playground for a moment and it is quiet (no
+// frames arriving, the tab visible), so that the first page of charts they open finds it ready.
+// A module runs once per page; a failure only means that page loads it itself.
+const PRELOAD_AFTER_MS = 2000;
+
+function preloadChartCode(panel, url) {
+  if (!url || panel.chartCodeAsked) return;
+  panel.chartCodeAsked = true;
+  // A full URL: this component's own module has no http base to resolve a path against.
+  const load = () => import(new URL(url, window.location.origin).href).catch(() => {});
+  const whenQuiet = () => {
+    if (panel.closed) return;
+    const training = performance.now() - (panel.lastFrameAt ?? -Infinity) < 1000;
+    if (training || document.hidden) setTimeout(whenQuiet, PRELOAD_AFTER_MS);
+    else requestIdleCallback(load, { timeout: PRELOAD_AFTER_MS });
+  };
+  setTimeout(whenQuiet, PRELOAD_AFTER_MS);
+}
+
 // ---- fitting the screen ----
 
 // The boundary is a square plot under a one-line legend: no taller than its column is wide (more
@@ -416,6 +436,7 @@ function newer(grid, shown) {
 }
 
 function onFrame(panel, buffer) {
+  panel.lastFrameAt = performance.now();
   const { header, arrays } = decodeFrame(buffer);
   takeRecords(panel, header, arrays);
   if (header.serial >= (panel.texts?.serial ?? 0)) {
@@ -684,6 +705,7 @@ export default function render({ data, parentElement, setStateValue, setTriggerV
       panel.Plotly = Plotly;
       return applyData(panel, data);
     })
+    .then(() => preloadChartCode(panel, data.chart_code_url))
     .catch((error) => fail(panel, error.message));
   return () => {
     panel.closed = true;

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 ADJOINT_COLOR = "#CC79A7"  # reddish purple: not a class colour in two-class problems
 NUMBER_LABELS = 11  # at most this many layer numbers written along a highlighted path
+# Layer dots up to this many are SVG, more WebGL: a WebGL context costs a second or more to open
+# in a browser without a GPU (a projector's laptop, a phone), SVG this many dots far less.
+SVG_LAYER_DOTS = 6000
 T_TITLE = "t (depth)"
 
 
@@ -97,9 +100,10 @@ def layers_on_path_figure(
     )
     layer_index = np.broadcast_to(np.arange(n_layers + 1)[:, None], states.shape[:2])
     dot = {"size": 8 if big else 6, "line": {"color": "white", "width": 1}}
+    scatter = go.Scatter if states.shape[0] * states.shape[1] <= SVG_LAYER_DOTS else go.Scattergl
     for k, idx in class_groups(labels, every):
         fig.add_trace(
-            go.Scattergl(
+            scatter(
                 x=f32(states[:, idx, 0].ravel()),
                 y=f32(states[:, idx, 1].ravel()),
                 customdata=layer_index[:, idx].ravel(),
@@ -260,10 +264,11 @@ def layer_time_figure(
     every = np.arange(x1.shape[1])
     tx = np.stack([np.broadcast_to(t[:, None], x1.shape), x1], axis=2)
     lines = class_path_traces(tx, labels, width=1.5, opacity=0.4)
+    scatter = go.Scatter if dots.size <= SVG_LAYER_DOTS else go.Scattergl
     for (k, idx), line in zip(class_groups(labels, every), lines, strict=True):
         fig.add_trace(line, row=1, col=1)
         fig.add_trace(
-            go.Scattergl(
+            scatter(
                 x=f32(np.repeat(layer_t, len(idx))),
                 y=f32(dots[:, idx].ravel()),
                 mode="markers",

@@ -72,12 +72,15 @@ def class_path_traces(
     opacity: float | None = None,
     name: str = "class {k}",
     group: str | None = "class {k}",
-    kind: Callable[..., go.BaseTraceType] = go.Scattergl,
+    kind: Callable[..., go.BaseTraceType] = go.Scatter,
     **style: Any,
 ) -> list[go.BaseTraceType]:
     """One line trace per class 0 … max label of the paths (K, N, d) among ``keep`` (default
     all N), each class's paths NaN-joined into one polyline in its colour: d = 2 gives x and y,
     d = 3 also z (for ``kind=go.Scatter3d``).
+
+    SVG by default: a polyline is one SVG path however many points it has, while every WebGL
+    chart opens a context, which takes a second or more in a browser without a GPU.
 
     ``name`` and ``group`` (the legend group, None for none) are formatted with the class k;
     hover is off unless ``style`` has a hovertemplate; ``style`` (showlegend, mode, marker, …)
