@@ -26,7 +26,7 @@ from ui.show import chart, error
 MODELS = TOPOLOGY_LESSONS  # the server trains them as it starts (ui.warm_up)
 TRAIN_SECONDS = 45.0  # time box for training the three models on one page run
 GRID_LINES = 21  # lines of the square grid carried through the models
-REGION_POINTS = 41  # grid of the disk and the ring whose images are drawn (about 900 points)
+REGION_POINTS = 31  # grid of the disk and the ring whose images are drawn (about 480 points)
 REGION_GRID = 121  # dense grid of the disk and the ring on which accuracy is judged
 SNAPSHOTS = 5  # depths at which the planes are shown side by side
 

@@ -66,7 +66,7 @@ def test_the_numbers_shown_are_those_of_the_trained_models(at: AppTest) -> None:
     store = lesson_models(MODELS)
     fold = store["rings-coarse-fold"]
     snap = _shown(fold)["snapshots"]
-    again = topology_snapshots(fold.trainer.model, 5, region_points=41, grid_lines=21)
+    again = topology_snapshots(fold.trainer.model, 5, region_points=31, grid_lines=21)
     assert snap.turned_fraction == pytest.approx(again.turned_fraction)
     assert snap.crossed == pytest.approx(again.crossed) and snap.crossed > 0
     # Five panels; the network has 4 layers, so every layer is one panel.

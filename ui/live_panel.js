@@ -310,7 +310,7 @@ function build(parentElement, data) {
 // second): run here once the reader has had the Playground for a moment and it is quiet (no
 // frames arriving, the tab visible), so that the first page of charts they open finds it ready.
 // A module runs once per page; a failure only means that page loads it itself.
-const PRELOAD_AFTER_MS = 2000;
+const PRELOAD_AFTER_MS = 1000;
 
 function preloadChartCode(panel, url) {
   if (!url || panel.chartCodeAsked) return;
