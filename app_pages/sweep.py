@@ -26,6 +26,7 @@ DEFAULT_STEPS = 100
 MAX_SECONDS = 120.0  # a sweep projected to take longer is stopped (wall time, shared server)
 PROJECT_AFTER = 3.0  # seconds of training before the projection is trusted
 UPDATE_SECONDS = 0.25  # progress-bar refresh interval (each refresh is also a Stop point)
+PROBE_STEPS = 4  # steps of the longer timed trial behind the estimate shown before Run
 SLOT_WAIT = 5.0  # seconds to wait for one of the server's training slots
 NONE = ""  # "no second axis"
 STORE = "sweep_store"  # the last sweep and its pictures
@@ -53,9 +54,6 @@ class Stored:
     pictures: CellPictures
     # The small multiples for the last outlined cell: rebuilding 16 panels takes ~0.3 s.
     drawn: dict[int, go.Figure] = field(default_factory=dict)
-
-
-PROBE_STEPS = 4  # steps of the longer timed trial behind the estimate shown before Run
 
 
 class _TooLong(Exception):

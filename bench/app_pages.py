@@ -57,10 +57,10 @@ def run(quick: bool) -> Table:
     table.notes = [
         "AppTest runs of app.py (frame, sidebar, navigation) switched to each page, default "
         f"settings{' (quick: n=64, budget 10)' if quick else ''}. First open = a new session's "
-        "first run of the page: the analysis pages quick-train the model first (time-boxed to "
-        "4 s of wall time, so on a loaded machine it trains fewer steps, not longer). Warm rerun "
-        "= the same session's next run (memoised pictures). The Sweep page opens without "
-        "training (a sweep starts with its button; see (h)).",
+        "first run of the page, after the warm-up pass: its quick-trained model and pictures "
+        "come from the server-wide cache, as for a second student opening the same link. Warm "
+        "rerun = the same session's next run. The Sweep page opens without training (its time "
+        "estimate is cached too; a sweep starts with its button, see (h)).",
         f"Median of {repeats} interleaved repeats after one warm-up pass over all pages. Plotly "
         "JSON = the sum of len(spec) over the page's charts in the warm run.",
     ]

@@ -19,7 +19,7 @@ import streamlit as st
 from deqnet.digits.data import DigitsDataset, load_digits_dataset
 from deqnet.digits.models import ConvFeedForward, DigitsConfig
 from deqnet.digits.training import DigitsTrainConfig, DigitsTrainer, evaluate
-from ui.shared_cache import digest, shared_cache
+from ui.shared_cache import digest, shared_cache, weights_digest
 from ui.slots import busy_turn
 
 STATE_KEY = "deqnet_digits"
@@ -93,16 +93,10 @@ def digits_session(config: DigitsConfig) -> DigitsSession:
 
 def _model_digest(session: DigitsSession) -> str:
     if session.model_key[0] != session.version:
-        weights = session.model.state_dict()
-        session.model_key = (
-            session.version,
-            digest(
-                asdict(session.config),
-                session.steps_done,
-                session.trainer.status,
-                *(weights[name] for name in sorted(weights)),
-            ),
+        key = weights_digest(
+            session.model, asdict(session.config), session.steps_done, session.trainer.status
         )
+        session.model_key = (session.version, key)
     return session.model_key[1]
 
 

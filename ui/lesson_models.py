@@ -52,6 +52,11 @@ class LessonModel:
         return (self.name, digest(self.run.to_dict()), self.steps_done, self.trainer.status)
 
 
+def _trained_key(name: str) -> tuple[str, str, str]:
+    """The shared cache's key of preset ``name``'s trained model."""
+    return ("lesson", name, digest(PRESETS[name].run.to_dict()))
+
+
 def _untrained(run: RunConfig) -> Trainer:
     data = run.data.make()
     return Trainer(build_model(run.model, data.n_classes, seed=run.train.seed), data, run.train)
@@ -63,8 +68,9 @@ def lesson_models(names: Sequence[str]) -> dict[str, LessonModel]:
     models = {}
     for name in names:
         run = PRESETS[name].run
-        trained = shared_cache().peek(("lesson", name, digest(run.to_dict())))
-        models[name] = LessonModel(name, run, (trained or _untrained(run)).copy())
+        trained = shared_cache().peek(_trained_key(name))
+        trainer = _untrained(run) if trained is None else trained.copy()
+        models[name] = LessonModel(name, run, trainer)
     return models
 
 
@@ -84,7 +90,7 @@ def trained_lesson(name: str, seconds: float) -> Trainer:
     def complete(trainer: Trainer) -> bool:
         return trainer.status != "ok" or trainer.steps_done >= budget
 
-    return shared_cache().get(("lesson", name, digest(run.to_dict())), train, keep=complete)
+    return shared_cache().get(_trained_key(name), train, keep=complete)
 
 
 def train_lesson_models(models: dict[str, LessonModel], seconds: float, what: str) -> None:

@@ -70,20 +70,22 @@ def _plotly_url() -> str:
     return f"/{base}/app/static/plotly.min.js" if base else "/app/static/plotly.min.js"
 
 
+# The module Streamlit's page runs on its first ``st.plotly_chart`` (4.7 MB), as the installed
+# Streamlit names it (None if this version names it differently). The panel has the browser run
+# it while the reader looks at the Playground: measured in headless Chromium, the first page with
+# charts opened after it otherwise spent 1.6–2 s on it.
+_CHART_CODE = next(
+    iter(sorted((Path(st.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))),
+    None,
+)
+
+
 def _chart_code_url() -> str:
-    """The module Streamlit's page runs on its first ``st.plotly_chart`` (4.7 MB), found in the
-    installed Streamlit ("" if this version names it differently). The panel has the browser
-    load it while the reader looks at the Playground: measured in headless Chromium, the first
-    page with charts opened after it otherwise spent 1.6–2 s loading it."""
-    scripts = Path(st.__file__).parent / "static" / "static" / "js"
-    found = sorted(scripts.glob("PlotlyChart.*.js"))
-    if not found:
+    """Where the browser finds ``_CHART_CODE`` ("" when it was not found)."""
+    if _CHART_CODE is None:
         return ""
     base = _base_path()
-    return f"/{base}/static/js/{found[0].name}" if base else f"/static/js/{found[0].name}"
-
-
-_CHART_CODE_URL = _chart_code_url()
+    return f"/{base}/static/js/{_CHART_CODE.name}" if base else f"/static/js/{_CHART_CODE.name}"
 
 
 def _token(session: Session) -> str:
@@ -117,7 +119,7 @@ def live_panel(
         "path": PATH,
         "base": _base_path(),
         "plotly_url": _plotly_url(),
-        "chart_code_url": _CHART_CODE_URL,
+        "chart_code_url": _chart_code_url(),
         "fallback_ms": FALLBACK_MS,
         "figures": {name: fig.to_json() for name, fig in figures.items()},
         "heights": dict(heights),

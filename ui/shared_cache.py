@@ -119,6 +119,13 @@ def digest(*parts: Any) -> str:
     return hasher.hexdigest()
 
 
+def weights_digest(module: Any, *parts: Any) -> str:
+    """:func:`digest` of ``parts`` and then of a torch module's weights, in ``state_dict`` name
+    order: the key of anything computed from a model."""
+    weights = module.state_dict()
+    return digest(*parts, *(weights[name] for name in sorted(weights)))
+
+
 def _max_entries() -> int:
     text = os.environ.get(ENV_ENTRIES, "").strip()
     return int(text) if text.isdigit() and int(text) >= 1 else DEFAULT_ENTRIES
@@ -133,4 +140,11 @@ def shared_cache() -> SharedCache:
     return _SERVER_CACHE
 
 
-__all__ = ["DEFAULT_ENTRIES", "ENV_ENTRIES", "SharedCache", "digest", "shared_cache"]
+__all__ = [
+    "DEFAULT_ENTRIES",
+    "ENV_ENTRIES",
+    "SharedCache",
+    "digest",
+    "shared_cache",
+    "weights_digest",
+]

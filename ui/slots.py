@@ -18,7 +18,7 @@ time, in order. A run that holds a turn may then wait for a slot, never the othe
 so the two lines cannot deadlock.
 
 - ``training_slot(wait)``: one attempt (up to ``wait`` seconds) — for work a user starts and can
-  start again (a sweep, lesson models).
+  start again (a sweep and the trials that estimate its time).
 - ``queued_slot(on_wait)``: wait in line as long as it takes, calling ``on_wait()`` every
   ``WAIT_SECONDS`` (to show a notice; each Streamlit call there is also where a closed tab stops
   the run); ``busy_turn(notice)`` is that with the busy notice, for quick training.

@@ -27,7 +27,7 @@ from deqnet.models import DeqModel
 from deqnet.presets import Preset
 from deqnet.sharing import QueryResult
 from deqnet.sweep import SweepCell
-from ui.shared_cache import digest, shared_cache
+from ui.shared_cache import digest, shared_cache, weights_digest
 from ui.slots import busy_turn
 
 _STATE_KEY = "deqnet"
@@ -237,17 +237,14 @@ def model_digest(session: Session) -> str:
     half-way through a live step)."""
     with session.lock:
         if session.model_key[0] != session.version:
-            weights = session.model.state_dict()
-            session.model_key = (
-                session.version,
-                digest(
-                    session.run.to_dict(),
-                    data_digest(session),
-                    session.steps_done,
-                    session.trainer.status,
-                    *(weights[name] for name in sorted(weights)),
-                ),
+            key = weights_digest(
+                session.model,
+                session.run.to_dict(),
+                data_digest(session),
+                session.steps_done,
+                session.trainer.status,
             )
+            session.model_key = (session.version, key)
         return session.model_key[1]
 
 
