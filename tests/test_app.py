@@ -32,7 +32,7 @@ def test_app_starts_on_the_playground_with_the_whole_configuration() -> None:
     # Defaults: a neural ODE with a fixed-step solver, full batch, Adam.
     assert {"dataset", "noise", "family", "T", "width", "solver", "steps", "lr"} <= sidebar_keys(at)
     assert {"gamma", "layers", "rtol", "mom"}.isdisjoint(sidebar_keys(at))
-    assert at.query_params == {}  # defaults only: a clean link
+    assert at.query_params == {"v": "1"}  # defaults only: a clean link (and its version)
 
 
 @pytest.mark.parametrize("path", [page.path for page in PAGES.values()])

@@ -296,7 +296,8 @@ def test_preset_mapping_supplies_the_base():
     rings = RunConfig(data=DataConfig(name="circles"), model=ModelConfig(augment=1))
     result = run_from_query({"preset": "rings", "augment": "2"}, presets={"rings": rings})
     assert result.run == RunConfig(data=DataConfig(name="circles"), model=ModelConfig(augment=2))
-    assert run_to_query(result.run, result.view, base=rings) == {"augment": "2", "preset": "rings"}
+    written = run_to_query(result.run, result.view, base=rings)
+    assert written == {"v": "1", "augment": "2", "preset": "rings"}
 
 
 def test_non_mapping_and_non_text_inputs_never_raise():
@@ -316,14 +317,14 @@ def test_non_mapping_and_non_text_inputs_never_raise():
 
 
 def test_to_query_writes_only_changes_in_a_stable_order():
-    assert run_to_query(RunConfig()) == {}
+    assert run_to_query(RunConfig()) == {"v": "1"}  # the format version, on every link
     run = RunConfig(
         train=TrainConfig(seed=3, lr=0.003),
         model=ModelConfig(T=0.1 + 0.2, family="ruseckas"),
         data=DataConfig(noise=0.25),
     )
     query = run_to_query(run, {"classroom": True, "hide": ("regen", "T")})
-    assert list(query) == ["noise", "family", "T", "lr", "seed", "classroom", "hide"]
+    assert list(query) == ["v", "noise", "family", "T", "lr", "seed", "classroom", "hide"]
     assert query["lr"] == "0.003" and query["T"] == repr(0.1 + 0.2) and query["hide"] == "T,regen"
     assert float(query["T"]) == 0.1 + 0.2
 

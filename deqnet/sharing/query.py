@@ -43,6 +43,12 @@ seed     train   seed           integer 0..2**31-1
 budget   train   train_steps    integer 1..5000
 ======== ======= ============== ==================================================
 
+Format version: every link carries ``v`` (:data:`LINK_VERSION`); a link without it is version
+1. A link lists only values that differ from the defaults *of its version*, so each version's
+defaults are kept in :data:`LINK_DEFAULTS` and a link of an older version is read with the keys
+it leaves out set to that version's defaults (where they differ from today's): a change of a
+default never changes what an old link shows.
+
 View flags (not part of the config): ``showtest`` (bool), ``discrete`` (bool, discretize the
 output), ``classroom`` (bool), ``present`` (bool, presentation mode), ``hide`` (comma-separated
 keys above and ``regen``, ``upload``, ``export``), ``preset`` (a name from the caller's set).
@@ -108,6 +114,8 @@ __all__ = [
     "MAX_NOTICES",
     "QUERY_FIELDS",
     "VIEW_FIELDS",
+    "LINK_DEFAULTS",
+    "LINK_VERSION",
     "FieldSpec",
     "QueryResult",
     "ViewField",
@@ -187,6 +195,51 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "budget": _num("train", "train_steps", "int"),
 }
 
+# The defaults each link format version was written against, as URL text, one row per version,
+# every key of FIELD_SPECS in every row (tests/test_link_versions.py checks it, and that the
+# newest row is RunConfig()'s defaults). A row is frozen once links of its version exist:
+# - a new field whose default is what older links did (a ``task`` that defaults to
+#   classification): one line in every row, "task": "classification";
+# - a changed default (or a new field whose default older links did not do): a new row, the
+#   previous one with that value changed (``_V2 = {**_V1, "noise": "0.2"}``), and the
+#   version's number in LINK_DEFAULTS.
+_V1: dict[str, str] = {
+    "dataset": "moons",
+    "n": "512",
+    "noise": "0.1",
+    "test": "0.3",
+    "dseed": "0",
+    "classes": "2",
+    "family": "node",
+    "augment": "0",
+    "T": "1.0",
+    "width": "16",
+    "act": "tanh",
+    "mode": "autonomous",
+    "K": "4",
+    "gamma": "0.1",
+    "g": "cubic",
+    "solver": "rk4",
+    "steps": "10",
+    "rtol": "0.001",
+    "atol": "0.0001",
+    "maxsteps": "1000",
+    "layers": "10",
+    "opt": "adam",
+    "lr": "0.02",
+    "batch": "0",
+    "wd": "0.0",
+    "loss": "cross_entropy",
+    "grad": "backprop",
+    "clip": "5.0",
+    "mom": "0.9",
+    "seed": "0",
+    "budget": "300",
+}
+LINK_DEFAULTS: dict[int, dict[str, str]] = {1: _V1}
+LINK_VERSION = max(LINK_DEFAULTS)
+_VERSION_KEY = "v"
+
 QUERY_FIELDS: dict[str, tuple[str, str]] = {
     key: (spec.section, spec.field) for key, spec in FIELD_SPECS.items()
 }
@@ -220,7 +273,9 @@ VIEW_FIELDS: dict[str, ViewField] = {
     "preset": ViewField("name", None, "a preset name from the caller's set"),
 }
 
-_KEY_ALIASES: dict[str, str] = {key.lower(): key for key in (*QUERY_FIELDS, *VIEW_FIELDS)}
+_KEY_ALIASES: dict[str, str] = {
+    key.lower(): key for key in (*QUERY_FIELDS, *VIEW_FIELDS, _VERSION_KEY)
+}
 _HIDE_ALIASES: dict[str, str] = {name.lower(): name for name in HIDEABLE}
 
 
@@ -334,6 +389,31 @@ def _parse_preset(text: str, presets: Collection[str], notices: Notices) -> str 
     return None
 
 
+def _parse_version(text: str | None, notices: Notices) -> int:
+    """The link's format version: 1 when it has none (links made before versions existed)."""
+    if text is None:
+        return 1
+    value = text.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 6 or int(value) < 1:
+        notices.add(f"v: {quote(text)} is not a link version; read as version 1.")
+        return 1
+    if int(value) > LINK_VERSION:
+        notices.add(
+            f"v: the link comes from a newer deqnet (version {int(value)}); read as version "
+            f"{LINK_VERSION}, so settings this one does not know are left out."
+        )
+        return LINK_VERSION
+    return int(value)
+
+
+def _migrate(texts: dict[str, str], version: int) -> None:
+    """What an older link left out meant: its version's defaults, where today's differ."""
+    old, new = LINK_DEFAULTS[version], LINK_DEFAULTS[LINK_VERSION]
+    for key, value in old.items():
+        if key not in texts and value != new[key]:
+            texts[key] = value
+
+
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
@@ -380,6 +460,7 @@ def _decode(
             notices.add(f"{key}: the value is not text; ignored.")
             continue
         texts[key] = text
+    _migrate(texts, _parse_version(texts.pop(_VERSION_KEY, None), notices))
     for key, spec in VIEW_FIELDS.items():
         if key not in texts:
             continue
@@ -458,13 +539,14 @@ def _format(value: Any, spec: FieldSpec) -> str:
 def run_to_query(
     run: RunConfig, view: Mapping[str, Any] | None = None, *, base: RunConfig = DEFAULT_RUN
 ) -> dict[str, str]:
-    """Query parameters for ``run`` and ``view``: only values that differ from ``base`` / the
-    view defaults, in ``QUERY_FIELDS`` then ``VIEW_FIELDS`` order.
+    """Query parameters for ``run`` and ``view``: the format version ``v`` first (on every link,
+    also one of defaults only), then the values that differ from ``base`` / the view defaults,
+    in ``QUERY_FIELDS`` then ``VIEW_FIELDS`` order.
 
     ``run_from_query(run_to_query(run, view, base=b), base=b)`` gives back ``run`` and ``view``
     (the data seed must be within ``LIMITS["seed"]``, as every link-made config is).
     """
-    out: dict[str, str] = {}
+    out: dict[str, str] = {_VERSION_KEY: str(LINK_VERSION)}
     for key, spec in FIELD_SPECS.items():
         value = getattr(getattr(run, spec.section), spec.field)
         if value != getattr(getattr(base, spec.section), spec.field):
