@@ -41,6 +41,8 @@ __all__ = [
     "check_seed",
     "check_test_fraction",
     "dataset_from_arrays",
+    "drawn_dataset",
+    "drawn_problem",
     "is_integer",
     "make_dataset",
     "n_classes_range",
@@ -533,6 +535,52 @@ def dataset_from_arrays(
         seed=seed,
         name=name,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Drawn data
+# --------------------------------------------------------------------------------------------
+
+
+def drawn_problem(y: np.ndarray, n_classes: int) -> str | None:
+    """Why points of classes ``y`` (n,) cannot be trained on yet (one sentence), or None.
+
+    A drawn set needs ``N_MIN`` points and at least two classes with two points each (one for
+    each split); other classes may have one point (it trains) or none.
+    """
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes)
+    if len(y) < N_MIN:
+        return f"Draw at least {N_MIN} points to train ({len(y)} so far)."
+    if np.count_nonzero(counts >= 2) < 2:
+        return "Draw at least 2 points of each of two classes to train."
+    return None
+
+
+def drawn_dataset(
+    x: np.ndarray, y: np.ndarray, n_classes: int, *, test_fraction: float, seed: int
+) -> Dataset:
+    """Drawn points ``(n, 2)`` of classes ``y`` ``(n,)`` in ``0..n_classes-1`` as a Dataset.
+
+    Classes keep their numbers (and colours), also when some have no point. Each class with m
+    >= 2 points puts ``round(m * test_fraction)``, clipped to 1..m-1, of them into the test split
+    (a lone point trains), picked by ``np.random.default_rng(seed)``: the same points and seed
+    give the same split. Raises DatasetError when :func:`drawn_problem` has a reason.
+    """
+    x = np.asarray(x, dtype=np.float32).reshape(-1, 2)
+    y = np.asarray(y, dtype=np.int64)
+    problem = drawn_problem(y, n_classes)
+    if problem:
+        raise DatasetError(problem)
+    _check_points(x)
+    test_fraction, rng = check_test_fraction(test_fraction), np.random.default_rng(check_seed(seed))
+    order = rng.permutation(len(y))
+    is_test = np.zeros(len(y), dtype=bool)
+    for c in range(n_classes):
+        rows = order[y[order] == c]
+        if len(rows) >= 2:
+            is_test[rows[: min(max(round(len(rows) * test_fraction), 1), len(rows) - 1)]] = True
+    train, test = order[~is_test[order]], order[is_test[order]]
+    return Dataset(x[train], y[train], x[test], y[test], n_classes, "drawn")
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,6 +6,14 @@ report problems as short sentences that are safe to show in Streamlit markdown.
 """
 
 from deqnet.sharing.csvfile import CSV_COLUMNS, MAX_CSV_BYTES, dataset_to_csv, load_csv
+from deqnet.sharing.points import (
+    MAX_LINK_POINTS,
+    DrawnPoints,
+    PointsError,
+    decode_points,
+    encode_points,
+    on_grid,
+)
 from deqnet.sharing.query import (
     FIELD_SPECS,
     HIDEABLE,
@@ -34,19 +42,25 @@ __all__ = [
     "FIELD_SPECS",
     "HIDEABLE",
     "MAX_CSV_BYTES",
+    "MAX_LINK_POINTS",
     "MAX_NOTICES",
     "QUERY_FIELDS",
     "VIEW_FIELDS",
+    "DrawnPoints",
     "FieldSpec",
     "LoadedRun",
+    "PointsError",
     "QueryResult",
     "RunFileError",
     "ViewField",
     "check_loaded_run_behaves",
     "clip_text",
     "dataset_to_csv",
+    "decode_points",
     "default_view",
+    "encode_points",
     "load_csv",
+    "on_grid",
     "reproduce_script",
     "run_from_json",
     "run_from_query",

@@ -49,6 +49,9 @@ defaults are kept in :data:`LINK_DEFAULTS` and a link of an older version is rea
 it leaves out set to that version's defaults (where they differ from today's): a change of a
 default never changes what an old link shows.
 
+Drawn points (``pts``, not part of the config): the codec of ``deqnet.sharing.points``; text that
+it refuses is dropped with a notice (the data set of the settings is used).
+
 View flags (not part of the config): ``showtest`` (bool), ``discrete`` (bool, discretize the
 output), ``classroom`` (bool), ``present`` (bool, presentation mode), ``hide`` (comma-separated
 keys above and ``regen``, ``upload``, ``export``), ``preset`` (a name from the caller's set).
@@ -98,6 +101,7 @@ from deqnet.datasets import (
     TEST_FRACTION_MAX,
     TEST_FRACTION_MIN,
 )
+from deqnet.sharing.points import DrawnPoints, PointsError, decode_points, encode_points
 from deqnet.sharing.text import (
     USER_TEXT_LIMIT,
     Notices,
@@ -239,6 +243,7 @@ _V1: dict[str, str] = {
 LINK_DEFAULTS: dict[int, dict[str, str]] = {1: _V1}
 LINK_VERSION = max(LINK_DEFAULTS)
 _VERSION_KEY = "v"
+_POINTS_KEY = "pts"
 
 QUERY_FIELDS: dict[str, tuple[str, str]] = {
     key: (spec.section, spec.field) for key, spec in FIELD_SPECS.items()
@@ -274,7 +279,7 @@ VIEW_FIELDS: dict[str, ViewField] = {
 }
 
 _KEY_ALIASES: dict[str, str] = {
-    key.lower(): key for key in (*QUERY_FIELDS, *VIEW_FIELDS, _VERSION_KEY)
+    key.lower(): key for key in (*QUERY_FIELDS, *VIEW_FIELDS, _VERSION_KEY, _POINTS_KEY)
 }
 _HIDE_ALIASES: dict[str, str] = {name.lower(): name for name in HIDEABLE}
 
@@ -287,11 +292,13 @@ class QueryResult:
         run: a valid RunConfig.
         view: the view flags, all keys of ``VIEW_FIELDS`` (bools, a tuple of names, a name or None).
         notices: markdown-safe sentences for ``st.warning`` (at most MAX_NOTICES + 1).
+        points: the drawn points the link carries (``pts``), or None.
     """
 
     run: RunConfig
     view: dict[str, Any]
     notices: list[str] = field(default_factory=list)
+    points: DrawnPoints | None = None
 
 
 def default_view() -> dict[str, Any]:
@@ -406,6 +413,16 @@ def _parse_version(text: str | None, notices: Notices) -> int:
     return int(value)
 
 
+def _parse_points(text: str | None, notices: Notices) -> DrawnPoints | None:
+    if text is None:
+        return None
+    try:
+        return decode_points(text)
+    except PointsError as err:
+        notices.add(f"pts: {err} The data set of the settings is used instead.")
+        return None
+
+
 def _migrate(texts: dict[str, str], version: int) -> None:
     """What an older link left out meant: its version's defaults, where today's differ."""
     old, new = LINK_DEFAULTS[version], LINK_DEFAULTS[LINK_VERSION]
@@ -445,11 +462,11 @@ def _collect(query: Mapping, notices: Notices) -> dict[str, object]:
 
 def _decode(
     query: Mapping, base: RunConfig, presets: Collection[str] | Mapping[str, RunConfig]
-) -> tuple[RunConfig, dict[str, Any], Notices]:
+) -> tuple[RunConfig, dict[str, Any], Notices, DrawnPoints | None]:
     notices = Notices(MAX_NOTICES)
     if not isinstance(query, Mapping):
         notices.add("The link settings could not be read; the defaults are used.")
-        return base, default_view(), notices
+        return base, default_view(), notices, None
     found = _collect(query, notices)
 
     view = default_view()
@@ -461,6 +478,7 @@ def _decode(
             continue
         texts[key] = text
     _migrate(texts, _parse_version(texts.pop(_VERSION_KEY, None), notices))
+    points = _parse_points(texts.pop(_POINTS_KEY, None), notices)
     for key, spec in VIEW_FIELDS.items():
         if key not in texts:
             continue
@@ -502,7 +520,7 @@ def _decode(
             reason = clip_text(err, USER_TEXT_LIMIT)
             notices.add(f"The link's {name} settings conflict ({reason}); the old ones are kept.")
             built[name] = getattr(base, name)
-    return RunConfig(**built), view, notices
+    return RunConfig(**built), view, notices, points
 
 
 def run_from_query(
@@ -523,8 +541,8 @@ def run_from_query(
     Never raises; see the module docstring for the rules.
     """
     try:
-        run, view, notices = _decode(query, base, presets)
-        return QueryResult(run, view, notices.done())
+        run, view, notices, points = _decode(query, base, presets)
+        return QueryResult(run, view, notices.done(), points)
     except Exception:  # a security boundary: whatever slipped through, fall back to the base
         message = safe_text("The link settings could not be read; the defaults are used.", None)
         return QueryResult(base, default_view(), [message])
@@ -537,11 +555,16 @@ def _format(value: Any, spec: FieldSpec) -> str:
 
 
 def run_to_query(
-    run: RunConfig, view: Mapping[str, Any] | None = None, *, base: RunConfig = DEFAULT_RUN
+    run: RunConfig,
+    view: Mapping[str, Any] | None = None,
+    *,
+    base: RunConfig = DEFAULT_RUN,
+    points: DrawnPoints | None = None,
 ) -> dict[str, str]:
     """Query parameters for ``run`` and ``view``: the format version ``v`` first (on every link,
     also one of defaults only), then the values that differ from ``base`` / the view defaults,
-    in ``QUERY_FIELDS`` then ``VIEW_FIELDS`` order.
+    in ``QUERY_FIELDS`` then ``VIEW_FIELDS`` order, and last the drawn ``points`` (at most
+    ``MAX_LINK_POINTS``: raises PointsError for more; check ``len(points)`` first).
 
     ``run_from_query(run_to_query(run, view, base=b), base=b)`` gives back ``run`` and ``view``
     (the data seed must be within ``LIMITS["seed"]``, as every link-made config is).
@@ -562,4 +585,6 @@ def run_to_query(
                 out[key] = ",".join(names)
         elif value is not None:
             out[key] = str(value)
+    if points is not None:
+        out[_POINTS_KEY] = encode_points(points)
     return out
