@@ -18,10 +18,14 @@ from deqnet.datasets import (
     make_dataset,
     n_classes_range,
 )
+from deqnet.families import (
+    CONTINUOUS_FAMILIES,
+    DISCRETE_FAMILIES,
+    FAMILIES,
+    FAMILY_TABLE,
+    TIME_MODES,
+)
 
-FAMILIES = ("node", "ruseckas", "resnet", "feedforward")
-CONTINUOUS_FAMILIES = ("node", "ruseckas")
-DISCRETE_FAMILIES = ("resnet", "feedforward")
 ACTIVATIONS = ("tanh", "relu", "softplus", "sigmoid")
 NONLINEARITIES = ("cubic", "sine")
 SOLVERS = ("euler", "midpoint", "rk4", "dopri5")
@@ -30,15 +34,6 @@ OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("cross_entropy", "mse")
 GRAD_MODES = ("backprop", "adjoint")
 
-# Which time modes each family accepts. Discrete families reuse the names: "autonomous" means tied
-# weights (one layer function for all layers), "piecewise" means K weight sets over the layers
-# (K = layers is a fully untied network), "time" feeds t_l = l*dt to a shared layer function.
-TIME_MODES = {
-    "node": ("autonomous", "time", "piecewise"),
-    "ruseckas": ("autonomous", "piecewise"),
-    "resnet": ("autonomous", "time", "piecewise"),
-    "feedforward": ("autonomous", "piecewise"),
-}
 # Every time mode some family accepts, in TIME_MODES order.
 TIME_MODE_NAMES = tuple(dict.fromkeys(mode for modes in TIME_MODES.values() for mode in modes))
 
@@ -425,8 +420,6 @@ def step_memory(run: RunConfig, n_train: int, evaluations: int | None = None) ->
     keeps only the segment boundaries. ``evaluations`` overrides :func:`evaluations_per_pass`
     (pass a measured NFE for an adaptive solver).
     """
-    from deqnet.models import REGISTRY  # deqnet.models imports this module: import when called
-
     model, train = run.model, run.train
     evaluations = evaluations_per_pass(model) if evaluations is None else evaluations
     if evaluations is None:
@@ -434,7 +427,7 @@ def step_memory(run: RunConfig, n_train: int, evaluations: int | None = None) ->
     if model.continuous and train.grad_mode == "adjoint":
         evaluations = min(evaluations, model.n_segments + 1)
     points = train.batch_size if 0 < train.batch_size < n_train else n_train
-    if REGISTRY[model.family].uses_mlp:
+    if FAMILY_TABLE[model.family].uses_mlp:
         per_eval = 3 * model.width + 6 * model.dim + 16
     else:
         per_eval = 4 * model.dim + 16

@@ -170,7 +170,7 @@ def test_feedforward_layer_is_the_p3_step_of_p1(nonlinearity: str) -> None:
             assert k == ode.segment_of(layer * dt + 1e-12)  # the segment that holds t_l
             w, b = ode.linear.w[k], ode.linear.b[k]
             linear = x + dt * (x @ w.T + b)
-            p3 = linear + dt * small_nonlinearity(cfg, linear)  # (P3)
+            p3 = linear + dt * small_nonlinearity(-cfg.gamma, cfg.nonlinearity, linear)  # (P3)
             big_w, big_b = net.linear.w[k], net.linear.b[k]
             p4 = net.activation(x @ big_w.T + big_b)  # (P4): h(W x + B)
             torch.testing.assert_close(p4, p3, rtol=1e-14, atol=1e-14)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from deqnet import FAMILIES, TIME_MODES, ConfigError, ModelConfig, build_model
+from deqnet.families import FAMILY_TABLE
 from deqnet.models import REGISTRY, ContinuousModel, DiscreteModel
 from deqnet.models.ruseckas import BIAS_STD, WEIGHT_STD
 
@@ -34,19 +35,20 @@ def test_registry_has_one_class_per_family() -> None:
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_family_facts_match_what_the_models_do(family: str) -> None:
-    cls = REGISTRY[family]
-    assert cls.continuous == ModelConfig(family=family).continuous
+    cls, facts = REGISTRY[family], FAMILY_TABLE[family]
+    assert cls.family is facts and cls.continuous == facts.continuous
+    assert facts.continuous == ModelConfig(family=family).continuous
     # uses_mlp: the width changes the parameter shapes.
     shapes = [
         [p.shape for p in build_model(ModelConfig(family=family, width=w), 2, 0).parameters()]
         for w in (1, 2)
     ]
-    assert cls.uses_mlp == (shapes[0] != shapes[1])
+    assert facts.uses_mlp == (shapes[0] != shapes[1])
     # uses_gamma: gamma changes the output.
     x = torch.linspace(-2.0, 2.0, 8).reshape(4, 2)
     with torch.no_grad():
         out = [build_model(ModelConfig(family=family, gamma=g), 2, 0)(x) for g in (0.0, 1.0)]
-    assert cls.uses_gamma == (not torch.equal(out[0], out[1]))
+    assert facts.uses_gamma == (not torch.equal(out[0], out[1]))
 
 
 @pytest.mark.parametrize(

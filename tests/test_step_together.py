@@ -11,9 +11,8 @@ import pytest
 import torch
 
 import deqnet
-from deqnet.sweep import class_key, step_together
-
-FAMILIES = ("node", "ruseckas", "resnet", "feedforward")
+from deqnet.engine import step_together, trainer_key
+from deqnet.families import FAMILIES
 
 
 def _trainer(
@@ -54,7 +53,7 @@ def test_a_trainer_steps_the_same_alone_or_among_seven_others(family: str) -> No
     crowd = [_trainer(family, i, batch_size=48 if family == "node" else 0) for i in range(8)]
     crowd[5] = _trainer(family, 5, optimizer="sgd", batch_size=crowd[0].config.batch_size)
     alone = _trainer(family, 3, batch_size=crowd[0].config.batch_size)
-    assert len({class_key(t) for t in [*crowd, alone]}) == 1
+    assert len({trainer_key(t) for t in [*crowd, alone]}) == 1
     for _ in range(6):
         step_together(crowd)
         step_together([alone])
@@ -98,24 +97,6 @@ def test_members_may_join_and_leave_between_steps() -> None:
     assert len(members[1].history) < 8  # the others really came and went
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_a_shared_step_is_the_trainers_step(family: str, float64) -> None:
-    """float64: the stacked computation equals Trainer.step (F.linear vs bmm) to rounding."""
-    shared = [_trainer(family, i, dtype=float64) for i in range(3)]
-    lone = [_trainer(family, i, dtype=float64) for i in range(3)]
-    for _ in range(5):
-        step_together(shared)
-    for trainer in lone:
-        trainer.step(5)
-    for a, b in zip(shared, lone, strict=True):
-        for ra, rb in zip(a.history, b.history, strict=True):
-            assert ra.step == rb.step and ra.nfe_forward == rb.nfe_forward
-            assert ra.loss == pytest.approx(rb.loss, rel=1e-12, abs=1e-13)
-            assert (ra.train_acc, ra.test_acc) == (rb.train_acc, rb.test_acc)
-        for wa, wb in zip(_weights(a), _weights(b), strict=True):
-            torch.testing.assert_close(wa, wb, rtol=1e-10, atol=1e-12)
-
-
 def test_a_diverging_member_stops_with_the_trainers_message_and_the_rest_go_on(float64) -> None:
     # gamma=3 with Euler on [0, 2]: lr=1 overshoots into the unstable cubic regime within a few
     # steps (a NaN); the default learning rate trains normally.
@@ -136,8 +117,33 @@ def test_a_diverging_member_stops_with_the_trainers_message_and_the_rest_go_on(f
 
 def test_keys_keep_apart_what_would_mix() -> None:
     base = _trainer("node", 0)
-    assert class_key(base) == class_key(_trainer("node", 1))  # seeds, data, lr: together
-    assert class_key(base) != class_key(_trainer("node", 0, T=2.0))  # rescaled time: apart
-    assert class_key(base) != class_key(_trainer("node", 0, width=16))  # other shapes: apart
+    assert trainer_key(base) == trainer_key(_trainer("node", 1))  # seeds, data, lr: together
+    assert trainer_key(base) == trainer_key(_trainer("node", 0, T=2.0))  # T is in the weights
+    assert trainer_key(base) != trainer_key(_trainer("node", 0, width=16))  # padding: not exact
+    assert trainer_key(base) != trainer_key(_trainer("node", 0, steps=5))  # another time grid
+    resnet = _trainer("resnet", 0)
+    assert trainer_key(resnet) != trainer_key(_trainer("resnet", 0, layers=7))
+    assert trainer_key(resnet, exact=False) == trainer_key(
+        _trainer("resnet", 0, layers=7), exact=False
+    )
+    assert trainer_key(base, exact=False) == trainer_key(_trainer("node", 0, width=7), exact=False)
+    assert trainer_key(base, exact=False) != trainer_key(_trainer("node", 0, width=9), exact=False)
     adaptive = _trainer("node", 0, solver="dopri5")
-    assert class_key(adaptive) != class_key(_trainer("node", 0, solver="dopri5"))  # alone
+    assert trainer_key(adaptive) != trainer_key(_trainer("node", 0, solver="dopri5"))  # alone
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_depths_share_a_stack_and_each_gets_its_lone_numbers(family: str) -> None:
+    """T is folded into each model's weights (a solve in s = t / T; dt = T / L per model), so
+    a stack of four depths gives each exactly the numbers it gets alone."""
+    depths = (0.5, 1.0, 2.0, 3.5)
+    crowd = [_trainer(family, i, T=T) for i, T in enumerate(depths)]
+    alone = [_trainer(family, i, T=T) for i, T in enumerate(depths)]
+    assert len({trainer_key(t) for t in crowd}) == 1
+    for _ in range(4):
+        step_together(crowd)
+        for trainer in alone:
+            step_together([trainer])
+    for a, b in zip(crowd, alone, strict=True):
+        assert [r.loss for r in a.history] == [r.loss for r in b.history]
+        assert all(torch.equal(x, y) for x, y in zip(_weights(a), _weights(b), strict=True))

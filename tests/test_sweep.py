@@ -17,9 +17,8 @@ import pytest
 import torch
 
 import deqnet
-from deqnet.sweep.batched import Ensemble, per_model_rms_norm
+from deqnet.models.stack import Stack, per_model_rms_norm
 from deqnet.sweep.grid import (
-    BATCHED_NAMES,
     GRID_AXES,
     GRID_NAMES,
     expand_grid,
@@ -139,13 +138,13 @@ def test_float32_matches_within_float32_rounding(data) -> None:
         assert losses == pytest.approx([r.loss for r in trainer.history], abs=1e-5)
 
 
-def test_shape_changing_axis_runs_as_groups(data) -> None:
+def test_widths_of_one_band_share_a_padded_stack_and_other_bands_do_not(data) -> None:
     model_config = deqnet.ModelConfig(family="resnet", layers=3)
-    grid = {"width": [4, 8], "lr": [0.01, 0.04]}
+    grid = {"width": [3, 4, 8], "lr": [0.01, 0.04]}
     result = deqnet.sweep(
         data, model_config, deqnet.TrainConfig(), grid, steps=STEPS, dtype=torch.float64
     )
-    assert [g.cells for g in result.groups] == [(0, 1), (2, 3)]
+    assert [g.cells for g in result.groups] == [(0, 1, 2, 3), (4, 5)]
     for cell in result.cells:
         assert cell.model.mlp.w1.shape[1] == cell.overrides["width"]
         assert_same_run(cell, lone_run(cell, STEPS))
@@ -250,9 +249,9 @@ def test_adaptive_sweep_controls_each_cells_error(data) -> None:
         for T in (0.5, 4.0)
         for seed in (0, 1)
     ]
-    ensemble = Ensemble(models)
+    stack = Stack(models, leaves=False)
     with torch.no_grad():
-        states = ensemble.flow(ensemble.lift(x.expand(4, -1, -1)), ensemble.stack(range(4)))
+        states = stack.flow(stack.lift(x.expand(4, -1, -1)))
         batched = states.transpose(1, 2)  # feature-major (M, D, N) -> (M, N, D)
         for m, model in enumerate(models):
             exact_cfg = model.config.replace(rtol=1e-9, atol=1e-9, max_steps=20000)
@@ -353,7 +352,7 @@ def test_decision_grids_share_one_extent_around_every_cells_data() -> None:
 @pytest.mark.parametrize("name", GRID_AXES)
 def test_every_sweepable_setting_has_valid_kind_and_defaults(name: str) -> None:
     axis = GRID_AXES[name]
-    assert (name in BATCHED_NAMES) == axis.batched and name in GRID_NAMES
+    assert name in GRID_NAMES
     if isinstance(axis.kind, tuple):
         assert set(axis.default) <= set(axis.kind)
     else:

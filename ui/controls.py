@@ -1,8 +1,8 @@
 """The sidebar's controls: one entry per URL key of the sharing codec, with label, help and widget.
 
 Which controls a configuration uses is derived from the engine, not from a family list:
-``ModelConfig`` properties (continuous, discrete, adaptive, time_mode) and the family facts on
-the model classes (``uses_mlp``: width and activation matter; ``uses_gamma``: gamma and g do).
+``ModelConfig`` properties (continuous, discrete, adaptive, time_mode) and the family table
+``deqnet.families`` (``uses_mlp``: width and activation matter; ``uses_gamma``: gamma and g do).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from deqnet import DATASETS, FAMILIES, LIMITS, TIME_MODES, RunConfig
 from deqnet.config import ACTIVATIONS, GRAD_MODES, LOSSES, NONLINEARITIES, OPTIMIZERS, SOLVERS
 from deqnet.datasets import n_classes_range
-from deqnet.models import REGISTRY
+from deqnet.families import FAMILY_TABLE
 from deqnet.sharing import FIELD_SPECS
 
 
@@ -33,12 +33,6 @@ def _fmt_number(v: Any) -> str:
     return format(v, "g") if isinstance(v, float) else str(v)
 
 
-_FAMILY_LABELS = {
-    "node": "Neural ODE",
-    "ruseckas": "Paper's ODE (P1)",
-    "resnet": "ResNet",
-    "feedforward": "Feed-forward, near identity",
-}
 _MODE_LABELS_CONTINUOUS = {
     "autonomous": "autonomous: F(x)",
     "time": "time-dependent: F(x, t)",
@@ -171,7 +165,7 @@ MODEL: tuple[Control, ...] = (
         "feed-forward net whose layers stay close to the identity.",
         "select",
         _fixed(FAMILIES),
-        fmt=lambda v: _FAMILY_LABELS.get(v, v),
+        fmt=lambda v: FAMILY_TABLE[v].label,
     ),
     Control(
         "T",
@@ -210,7 +204,7 @@ MODEL: tuple[Control, ...] = (
         "Neurons in the hidden layer of the MLP that defines the field or residual block.",
         "slider",
         lambda run: (*LIMITS["width"], 1),
-        applies=lambda run: REGISTRY[run.model.family].uses_mlp,
+        applies=lambda run: FAMILY_TABLE[run.model.family].uses_mlp,
     ),
     Control(
         "act",
@@ -218,7 +212,7 @@ MODEL: tuple[Control, ...] = (
         "Nonlinearity of the hidden layer.",
         "select",
         _fixed(ACTIVATIONS),
-        applies=lambda run: REGISTRY[run.model.family].uses_mlp,
+        applies=lambda run: FAMILY_TABLE[run.model.family].uses_mlp,
     ),
     Control(
         "gamma",
@@ -226,7 +220,7 @@ MODEL: tuple[Control, ...] = (
         "Strength of the small nonlinearity g in the paper's equation.",
         "steps",
         _fixed((0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)),
-        applies=lambda run: REGISTRY[run.model.family].uses_gamma,
+        applies=lambda run: FAMILY_TABLE[run.model.family].uses_gamma,
     ),
     Control(
         "g",
@@ -235,7 +229,7 @@ MODEL: tuple[Control, ...] = (
         "select",
         _fixed(NONLINEARITIES),
         fmt=lambda v: {"cubic": "−γ x³", "sine": "−γ sin x"}.get(v, v),
-        applies=lambda run: REGISTRY[run.model.family].uses_gamma,
+        applies=lambda run: FAMILY_TABLE[run.model.family].uses_gamma,
     ),
     Control(
         "augment",
@@ -390,11 +384,11 @@ def describe_model(run: RunConfig) -> str:
     """The model in words, for the line above a page's main figure: e.g. "Neural ODE · depth
     T = 1 · 2-D state · width 16 tanh · RK4, 10 steps" or "ResNet · 10 layers (T = 1) · …"."""
     model = run.model
-    family = REGISTRY[model.family]
+    family = FAMILY_TABLE[model.family]
     depth = (
         f"{model.layers} layers (T = {model.T:g})" if model.discrete else f"depth T = {model.T:g}"
     )
-    parts = [_FAMILY_LABELS[model.family], depth, f"{model.dim}-D state"]
+    parts = [family.label, depth, f"{model.dim}-D state"]
     if model.time_mode == "time":
         parts.append("layers fed t" if model.discrete else "time-dependent")
     elif model.time_mode == "piecewise":

@@ -26,7 +26,7 @@ from deqnet.analysis.liouville import joint_flow_determinant, x_flow_determinant
 from deqnet.datasets import Dataset, balanced_sample
 from deqnet.maps import continuize
 from deqnet.models.base import ContinuousModel, DeqModel, SolverFailure
-from deqnet.training import explain_solver_failure
+from deqnet.models.solver import explain_solver_failure
 
 TIGHT_SOLVER = {"solver": "dopri5", "rtol": 1e-10, "atol": 1e-10, "max_steps": 20000}
 

@@ -18,7 +18,6 @@ from deqnet.analysis.paths import lift_inputs, restore_nfe
 from deqnet.analysis.volume import batch_jacobian
 from deqnet.config import ModelConfig
 from deqnet.models.base import DiscreteModel
-from deqnet.models.blocks import small_nonlinearity
 from deqnet.models.feedforward import FeedForward
 
 
@@ -90,7 +89,7 @@ def activation(config: ModelConfig, dt: float, y: np.ndarray) -> tuple[np.ndarra
     """h(y) = y + dt g(y) and h'(y) (autograd) at y (M,), g the config's small nonlinearity."""
     with torch.enable_grad():
         yt = torch.as_tensor(np.asarray(y, dtype=np.float64)).requires_grad_(True)
-        h = yt + dt * small_nonlinearity(config, yt)
+        h = FeedForward.squash(-config.gamma, config.nonlinearity, dt, yt)
         (dh,) = torch.autograd.grad(h.sum(), yt)
     return h.detach().numpy(), dh.numpy()
 

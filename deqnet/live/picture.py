@@ -24,7 +24,7 @@ from deqnet.analysis.grids import (
 from deqnet.analysis.paths import Trajectory, trajectory
 from deqnet.datasets import Dataset
 from deqnet.models.base import DeqModel, SolverFailure
-from deqnet.sweep.batched import Ensemble
+from deqnet.models.stack import Stack
 
 # The boundary's grid: finer while paused (drawn once), coarser while training (drawn up to
 # display rate; the browser smooths the image), and coarser still in a class, where one
@@ -86,14 +86,14 @@ def stacked_grids(
 ) -> list[DecisionGrid]:
     """``decision_grid(models[m], extents[m], n)`` of each model, as one batched evaluation.
 
-    The models must share ``Ensemble``'s shapes (one live group) and use a fixed-step solver or
+    The models must share a stack (one live group) and use a fixed-step solver or
     layers. Equal to the lone grids to float rounding (tests/test_live_picture.py).
     """
-    ensemble = Ensemble(models)
+    stack = Stack(models, leaves=False)
     axes = [grid_points(extent, n) for extent in extents]
-    x = torch.as_tensor(np.stack([points for _, _, points in axes]), dtype=ensemble.dtype)
+    x = torch.as_tensor(np.stack([points for _, _, points in axes]), dtype=stack.dtype)
     with torch.no_grad():
-        logits = ensemble.logits(x, ensemble.stack(range(len(models))))
+        logits = stack.logits(x)
         probs = logits.softmax(dim=2).numpy()
     return [
         DecisionGrid(xs=xs, ys=ys, probs=probs[m].reshape(n, n, -1))

@@ -2,8 +2,8 @@
 
 Each round it takes the sessions that are running *and* watched (a websocket's visible
 :class:`~deqnet.live.mailbox.Mailbox`, or a polling tab's recent tick,
-:meth:`LiveTrainer.watch_for`), groups them by ``deqnet.sweep.class_key`` and takes one
-optimiser step of each group as one stacked computation (``deqnet.sweep.step_together``): every
+:meth:`LiveTrainer.watch_for`), groups them by ``deqnet.engine.trainer_key`` (exact) and takes one
+optimiser step of each group as one stacked computation (``deqnet.engine.step_together``): every
 session gets one step per round whatever its group's size, and a session's numbers do not
 depend on who else trains.
 
@@ -36,6 +36,7 @@ from contextlib import ExitStack, contextmanager
 import torch
 
 from deqnet.analysis.grids import DecisionGrid, decision_grid, plot_extent
+from deqnet.engine import step_together, trainer_key
 from deqnet.live.mailbox import Mailbox, Trainee
 from deqnet.live.picture import (
     CLASS_SIZE,
@@ -45,7 +46,6 @@ from deqnet.live.picture import (
     stacked_grids,
 )
 from deqnet.models.base import SolverFailure
-from deqnet.sweep import class_key, step_together
 
 _LOG = logging.getLogger("deqnet.live")
 
@@ -177,7 +177,7 @@ class LiveTrainer:
             began = time.monotonic()
             groups: dict[object, list[Trainee]] = {}
             for trainee in trainees:
-                groups.setdefault(class_key(trainee.trainer), []).append(trainee)
+                groups.setdefault(trainer_key(trainee.trainer), []).append(trainee)
             stepped = sum(
                 self._step_group(key, members, len(trainees)) for key, members in groups.items()
             )
@@ -195,7 +195,7 @@ class LiveTrainer:
                 t
                 for t in free
                 if t.live.running and not t.budget_reached and not t.diverged
-                and class_key(t.trainer) == key  # a settings change may have rebuilt it
+                and trainer_key(t.trainer) == key  # a settings change may have rebuilt it
             ]  # fmt: skip
             if not stepping:
                 return 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 import torch
 
 from deqnet.config import ConfigError, ModelConfig
-from deqnet.models.base import ContinuousModel, DeqModel, DiscreteModel, SolverFailure
+from deqnet.models.base import ContinuousModel, DeqModel, DiscreteModel
 from deqnet.models.feedforward import FeedForward
 from deqnet.models.node import NeuralODE
 from deqnet.models.resnet import ResNet
 from deqnet.models.ruseckas import RuseckasODE
+from deqnet.models.solver import SolverFailure
 
 REGISTRY: dict[str, type[DeqModel]] = {
     "node": NeuralODE,

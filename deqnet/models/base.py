@@ -3,6 +3,10 @@
 ``DeqModel`` holds the lift (zero padding to D = 2 + augment) and the linear readout.
 ``ContinuousModel`` solves dx/dt = F(x, t) with torchdiffeq, one solve per weight segment, so
 piecewise-constant weights never straddle a solver step. ``DiscreteModel`` applies L layers.
+
+Each family writes its maths once, for M stacked models (``stack_weights`` and ``stack_field``
+or ``stack_layer``, static methods on its class); a lone model runs it as a stack of one
+(``deqnet.models.stack``), with (N, D) states turned to feature-major (1, D, N) and back.
 """
 
 from __future__ import annotations
@@ -10,31 +14,29 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
 from deqnet.config import ModelConfig
-from deqnet.models.solver import solver_kwargs
+from deqnet.families import Family
+from deqnet.models.solver import SolverFailure, solver_kwargs
+from deqnet.models.stack import Stack
 
 # F(t, x) of one weight segment: (t, (N, D)) -> (N, D).
 Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-
-class SolverFailure(RuntimeError):
-    """The ODE solver gave up (step-size underflow, step budget exceeded, non-finite state)."""
+__all__ = ["ContinuousModel", "DeqModel", "DiscreteModel", "Field", "LayerStack", "SolverFailure"]
 
 
 class DeqModel(nn.Module, ABC):
     """Common part of all families: x(0) = pad(input), logits = readout(flow(x(0))).
 
-    Class attributes (facts about the family, read by the app and the sweep):
+    Class attributes:
+        family: the family's facts (``deqnet.families``).
         continuous: the flow is an ODE solve (else L discrete layers).
-        uses_mlp: the field or layer is an MLP, so ``width`` and ``activation`` matter.
-        uses_gamma: the family has the small nonlinearity g, so ``gamma`` and ``nonlinearity``
-            matter.
 
     Attributes:
         config: the ModelConfig the model was built from.
@@ -43,9 +45,8 @@ class DeqModel(nn.Module, ABC):
         nfe: evaluations of the layer function or vector field since the last reset.
     """
 
+    family: ClassVar[Family]
     continuous: ClassVar[bool]
-    uses_mlp: ClassVar[bool]
-    uses_gamma: ClassVar[bool]
 
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__()
@@ -62,15 +63,28 @@ class DeqModel(nn.Module, ABC):
     def dtype(self) -> torch.dtype:
         return self.readout.weight.dtype
 
+    @staticmethod
+    @abstractmethod
+    def stack_weights(stack: Stack, k: Any, scale: torch.Tensor | None) -> Any:
+        """Weight set k of a stack's models, laid out for ``stack_field`` or ``stack_layer``."""
+
+    def alone(self) -> Stack:
+        """This model as a stack of one, connected to its parameters (autograd reaches them)."""
+        return Stack([self], leaves=False)
+
     def lift(self, x: torch.Tensor) -> torch.Tensor:
         """Zero-pad inputs (N, 2) to states (N, D) in the model's dtype."""
         x = torch.as_tensor(x, dtype=self.dtype)
         pad = x.new_zeros(x.shape[0], self.config.augment)
         return torch.cat([x, pad], dim=1)
 
-    @abstractmethod
     def flow(self, x0: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
         """Map x(0) (N, D) to x(T) (N, D)."""
+        stack = self.alone()
+        try:
+            return stack.flow(x0.T.unsqueeze(0), adjoint=adjoint)[0].T
+        finally:
+            self.nfe += stack.nfe
 
     def flow_parameters(self) -> list[nn.Parameter]:
         """Parameters of the flow (everything except the readout)."""
@@ -78,7 +92,11 @@ class DeqModel(nn.Module, ABC):
 
     def forward(self, x: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
         """Logits (N, C) for inputs (N, 2)."""
-        return self.readout(self.flow(self.lift(x), adjoint=adjoint))
+        stack = self.alone()
+        try:
+            return stack.logits(torch.as_tensor(x).unsqueeze(0), adjoint=adjoint)[0]
+        finally:
+            self.nfe += stack.nfe
 
     def segment_at(self, t: float) -> int:
         """Index of the weight segment in use at depth t, 0 <= t <= T.
@@ -95,35 +113,55 @@ class DeqModel(nn.Module, ABC):
         raise TypeError(f"{type(self).__name__} is neither continuous nor discrete")
 
 
-class _SegmentField(nn.Module):
-    """torchdiffeq's ``func`` for one weight segment; counts evaluations on the model.
+def _rows(stacked: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """A stack-of-one function of (1, D, N) states applied to (N, D) states."""
+    return stacked(x.T.unsqueeze(0))[0].T
 
-    With ``bind`` the segment's weights are sliced once (fast path for back-propagation).
+
+class _SegmentField(nn.Module):
+    """torchdiffeq's ``func`` for one weight segment in s = t / T: T F(x, s T); counts
+    evaluations on the model.
+
+    With ``bind`` the segment's weights are bound once (fast path for back-propagation).
     odeint_adjoint runs its forward pass without a graph and differentiates ``func`` itself, so
-    there the weights must be sliced inside every call to stay connected to the parameters.
+    there the weights must be bound inside every call to stay connected to the parameters.
     """
 
     def __init__(self, model: ContinuousModel, segment: int, *, bind: bool) -> None:
         super().__init__()
         self.model = model
         self.segment = segment
-        self.bound = model.segment_function(segment) if bind else None
+        self.bound = model.segment_function(segment, rescaled=True) if bind else None
 
-    def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, s: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         self.model.nfe += 1
         if self.bound is not None:
-            return self.bound(t, x)
-        return self.model.segment_field(self.segment, t, x)
+            return self.bound(s, x)
+        return self.model.segment_function(self.segment, rescaled=True)(s, x)
 
 
 class ContinuousModel(DeqModel):
-    """A model whose flow is the ODE dx/dt = F(x, t) on [0, T], solved with torchdiffeq."""
+    """A model whose flow is the ODE dx/dt = F(x, t) on [0, T], solved with torchdiffeq.
+
+    A family defines ``stack_weights(stack, k, scale)`` and ``stack_field(weights, t, x)``: F of
+    M models on (M, D, N) states, ``scale`` (M, 1, 1) folding a factor into the weights (T,
+    for a solve in s = t / T).
+    """
 
     continuous = True
 
+    @staticmethod
     @abstractmethod
-    def segment_function(self, segment: int) -> Field:
-        """F(·, ·) of weight set ``segment`` as a function (t, x (N, D)) -> (N, D)."""
+    def stack_field(weights: Any, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """F of every model of a stack for one bound weight set: (M, D, N) -> (M, D, N)."""
+
+    def segment_function(self, segment: int, *, rescaled: bool = False) -> Field:
+        """F(·, ·) of weight set ``segment`` as a function (t, x (N, D)) -> (N, D); with
+        ``rescaled``, the field in s = t / T instead: (s, x) -> T F(x, s T)."""
+        alone = self.alone()
+        weights = self.stack_weights(alone, segment, alone.T if rescaled else None)
+        kind = type(self)
+        return lambda t, x: _rows(lambda states: kind.stack_field(weights, t, states), x)
 
     def segment_field(self, segment: int, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """F(x, t) (N, D) using weight set ``segment``."""
@@ -152,16 +190,23 @@ class ContinuousModel(DeqModel):
     ) -> torch.Tensor:
         """States at ``times`` (K,) ascending in [0, T]: returns (K, N, D).
 
-        Integrates segment by segment from t = 0. Raises SolverFailure if torchdiffeq gives up.
+        Integrates segment by segment from t = 0, in s = t / T like every flow of this model
+        (``Stack``), so the states at T are the ones its logits are computed from. Raises
+        SolverFailure if torchdiffeq gives up.
         """
-        times = torch.as_tensor(times, dtype=torch.float64)
-        bounds = self.segment_bounds()
+        k_total = self.config.n_segments
+        bounds = torch.linspace(0.0, 1.0, k_total + 1, dtype=torch.float64)
+        s_times = torch.as_tensor(times, dtype=torch.float64) / self.config.T
+        # A time on a segment bound (t = k T / K) divides to within rounding of k / K: snap it.
+        nearest = torch.argmin((s_times[:, None] - bounds[None, :]).abs(), dim=1)
+        on_bound = (s_times - bounds[nearest]).abs() < 1e-12
+        s_times = torch.where(on_bound, bounds[nearest], s_times)
         at_bound = [x0]
         inside: dict[int, torch.Tensor] = {}
-        for k in range(self.config.n_segments):
+        for k in range(k_total):
             lo, hi = float(bounds[k]), float(bounds[k + 1])
-            mask = (times > lo) & (times < hi)
-            grid = torch.cat([bounds[k : k + 1], times[mask], bounds[k + 1 : k + 2]])
+            mask = (s_times > lo) & (s_times < hi)
+            grid = torch.cat([bounds[k : k + 1], s_times[mask], bounds[k + 1 : k + 2]])
             kwargs = self.solver_kwargs()
             func = _SegmentField(self, k, bind=not adjoint)
             try:
@@ -181,16 +226,9 @@ class ContinuousModel(DeqModel):
                 inside[j] = sol[1 + i]
             at_bound.append(sol[-1])
         out = []
-        for j, t in enumerate(times.tolist()):
-            if j in inside:
-                out.append(inside[j])
-            else:
-                out.append(at_bound[int(torch.argmin((bounds - t).abs()))])
+        for j in range(len(s_times)):
+            out.append(inside[j] if j in inside else at_bound[int(nearest[j])])
         return torch.stack(out)
-
-    def flow(self, x0: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
-        times = torch.tensor([0.0, self.config.T], dtype=torch.float64)
-        return self.solve(x0, times, adjoint=adjoint)[-1]
 
     def solver_grid(self) -> torch.Tensor:
         """Times (K,) a fixed-step solver steps through (adaptive: the segment bounds)."""
@@ -232,18 +270,27 @@ class LayerStack:
 
 
 class DiscreteModel(LayerStack, DeqModel):
-    """A network of L layers, layer l <-> time t_l = l * dt with dt = T / L."""
+    """A network of L layers, layer l <-> time t_l = l * dt with dt = T / L.
+
+    A family defines ``stack_weights(stack, k, None)`` and ``stack_layer(weights, x, dt, t)``:
+    x_{l+1} of M models from (M, D, N) states, with dt and t_l = l dt each (M, 1, 1) (t None
+    unless the time mode is "time"). A discrete network's backprop *is* its discrete adjoint,
+    so ``adjoint`` changes nothing.
+    """
 
     continuous = False
 
+    @staticmethod
     @abstractmethod
+    def stack_layer(
+        weights: Any, x: torch.Tensor, dt: torch.Tensor, t: torch.Tensor | None
+    ) -> torch.Tensor:
+        """One layer of every model of a stack: (M, D, N) -> (M, D, N)."""
+
     def step(self, layer: int, x: torch.Tensor) -> torch.Tensor:
         """x_{l+1} (N, D) from x_l (N, D)."""
-
-    def flow(self, x0: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
-        # ``adjoint`` is accepted for a uniform interface: a discrete network's backprop *is*
-        # its discrete adjoint, so there is nothing else to switch to.
-        x = x0
-        for layer in range(self.layers):
-            x = self.step(layer, x)
-        return x
+        self.nfe += 1
+        stack = self.alone()
+        weights = self.stack_weights(stack, self.segment_of_layer(layer), None)
+        t = stack.T.new_full((1, 1, 1), layer * self.dt)
+        return _rows(lambda states: type(self).stack_layer(weights, states, stack.dt, t), x)

@@ -9,9 +9,17 @@ from __future__ import annotations
 import torch
 
 from deqnet.config import ModelConfig
+from deqnet.families import FAMILY_TABLE
 from deqnet.models.base import DiscreteModel
-from deqnet.models.blocks import StackedLinear, small_nonlinearity
+from deqnet.models.blocks import (
+    LinearWeights,
+    StackedLinear,
+    affine,
+    bind_linear,
+    small_nonlinearity,
+)
 from deqnet.models.ruseckas import BIAS_STD, WEIGHT_STD
+from deqnet.models.stack import Stack
 
 
 class FeedForward(DiscreteModel):
@@ -21,8 +29,7 @@ class FeedForward(DiscreteModel):
     initialised dt b0, and the readout. gamma is fixed by the config.
     """
 
-    uses_mlp = False
-    uses_gamma = True
+    family = FAMILY_TABLE["feedforward"]
 
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__(config, n_classes, generator)
@@ -37,9 +44,21 @@ class FeedForward(DiscreteModel):
         )
 
     def activation(self, y: torch.Tensor) -> torch.Tensor:
-        """h(y) = y + dt g(y), element-wise."""
-        return y + self.dt * small_nonlinearity(self.config, y)
+        """h(y) = y + dt g(y), element-wise (any shape)."""
+        return FeedForward.squash(-self.config.gamma, self.config.nonlinearity, self.dt, y)
 
-    def step(self, layer: int, x: torch.Tensor) -> torch.Tensor:
-        self.nfe += 1
-        return self.activation(self.linear(self.segment_of_layer(layer), x))
+    @staticmethod
+    def squash(neg_gamma, nonlinearity: str, dt, y: torch.Tensor) -> torch.Tensor:
+        """h(y) = y + dt g(y); ``neg_gamma`` and ``dt`` floats or (M, 1, 1)."""
+        return y + dt * small_nonlinearity(neg_gamma, nonlinearity, y)
+
+    @staticmethod
+    def stack_weights(stack: Stack, k, scale: torch.Tensor | None) -> LinearWeights:
+        return bind_linear(stack.tensors, k, stack.config, stack.neg_gamma)
+
+    @staticmethod
+    def stack_layer(
+        weights: LinearWeights, x: torch.Tensor, dt: torch.Tensor, t: torch.Tensor | None
+    ) -> torch.Tensor:
+        y = affine(weights, x)
+        return FeedForward.squash(weights.neg_gamma, weights.nonlinearity, dt, y)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import torch
 
+from deqnet.config import ModelConfig
+from deqnet.families import FAMILY_TABLE
 from deqnet.models.base import DiscreteModel
-from deqnet.models.blocks import MLPFamily
+from deqnet.models.blocks import MLPWeights, StackedMLP, apply_mlp, bind_mlp
+from deqnet.models.stack import Stack
 
 
-class ResNet(MLPFamily, DiscreteModel):
+class ResNet(DiscreteModel):
     """Residual MLP blocks with step dt = T / L.
 
     Tied (time mode "autonomous"): one block for all layers; "time": one block fed t_l = l dt;
@@ -16,10 +19,18 @@ class ResNet(MLPFamily, DiscreteModel):
     Parameters: ``mlp`` (a StackedMLP with K sets) and the readout.
     """
 
-    def residual(self, layer: int, x: torch.Tensor) -> torch.Tensor:
-        """f_l(x_l) (N, D): the block's output before it is scaled by dt."""
-        self.nfe += 1
-        return self.mlp(self.segment_of_layer(layer), layer * self.dt, x)
+    family = FAMILY_TABLE["resnet"]
 
-    def step(self, layer: int, x: torch.Tensor) -> torch.Tensor:
-        return x + self.dt * self.residual(layer, x)
+    def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
+        super().__init__(config, n_classes, generator)
+        self.mlp = StackedMLP(config, config.n_segments, generator)
+
+    @staticmethod
+    def stack_weights(stack: Stack, k, scale: torch.Tensor | None) -> MLPWeights:
+        return bind_mlp(stack.tensors, k, stack.config, hidden_mask=stack.hidden_mask)
+
+    @staticmethod
+    def stack_layer(
+        weights: MLPWeights, x: torch.Tensor, dt: torch.Tensor, t: torch.Tensor | None
+    ) -> torch.Tensor:
+        return x + dt * apply_mlp(weights, t, x)

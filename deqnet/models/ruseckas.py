@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import torch
-from torch.nn import functional as F
 
 from deqnet.config import ModelConfig
+from deqnet.families import FAMILY_TABLE
 from deqnet.models.base import ContinuousModel
-from deqnet.models.blocks import StackedLinear, small_nonlinearity
+from deqnet.models.blocks import (
+    LinearWeights,
+    StackedLinear,
+    affine,
+    bind_linear,
+    small_nonlinearity,
+)
+from deqnet.models.stack import Stack
 
 # Initial spread of w and b: a gentle linear field, so the untrained flow is close to the identity.
 WEIGHT_STD = 0.5
@@ -21,8 +28,7 @@ class RuseckasODE(ContinuousModel):
     config (a hyperparameter, not trained).
     """
 
-    uses_mlp = False
-    uses_gamma = True
+    family = FAMILY_TABLE["ruseckas"]
 
     def __init__(self, config: ModelConfig, n_classes: int, generator: torch.Generator) -> None:
         super().__init__(config, n_classes, generator)
@@ -30,6 +36,11 @@ class RuseckasODE(ContinuousModel):
             config.dim, config.n_segments, generator, weight_std=WEIGHT_STD, bias_std=BIAS_STD
         )
 
-    def segment_function(self, segment: int):
-        w, b, config = self.linear.w[segment], self.linear.b[segment], self.config
-        return lambda t, x: F.linear(x, w, b) + small_nonlinearity(config, x)
+    @staticmethod
+    def stack_weights(stack: Stack, k, scale: torch.Tensor | None) -> LinearWeights:
+        return bind_linear(stack.tensors, k, stack.config, stack.neg_gamma, scale=scale)
+
+    @staticmethod
+    def stack_field(weights: LinearWeights, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        g = small_nonlinearity(weights.neg_gamma, weights.nonlinearity, x)
+        return affine(weights, x) + g

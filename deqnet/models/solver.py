@@ -1,4 +1,4 @@
-"""torchdiffeq's arguments for a config's solver: one rule for a lone model and the sweep's batch.
+"""torchdiffeq's arguments for a config's solver, and how a solver's failure is reported.
 
 Fixed-step solvers take ``ModelConfig.steps_per_segment`` equal steps per weight segment on an
 exact linspace grid. No ``step_size``: a step_size grid can gain a spurious tiny last step from
@@ -13,6 +13,22 @@ from typing import Any
 import torch
 
 from deqnet.config import ModelConfig
+
+
+class SolverFailure(RuntimeError):
+    """The ODE solver gave up (step-size underflow, step budget exceeded, non-finite state)."""
+
+
+def explain_solver_failure(err: Exception) -> str:
+    """Plain-language reason for a torchdiffeq failure."""
+    text = str(err)
+    if "underflow" in text:
+        return "the adaptive solver's step size shrank to nothing (the flow became too stiff)"
+    if "max_num_steps" in text:
+        return "the adaptive solver needed more steps than the max-steps bound allows"
+    if "non-finite" in text or "nan" in text.lower():
+        return "the hidden state became infinite or NaN inside the solver"
+    return f"the ODE solver failed ({text})"
 
 
 def solver_kwargs(

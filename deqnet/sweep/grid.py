@@ -1,17 +1,20 @@
 """Expanding a sweep grid into validated cells, and grouping the cells that can train together.
 
 A grid maps names to value lists, e.g. ``{"lr": [1e-3, 1e-2], "seed": [0, 1]}``. Every combination
-is one cell with its own ModelConfig, TrainConfig and data. Cells whose models have the same shapes
-and solver form one group, trained as a single batched computation; settings that change shapes
-(width, layers, family, solver, ...) split the cells into several groups of the same call.
+is one cell with its own ModelConfig, TrainConfig and data. Cells with equal stack keys
+(``deqnet.engine.stack_key``: the same family and solver, widths within a band, ...) form one
+group, trained as stacked computations; other settings (family, solver, solver steps, ...) split
+the cells into several groups of the same call.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import torch
 
 from deqnet.config import (
     ACTIVATIONS,
@@ -28,7 +31,8 @@ from deqnet.config import (
     step_memory,
 )
 from deqnet.datasets import Dataset, DatasetError
-from deqnet.models import REGISTRY
+from deqnet.engine.keys import DataSizes, stack_key
+from deqnet.families import FAMILY_TABLE
 
 
 @dataclass(frozen=True)
@@ -38,47 +42,43 @@ class GridAxis:
     Attributes:
         kind: float or int (any numbers the config accepts), or the tuple of allowed choices.
         default: values a new sweep over it starts from (what a picker offers first).
-        batched: only numbers change, never shapes: one batched computation covers all values.
-            Otherwise each value runs as a separate group of the same call.
+
+    Which values share a stacked computation is ``deqnet.engine.stack_key``'s rule, not the
+    axis's: seeds, learning rates, T, widths within a band and layers do; solvers do not.
     """
 
     kind: type | tuple[Any, ...]
     default: tuple[Any, ...]
-    batched: bool
 
 
 _AUGMENTS = tuple(range(int(LIMITS["augment"][0]), int(LIMITS["augment"][1]) + 1))
 
-# The sweepable settings, batched ones first. "steps" is the solver's step count
+# The sweepable settings. "steps" is the solver's step count
 # (ModelConfig.steps), not the training budget.
 GRID_AXES: dict[str, GridAxis] = {
-    "lr": GridAxis(float, (0.003, 0.01, 0.03, 0.1), batched=True),
-    "weight_decay": GridAxis(float, (0.0, 1e-4, 1e-3, 1e-2), batched=True),
-    "T": GridAxis(float, (0.5, 1.0, 2.0, 4.0), batched=True),
-    "gamma": GridAxis(float, (0.0, 0.1, 0.5, 1.0), batched=True),
-    "seed": GridAxis(int, (0, 1, 2, 3), batched=True),
-    "noise": GridAxis(float, (0.05, 0.1, 0.2, 0.3), batched=True),
-    "family": GridAxis(FAMILIES, FAMILIES, batched=False),
-    "width": GridAxis(int, (4, 8, 16, 32), batched=False),
-    "layers": GridAxis(int, (2, 5, 10, 20), batched=False),
-    "solver": GridAxis(SOLVERS, ("euler", "rk4", "dopri5"), batched=False),
-    "augment": GridAxis(_AUGMENTS, (0, 1, 2), batched=False),
-    "steps": GridAxis(int, (5, 10, 20, 40), batched=False),
-    "time_mode": GridAxis(TIME_MODE_NAMES, ("autonomous", "piecewise"), batched=False),
-    "segments": GridAxis(int, (1, 2, 4, 8), batched=False),
-    "activation": GridAxis(ACTIVATIONS, ACTIVATIONS, batched=False),
-    "nonlinearity": GridAxis(NONLINEARITIES, NONLINEARITIES, batched=False),
+    "lr": GridAxis(float, (0.003, 0.01, 0.03, 0.1)),
+    "weight_decay": GridAxis(float, (0.0, 1e-4, 1e-3, 1e-2)),
+    "T": GridAxis(float, (0.5, 1.0, 2.0, 4.0)),
+    "gamma": GridAxis(float, (0.0, 0.1, 0.5, 1.0)),
+    "seed": GridAxis(int, (0, 1, 2, 3)),
+    "noise": GridAxis(float, (0.05, 0.1, 0.2, 0.3)),
+    "family": GridAxis(FAMILIES, FAMILIES),
+    "width": GridAxis(int, (4, 8, 16, 32)),
+    "layers": GridAxis(int, (2, 5, 10, 20)),
+    "solver": GridAxis(SOLVERS, ("euler", "rk4", "dopri5")),
+    "augment": GridAxis(_AUGMENTS, (0, 1, 2)),
+    "steps": GridAxis(int, (5, 10, 20, 40)),
+    "time_mode": GridAxis(TIME_MODE_NAMES, ("autonomous", "piecewise")),
+    "segments": GridAxis(int, (1, 2, 4, 8)),
+    "activation": GridAxis(ACTIVATIONS, ACTIVATIONS),
+    "nonlinearity": GridAxis(NONLINEARITIES, NONLINEARITIES),
 }
-BATCHED_NAMES = tuple(name for name, axis in GRID_AXES.items() if axis.batched)
-GROUPED_NAMES = tuple(name for name, axis in GRID_AXES.items() if not axis.batched)
-GRID_NAMES = BATCHED_NAMES + GROUPED_NAMES
+GRID_NAMES = tuple(GRID_AXES)
 
 # Caps for a shared server: values per axis and cells per sweep.
 SWEEP_CAPS = {"values_per_axis": 5, "cells": 25}
 
 _TRAIN_NAMES = ("lr", "weight_decay", "seed")
-# Model fields that vary inside one batched group (per-model scalars of the stacked computation).
-_BATCHED_MODEL_FIELDS = ("T", "gamma")
 
 
 @dataclass(frozen=True)
@@ -107,18 +107,22 @@ class CellSpec:
             return None
         return RunConfig(data=self.data_config, model=self.model_config, train=self.train_config)
 
-    @property
-    def group_key(self) -> tuple:
-        """Cells with equal keys have models of the same shapes and solver: they batch together."""
-        model = self.model_config.to_dict()
-        return tuple((k, v) for k, v in model.items() if k not in _BATCHED_MODEL_FIELDS)
+    def stack_key(self, dtype: torch.dtype = torch.float32) -> Hashable | None:
+        """Cells with equal keys train as one stack (``deqnet.engine.stack_key``, not exact)."""
+        sizes = DataSizes(self.data.n_classes, self.data.n_train, self.data.n_test)
+        return stack_key(self.model_config, self.train_config, sizes, exact=False, dtype=dtype)
 
 
-def validate_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...]]:
+def validate_grid(
+    grid: Mapping[str, Sequence[Any]], caps: Mapping[str, int] | None = None
+) -> dict[str, tuple[Any, ...]]:
     """Check names and value counts; returns the grid with tuples of values, in the same order.
 
-    Raises ConfigError naming the allowed names, or the cap that was exceeded.
+    ``caps`` ("values_per_axis", "cells") defaults to the shared server's ``SWEEP_CAPS``; the
+    command line and notebooks pass their own. Raises ConfigError naming the allowed names, or
+    the cap that was exceeded.
     """
+    caps = SWEEP_CAPS if caps is None else caps
     if not isinstance(grid, Mapping):
         raise ConfigError(f"grid must be a mapping of name -> list of values, got {grid!r}")
     unknown = [name for name in grid if name not in GRID_NAMES]
@@ -128,30 +132,34 @@ def validate_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, tuple[Any, ...
             f"allowed names: {', '.join(GRID_NAMES)}"
         )
     out: dict[str, tuple[Any, ...]] = {}
-    cap = SWEEP_CAPS["values_per_axis"]
+    cap = caps["values_per_axis"]
     for name, values in grid.items():
         if isinstance(values, str | bytes) or not isinstance(values, Sequence):
             raise ConfigError(f"grid values for {name} must be a list, got {values!r}")
         if not 1 <= len(values) <= cap:
             raise ConfigError(f"grid {name} has {len(values)} values; allowed 1 to {cap}")
-        if len(set(values)) != len(values):
+        try:
+            repeated = len(set(values)) != len(values)
+        except TypeError:  # a list or a mapping among the values (a hand-written spec file)
+            raise ConfigError(f"grid {name} values must be numbers or names: {values!r}") from None
+        if repeated:
             raise ConfigError(f"grid {name} repeats a value: {list(values)!r}")
         out[name] = tuple(values)
     cells = 1
     for values in out.values():
         cells *= len(values)
-    if cells > SWEEP_CAPS["cells"]:
-        raise ConfigError(f"the grid has {cells} combinations; at most {SWEEP_CAPS['cells']}")
+    if cells > caps["cells"]:
+        raise ConfigError(f"the grid has {cells} combinations; at most {caps['cells']}")
     return out
 
 
 def unused_setting(name: str, model_config: ModelConfig) -> str | None:
     """Why sweeping ``name`` would not change this model (its cells would all match), or None.
 
-    Read from the family facts of the model classes (``uses_gamma``, ``uses_mlp``) and from
+    Read from the family table (``uses_gamma``, ``uses_mlp``) and from
     whether the model is discrete; the answer completes "<setting> does not change …".
     """
-    family = REGISTRY[model_config.family]
+    family = FAMILY_TABLE[model_config.family]
     if name in ("gamma", "nonlinearity") and not family.uses_gamma:
         return "a model without the nonlinearity g"
     if name in ("width", "activation") and not family.uses_mlp:
@@ -203,10 +211,10 @@ def expand_grid(
 
 
 def group_cells(cells: list[CellSpec]) -> list[list[int]]:
-    """Indices of the cells of each group (shape-compatible cells), groups in first-seen order."""
-    groups: dict[tuple, list[int]] = {}
+    """Indices of the cells of each stack (equal ``stack_key``), stacks in first-seen order."""
+    groups: dict[Hashable, list[int]] = {}
     for i, cell in enumerate(cells):
-        groups.setdefault(cell.group_key, []).append(i)
+        groups.setdefault(cell.stack_key(), []).append(i)
     return list(groups.values())
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from deqnet.engine import StepRecord, evaluate_together, step_together
 from deqnet.models import DeqModel, build_model
 from deqnet.sweep.grid import CellSpec
-from deqnet.sweep.group import GroupTrainer
-from deqnet.training import StepRecord
+from deqnet.training import Trainer
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,17 +69,18 @@ def run_chunk(
 
     ``progress`` is called after each stacked step with the number of cell-steps done so far.
     """
-    models = [initial_model(spec, dtype) for spec in specs]
-    trainer = GroupTrainer(models, [s.data for s in specs], [s.train_config for s in specs])
+    trainers = [Trainer(initial_model(s, dtype), s.data, s.train_config) for s in specs]
     start = time.perf_counter()
     for step in range(steps):
-        trainer.step()
+        step_together(trainers)
         if progress is not None:
             progress((step + 1) * len(specs))
     seconds = (time.perf_counter() - start) / len(specs)
-    metrics = trainer.final_metrics()
+    metrics = evaluate_together(
+        [t.model for t in trainers], [s.data for s in specs], specs[0].train_config.loss
+    )
     outcomes = []
-    for j, (cell, one) in enumerate(zip(cells, trainer.trainers, strict=True)):
+    for j, (cell, one) in enumerate(zip(cells, trainers, strict=True)):
         history = tuple(one.history)
         outcomes.append(
             CellOutcome(

@@ -13,12 +13,14 @@ them get a call each. The state stays in each optimiser's own ``state`` (created
 in turn, so a parameter's new value does not depend on which other parameters share the call
 (``tests/test_sweep_adam.py``).
 
-``step_stacked`` goes further for models of equal shapes whose gradients come stacked from one
-batched backward pass (``step_together``): it gathers each parameter's weights and moments of
-all models into one (K, ...) tensor and runs the same elementwise ops once per parameter instead
-of once per model and parameter, then copies the results back into each optimiser's own
-tensors. Every op is elementwise, with each model's step size and bias correction broadcast
-along its own row, so a model's new values are bit for bit those of ``step_all``.
+``step_stacked`` goes further for models whose gradients come stacked from one batched backward
+pass (``step_together``): it gathers each parameter's weights and moments of all models into one
+(K, ...) tensor (zero-padded where the stack pads shapes) and runs the same elementwise ops once
+per parameter instead of once per model and parameter, then copies the results back into each
+optimiser's own tensors. Every op is elementwise, with each model's step size and bias
+correction broadcast along its own row, so a model's new values are bit for bit those of
+``step_all``. Padding stays exactly 0: its gradient is 0, so are its moments, and the update
+0 / (sqrt(0) + eps) is 0.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
+
+from deqnet.models.stack import Stack
 
 # Options of torch.optim.Adam that the batched call assumes at their defaults.
 _DEFAULTS = {
@@ -69,14 +73,15 @@ def step_stacked(
     optimizers: Sequence[torch.optim.Optimizer],
     params: Sequence[Sequence[torch.Tensor]],
     grads: Sequence[torch.Tensor],
+    stack: Stack | None = None,
 ) -> list[torch.Tensor] | None:
-    """Adam step of K models of equal shapes; their new weights stacked, or None if not taken.
+    """Adam step of K models; their new weights stacked, or None if not taken.
 
     ``params[r][j]`` is parameter j of model r and ``grads[j]`` (K, *shape) the gradients of
-    parameter j of all K models. Taken only when every optimiser is a plain Adam with one
-    parameter group, all share betas, eps and weight decay, and every parameter has Adam state
-    (after its first step); otherwise nothing changes and the caller uses ``step_all``.
-    Returns the new weights per parameter j, stacked (K, *shape).
+    parameter j of all K models: of equal shapes, or laid out (padded) as ``stack.tensors``. Taken only when every
+    optimiser is a plain Adam with one parameter group, all share betas, eps and weight decay,
+    and every parameter has Adam state (after its first step); otherwise nothing changes and
+    the caller uses ``step_all``. Returns the new weights per parameter j, stacked (K, *shape).
     """
     if not all(_batchable(opt) and len(opt.param_groups) == 1 for opt in optimizers):
         return None
@@ -95,9 +100,9 @@ def step_stacked(
         for j, grad in enumerate(grads):
             rows = [1] * (grad.dim() - 1)
             own = [row[j] for row in states]
-            p = torch.stack([model[j] for model in params])
-            exp_avg = torch.stack([state["exp_avg"] for state in own])
-            exp_avg_sq = torch.stack([state["exp_avg_sq"] for state in own])
+            p = _stacked(stack, j, [model[j] for model in params])
+            exp_avg = _stacked(stack, j, [state["exp_avg"] for state in own])
+            exp_avg_sq = _stacked(stack, j, [state["exp_avg_sq"] for state in own])
             # Each model's step size and bias correction, from Python floats as step_all's.
             step_size = torch.tensor(
                 [-(g["lr"] / (1 - beta1 ** c[j])) for g, c in zip(groups, counts, strict=True)],
@@ -119,9 +124,24 @@ def step_stacked(
             weights.append(p)
             targets += [model[j] for model in params]
             targets += [state["exp_avg"] for state in own] + [state["exp_avg_sq"] for state in own]
-            sources += [*p.unbind(), *exp_avg.unbind(), *exp_avg_sq.unbind()]
+            for stacked in (p, exp_avg, exp_avg_sq):
+                sources += _rows(stack, j, stacked)
         torch._foreach_copy_(targets, sources)
     return weights
+
+
+def _stacked(stack: Stack | None, j: int, tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Parameter j's tensors of every model as one (K, ...), padded as the stack pads them
+    (for one model, a view of its own tensor: updated in place, copied back onto itself)."""
+    tensors = [t.detach() for t in tensors]
+    return torch.stack(tensors) if stack is None else stack.pad_stack(stack.names[j], tensors)
+
+
+def _rows(stack: Stack | None, j: int, stacked: torch.Tensor) -> list[torch.Tensor]:
+    """Each model's part of parameter j's stacked tensor (views)."""
+    if stack is None:
+        return list(stacked.unbind())
+    return [stack.own(stack.names[j], stacked, r) for r in range(stacked.shape[0])]
 
 
 @dataclass

@@ -13,7 +13,7 @@ import copy
 import pytest
 import torch
 
-from deqnet.sweep.adam import step_all, step_stacked
+from deqnet.engine.adam import step_all, step_stacked
 
 SHAPES = ((3, 16, 3), (3, 16), (3, 2, 16), (3, 2), (2, 2))
 
