@@ -29,13 +29,14 @@ help:
 venv: $(STAMP)
 
 # torch first, from the pinned CPU wheel; an unpinned resolve would pull the multi-GB CUDA build.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt
 	@test -x $(PY) || { echo "==> creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q $(TORCH)
 	@# requirements.txt names PyTorch's CPU index for Community Cloud; offline it is unreachable
 	@# (pip would retry it for every package), and torch is installed already: use a copy without it.
 	grep -v '^--extra-index-url' requirements.txt > $(VENV)/requirements-offline.txt
-	$(PY) -m pip install -q -r $(VENV)/requirements-offline.txt -r requirements-dev.txt
+	$(PY) -m pip install -q -r $(VENV)/requirements-offline.txt -r requirements-dev.txt \
+		-r requirements-ray.txt
 	@touch $@
 
 run: venv

@@ -1,15 +1,15 @@
 """Hyperparameter sweeps trained as one batched computation: ``sweep(data, model, train, grid)``.
 
-Modules: grid.py (the sweepable settings, caps, cells, groups, their memory), batched.py (M models
-as stacked tensors), group.py (``step_together``: one batched step of many Trainers;
-``class_key``: which Trainers may share it), result.py, run.py (``sweep``).
+Modules: grid.py (the sweepable settings, caps, cells, groups, their memory), plan.py (cells cut
+into chunks), job.py (one chunk trained), executors.py (``LocalExecutor``) and ray_executor.py
+(``RayExecutor``, imports Ray only when used), result.py, run.py (``sweep``); results_file.py
+(Parquet results of the command line ``python -m deqnet.sweep``, see cli.py).
 """
 
+from deqnet.sweep.executors import ChunkResult, Executor, LocalExecutor
 from deqnet.sweep.grid import (
-    BATCHED_NAMES,
     GRID_AXES,
     GRID_NAMES,
-    GROUPED_NAMES,
     SWEEP_CAPS,
     CellSpec,
     GridAxis,
@@ -19,27 +19,28 @@ from deqnet.sweep.grid import (
     unused_setting,
     validate_grid,
 )
-from deqnet.sweep.group import class_key, step_together
+from deqnet.sweep.ray_executor import RayExecutor
 from deqnet.sweep.result import CellPictures, SweepCell, SweepGroup, SweepResult
-from deqnet.sweep.run import sweep
+from deqnet.sweep.run import SweepCancelled, sweep
 
 __all__ = [
-    "BATCHED_NAMES",
     "GRID_AXES",
     "GRID_NAMES",
-    "GROUPED_NAMES",
     "SWEEP_CAPS",
     "CellPictures",
     "CellSpec",
+    "ChunkResult",
+    "Executor",
     "GridAxis",
+    "LocalExecutor",
+    "RayExecutor",
+    "SweepCancelled",
     "SweepCell",
     "SweepGroup",
     "SweepResult",
-    "class_key",
     "expand_grid",
     "group_cells",
     "group_step_memory",
-    "step_together",
     "sweep",
     "unused_setting",
     "validate_grid",

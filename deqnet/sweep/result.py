@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 
 from deqnet.analysis.grids import DecisionGrid, Extent, decision_grid, plot_extent
 from deqnet.config import ConfigError
 from deqnet.datasets import Dataset
 from deqnet.models.base import DeqModel, SolverFailure
 from deqnet.sweep.grid import CellSpec
+from deqnet.sweep.job import CellOutcome, trained_model
 from deqnet.training import StepRecord
 
 
@@ -43,8 +46,9 @@ class SweepCell:
         status: "ok", or "diverged" (training stopped; ``message`` says why, weights restored).
         nfe: total evaluations of the shared solves this cell took part in (forward + backward).
         seconds: the group's training wall time divided by its number of cells.
-        group: index into ``SweepResult.groups``.
-        model: the trained model, usable on its own (a plain deqnet model of the spec's config).
+        group: index into ``SweepResult.groups`` (the chunk it trained in).
+        state: the trained weights, parameter name -> array (what ``model`` is built from).
+        dtype: the dtype it trained in.
     """
 
     spec: CellSpec
@@ -55,7 +59,35 @@ class SweepCell:
     nfe: int
     seconds: float
     group: int
-    model: DeqModel
+    state: dict[str, np.ndarray]
+    dtype: torch.dtype
+
+    @classmethod
+    def from_outcome(
+        cls, spec: CellSpec, outcome: CellOutcome, group: int, dtype: torch.dtype
+    ) -> SweepCell:
+        """The cell of ``spec`` from what its chunk's training returned."""
+        return cls(
+            spec=spec,
+            history=list(outcome.history),
+            metrics=outcome.metrics,
+            status=outcome.status,
+            message=outcome.message,
+            nfe=outcome.nfe,
+            seconds=outcome.seconds,
+            group=group,
+            state=outcome.state,
+            dtype=dtype,
+        )
+
+    @cached_property
+    def model(self) -> DeqModel:
+        """The trained model, usable on its own (a plain deqnet model of the spec's config).
+
+        Built from ``state`` on first use (a sweep's cells may come from other processes, and
+        most are never opened), then kept: every use sees the same module.
+        """
+        return trained_model(self.spec, self.state, self.dtype)
 
     @property
     def overrides(self) -> dict[str, Any]:
@@ -70,12 +102,14 @@ class SweepCell:
 
 @dataclass(frozen=True)
 class SweepGroup:
-    """Cells trained as one batched computation.
+    """Cells trained as one batched computation: a chunk of ``deqnet.sweep.plan.plan_chunks``
+    (shape-compatible cells, at most ``CHUNK_CELLS`` of them).
 
     Attributes:
         cells: indices into ``SweepResult.cells``.
-        seconds: wall time of training the whole group.
-        cpu_seconds: CPU time this process spent on it (what it cost a shared server).
+        seconds: wall time of training the chunk's steps.
+        cpu_seconds: CPU time of the process that trained it, for the whole chunk (building the
+            models, training, the final evaluation): what it cost that machine.
     """
 
     cells: tuple[int, ...]
@@ -91,7 +125,7 @@ class SweepResult:
         grid: axis name -> values, in the order given.
         steps: training steps per cell (fewer for diverged cells).
         cells: one per combination, row-major over the axes (the last axis varies fastest).
-        groups: how the cells were batched.
+        groups: how the cells were batched, one per chunk in plan order.
         seconds: wall time of the whole sweep (building, training and final evaluation).
     """
 

@@ -1,4 +1,4 @@
-"""``sweep``: train every combination of a small hyperparameter grid together."""
+"""``sweep``: train every combination of a hyperparameter grid, stacked, here or on a cluster."""
 
 from __future__ import annotations
 
@@ -10,10 +10,23 @@ import torch
 
 from deqnet.config import DataConfig, ModelConfig, TrainConfig
 from deqnet.datasets import Dataset
-from deqnet.models import DeqModel, build_model
-from deqnet.sweep.grid import CellSpec, expand_grid, group_cells, validate_grid
-from deqnet.sweep.group import GroupTrainer
+from deqnet.sweep.executors import Executor, as_executor
+from deqnet.sweep.grid import expand_grid, validate_grid
+from deqnet.sweep.plan import plan_chunks
 from deqnet.sweep.result import SweepCell, SweepGroup, SweepResult
+
+
+class SweepCancelled(Exception):
+    """The executor was cancelled before every cell finished.
+
+    Attributes:
+        cells: the finished cells by grid index (None where a cell did not finish).
+    """
+
+    def __init__(self, cells: list[SweepCell | None]) -> None:
+        done = sum(c is not None for c in cells)
+        super().__init__(f"sweep cancelled after {done} of {len(cells)} cells")
+        self.cells = cells
 
 
 def sweep(
@@ -25,90 +38,76 @@ def sweep(
     *,
     dtype: torch.dtype = torch.float32,
     progress: Callable[[float], None] | None = None,
+    executor: str | Executor | None = None,
+    on_cell: Callable[[SweepCell, int, int], None] | None = None,
+    caps: Mapping[str, int] | None = None,
 ) -> SweepResult:
-    """Train every combination of ``grid`` for ``steps`` steps, batched into one computation.
+    """Train every combination of ``grid`` for ``steps`` steps, batched into stacked chunks.
 
     Args:
         data: a Dataset, or a DataConfig (required when "noise" is in the grid: each noise level
             generates its own data from the same seed).
         model_config, train_config: the base configs; each cell overrides the grid's names.
-        grid: name -> list of values (names in ``GRID_NAMES``; at most 5 values per axis and 25
-            cells, see ``SWEEP_CAPS``). "seed" sets train_config.seed, which also seeds the
-            initial weights; "steps" is the solver's step count (ModelConfig.steps).
+        grid: name -> list of values (names in ``GRID_NAMES``). "seed" sets train_config.seed,
+            which also seeds the initial weights; "steps" is the solver's step count
+            (ModelConfig.steps).
         steps: optimiser steps per cell; default ``train_config.train_steps``.
         dtype: the models' dtype (float64 for exact comparisons).
-        progress: called with the fraction of cell-steps done after each batched step.
+        progress: called with the fraction of cell-steps done (after each stacked step with the
+            local executor, after each chunk with Ray).
+        executor: None or "local" (this process), "ray" (joins ``RAY_ADDRESS`` or starts a
+            local cluster; needs requirements-ray.txt), or an ``Executor``. Every executor
+            trains the same chunks, so the numbers are the same cell for cell.
+        on_cell: called as each cell finishes, with the cell, the cells done and the total
+            (chunks arrive in any order; ``SweepResult.cells`` is in grid order whatever it was).
+        caps: "values_per_axis" and "cells" limits; default the shared server's ``SWEEP_CAPS``
+            (5 values per axis, 25 cells).
 
-    Cells that differ only in lr, weight_decay, T, gamma, seed or noise train as one batched
-    computation (stacked weights, one solver call per step for all of them); other settings split
-    the cells into groups trained one after another. With fixed-step solvers every cell follows
-    the same curve as its config trained alone with ``Trainer`` (to float rounding). With dopri5
-    the group shares one step-size controller whose error test is the worst model's own test:
-    every cell meets its rtol/atol but takes the steps of the hardest cell, so its curve differs
-    slightly from a lone run and its NFE is the group's.
+    Cells that differ only in lr, weight_decay, T, gamma, seed or noise train as one stacked
+    computation (stacked weights, one solver call per step for all of them), cut into chunks of
+    at most ``CHUNK_CELLS``; other settings split the cells into separate stacks. With
+    fixed-step solvers every cell follows the same curve as its config trained alone with
+    ``Trainer`` (to float rounding). With dopri5 the chunk shares one step-size controller whose
+    error test is the worst model's own test: every cell meets its rtol/atol but takes the
+    steps of the hardest cell, so its curve differs slightly from a lone run and its NFE is the
+    chunk's.
 
-    Raises ConfigError for unknown names, too many values or invalid values.
+    If ``progress`` or ``on_cell`` raises, the executor is cancelled and the exception passes
+    on; if the executor is cancelled from elsewhere, raises ``SweepCancelled`` with the cells
+    that finished. Raises ConfigError for unknown names, too many values or invalid values.
     """
     steps = train_config.train_steps if steps is None else steps
     train_config = train_config.replace(train_steps=steps)
-    checked = validate_grid(grid)
+    checked = validate_grid(grid, caps)
     specs = expand_grid(data, model_config, train_config, checked)
+    chunks = plan_chunks(specs)
+    runner = as_executor(executor)
     start = time.perf_counter()
     cells: list[SweepCell | None] = [None] * len(specs)
-    groups = []
-    done, total = 0, steps * len(specs)
-    for g, members in enumerate(group_cells(specs)):
-        group_specs = [specs[i] for i in members]
-        models = [_initial_model(spec, dtype) for spec in group_specs]
-        trainer = GroupTrainer(
-            models, [s.data for s in group_specs], [s.train_config for s in group_specs]
-        )
-        group_start, group_cpu = time.perf_counter(), time.process_time()
-        for _ in range(steps):
-            trainer.step()
-            done += len(members)
-            if progress is not None:
-                progress(done / total)
-        seconds = time.perf_counter() - group_start
-        cpu = time.process_time() - group_cpu
-        groups.append(SweepGroup(cells=tuple(members), seconds=seconds, cpu_seconds=cpu))
-        metrics = trainer.final_metrics()
-        for j, i in enumerate(members):
-            cells[i] = _cell(specs[i], trainer, j, metrics[j], g, seconds / len(members))
+    groups: list[SweepGroup | None] = [None] * len(chunks)
+    report = None if progress is None else (lambda done, total: progress(done / total))
+    done = 0
+    try:
+        runner.submit(specs, chunks, steps, dtype)
+        for result in runner.results(report):
+            index = result.chunk.index
+            seconds = sum(outcome.seconds for outcome in result.outcomes)
+            groups[index] = SweepGroup(result.chunk.cells, seconds, result.cpu_seconds)
+            for outcome in result.outcomes:
+                cell = SweepCell.from_outcome(specs[outcome.cell], outcome, index, dtype)
+                cells[outcome.cell] = cell
+                done += 1
+                if on_cell is not None:
+                    on_cell(cell, done, len(specs))
+    except BaseException:
+        runner.cancel()
+        raise
+    if done < len(specs):
+        raise SweepCancelled(cells)
     return SweepResult(
         grid=checked,
         steps=steps,
         cells=[c for c in cells if c is not None],
-        groups=groups,
+        groups=[g for g in groups if g is not None],
         seconds=time.perf_counter() - start,
-    )
-
-
-def _initial_model(spec: CellSpec, dtype: torch.dtype) -> DeqModel:
-    """The cell's model exactly as ``build_model`` makes it for a lone run (seed = train seed)."""
-    model = build_model(spec.model_config, spec.data.n_classes, spec.train_config.seed)
-    return model.to(dtype)
-
-
-def _cell(
-    spec: CellSpec,
-    trainer: GroupTrainer,
-    j: int,
-    metrics: dict[str, float],
-    group: int,
-    seconds: float,
-) -> SweepCell:
-    model = trainer.trainers[j].model
-    model.nfe = 0
-    history = trainer.history[j]
-    return SweepCell(
-        spec=spec,
-        history=history,
-        metrics=metrics,
-        status=trainer.status[j],
-        message=trainer.messages[j],
-        nfe=sum(r.nfe_forward + r.nfe_backward for r in history),
-        seconds=seconds,
-        group=group,
-        model=model,
     )
