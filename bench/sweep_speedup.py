@@ -45,7 +45,7 @@ def run(quick: bool) -> Table:
         "What is left in a 16-model step of the MLP families is the hidden layer's arithmetic "
         "(16 × 512 × 16 values per evaluation, forward and backward) and copies that keep each "
         "model's own tensors current: Adam runs once per parameter on all 16 models' stacked "
-        "weights and moments (deqnet.sweep.adam.step_stacked), whose results, like the "
+        "weights and moments (deqnet.engine.adam.step_stacked), whose results, like the "
         "last-good snapshot, are copied to and from each model's tensors in multi-tensor calls.",
     ]
     return table

@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from deqnet.training import Trainer
 
 # Width bands of a padded stack: widths up to each bound share a stack padded to that bound.
-# Padding everything to the widest loses (16 width-16 models cost 3x one, 16 padded to 32 cost
-# 8x); bands of doubling width keep the padding under 2x and the stacks few (bench (c)).
-WIDTH_BANDS = (2, 4, 8, 16, 32, 64)
+# A stack step costs a fixed overhead (a few ms of Python and tiny ops) plus the hidden layer's
+# arithmetic. Padding everything to the widest loses (lr x width 8-32: 9.0x one config), one
+# stack per width pays the overhead four times (6.4x); bands of 16 trade the two (5.3x; widths
+# 4-32: 4.3x against 5.0x). Measured with 16 node cells, 2026-12-06; bench (c2) prints it.
+WIDTH_BANDS = (16, 32, 48, 64)
 
 
 class DataSizes(NamedTuple):
