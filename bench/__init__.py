@@ -12,6 +12,7 @@ from bench import (
     cost_growth,
     default_vs_torchdiffeq,
     digits,
+    ray_sweep,
     sweep_speedup,
     trainer_overhead,
 )
@@ -26,4 +27,5 @@ REGISTRY = [
     app_memory,
     app_sweep,
     digits,
+    ray_sweep,
 ]
