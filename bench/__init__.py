@@ -13,6 +13,7 @@ from bench import (
     default_vs_torchdiffeq,
     digits,
     ray_sweep,
+    sweep_axes,
     sweep_speedup,
     trainer_overhead,
 )
@@ -21,6 +22,7 @@ REGISTRY = [
     trainer_overhead,
     default_vs_torchdiffeq,
     sweep_speedup,
+    sweep_axes,
     cost_growth,
     app_pages,
     app_live,
