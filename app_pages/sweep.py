@@ -11,7 +11,8 @@ import streamlit as st
 
 from deqnet import ConfigError, DatasetError, RunConfig, SweepResult, sweep
 from deqnet.figures.sweep import METRICS, sweep_boundaries_figure, sweep_heatmaps_figure
-from deqnet.sweep import CellPictures, expand_grid, group_cells, unused_setting, validate_grid
+from deqnet.sweep import CellPictures, expand_grid, unused_setting, validate_grid
+from deqnet.sweep.plan import plan_chunks
 from ui.budget import sweep_memory_problem
 from ui.pages import switch_to
 from ui.shared_cache import digest, shared_cache
@@ -35,7 +36,8 @@ STORE = "sweep_store"  # the last sweep and its pictures
 @dataclass(frozen=True)
 class Setup:
     """What the pickers ask for: grid (name -> values), steps per cell, the problems found,
-    and the number of cells and of batched groups (0 when there are problems)."""
+    and the number of cells and of batched chunks, trained one after another (0 when there are
+    problems)."""
 
     grid: dict[str, list[Any]]
     steps: int
@@ -127,7 +129,7 @@ def _setup(session: Session, run: RunConfig) -> Setup:
     memory = sweep_memory_problem(specs)
     if memory:
         return Setup(grid, steps, [memory], warnings)
-    return Setup(grid, steps, [], warnings, len(specs), len(group_cells(specs)))
+    return Setup(grid, steps, [], warnings, len(specs), len(plan_chunks(specs)))
 
 
 class _Progress:
