@@ -14,12 +14,16 @@ from typing import NamedTuple
 import torch
 from torch.nn import functional as F
 
-from deqnet._stepping import Divergence, run_steps, twin
+from deqnet._stepping import twin
 from deqnet.config import ConfigError
 from deqnet.digits.data import DigitsDataset
 from deqnet.digits.models import ConvFeedForward, ConvModel
 from deqnet.last_good import LastGood
-from deqnet.models.base import SolverFailure
+from deqnet.models.solver import SolverFailure
+
+
+class Divergence(RuntimeError):
+    """Training cannot continue; the message says why in words a student understands."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,21 @@ class DigitsTrainer:
         """Run up to n steps, never past the step budget; stop early when ``max_seconds`` runs
         out (after at least one step) or training diverges. Returns the steps' records."""
         n = min(int(n), self.config.train_steps - self.steps_done)
-        return run_steps(self, n, max_seconds, self._stop)
+        records: list[DigitsRecord] = []
+        start = time.perf_counter()
+        for _ in range(n):
+            if self.status != "ok":
+                break
+            if max_seconds is not None and records and time.perf_counter() - start > max_seconds:
+                break
+            try:
+                record = self._one_step()
+            except Divergence as err:
+                self._stop(str(err))
+                break
+            records.append(record)
+            self.history.append(record)
+        return records
 
     def _stop(self, reason: str) -> None:
         self._good.restore()

@@ -78,10 +78,11 @@ def step_stacked(
     """Adam step of K models; their new weights stacked, or None if not taken.
 
     ``params[r][j]`` is parameter j of model r and ``grads[j]`` (K, *shape) the gradients of
-    parameter j of all K models: of equal shapes, or laid out (padded) as ``stack.tensors``. Taken only when every
-    optimiser is a plain Adam with one parameter group, all share betas, eps and weight decay,
-    and every parameter has Adam state (after its first step); otherwise nothing changes and
-    the caller uses ``step_all``. Returns the new weights per parameter j, stacked (K, *shape).
+    parameter j of all K models: of equal shapes, or laid out (padded) as ``stack.tensors``.
+    Taken only when every optimiser is a plain Adam with one parameter group, all share betas,
+    eps and weight decay, and every parameter has Adam state (after its first step); otherwise
+    nothing changes and the caller uses ``step_all``. Returns the new weights per parameter j,
+    stacked (K, *shape).
     """
     if not all(_batchable(opt) and len(opt.param_groups) == 1 for opt in optimizers):
         return None
