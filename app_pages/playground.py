@@ -7,6 +7,7 @@ from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
 from deqnet.live import metric_texts, status_text
 from deqnet.live.status import METRICS
 from ui.budget import memory_problem
+from ui.drawing import chart_data, drawing_problem, panel_data
 from ui.links import export_panel
 from ui.live import live_picture, page_run_only, pause_training, polling_panel, start_training
 from ui.live_panel import METRIC_HELP, live_panel, stream_unavailable
@@ -21,7 +22,9 @@ from ui.state import (
     reset,
     set_view,
     step_once,
+    uses_own_data,
 )
+from ui.thumbnails import dataset_picker
 
 # Chart heights in px: the boundary fills a laptop screen's height beside the metrics.
 HEIGHTS = {"boundary": 540, "curves": 300, "preview": 230}
@@ -42,6 +45,7 @@ def _view_toggle(session: Session, key: str, label: str, help_text: str) -> None
 
 
 def _buttons(session: Session, hidden: frozenset[str]) -> None:
+    waiting = drawing_problem(session) is not None  # a drawing too small to train on
     # One row that wraps on a narrow screen (columns would stack one full-width button per line
     # on a phone and push the chart off the first screen).
     row = st.container(horizontal=True, vertical_alignment="center")
@@ -56,7 +60,8 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         icon=icon,
         on_click=pause_training if session.live.running else start_training,
         args=(session,),
-        disabled=not session.live.running and (session.diverged or session.budget_reached),
+        disabled=not session.live.running
+        and (session.diverged or session.budget_reached or waiting),
     )
     row.button(
         "Step",
@@ -64,7 +69,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         icon=":material/skip_next:",
         on_click=page_run_only(_step),
         args=(session,),
-        disabled=session.diverged,
+        disabled=session.diverged or waiting,
         help="One optimiser step.",
     )
     row.button(
@@ -75,7 +80,7 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
         args=(session,),
         help="Back to the same initial weights (same seed), history cleared.",
     )
-    if "regen" not in hidden and session.custom_data is None:
+    if "regen" not in hidden and not uses_own_data(session):
         row.button(
             "Regenerate data",
             key="pg_regen",
@@ -85,7 +90,10 @@ def _buttons(session: Session, hidden: frozenset[str]) -> None:
             help="New random points (a new data seed, saved in the link); resets the model.",
         )
     with row:
-        _view_toggle(session, "showtest", "Show test data", "Draw the held-out test points too.")
+        if session.drawing is None:  # drawn points are all shown, test points as rings
+            _view_toggle(
+                session, "showtest", "Show test data", "Draw the held-out test points too."
+            )
         _view_toggle(
             session, "discrete", "Discretize output", "Colour by predicted class, no confidence."
         )
@@ -119,11 +127,12 @@ def _figures(session: Session, history: list[StepRecord]) -> tuple[dict, int] | 
         error(solver_failure("the picture cannot be drawn"))
         return None
     view = session.link.view
+    shown, show_test = chart_data(session, view["showtest"])
     figures = {
         "boundary": boundary_figure(
             grid,
-            session.data,
-            show_test=view["showtest"],
+            shown,
+            show_test=show_test,
             discretize=view["discrete"],
             extent=extent,
             big=True,
@@ -141,7 +150,8 @@ def _streamed(session: Session) -> None:
     if drawn is None:
         return
     figures, grid_step = drawn
-    live_panel(session, figures=figures, heights=HEIGHTS, grid_step=grid_step)
+    draw = panel_data(session) if "dataset" not in hidden_controls(session) else None
+    live_panel(session, figures=figures, heights=HEIGHTS, grid_step=grid_step, draw=draw)
 
 
 def _polled(session: Session) -> None:
@@ -163,7 +173,13 @@ def _polled(session: Session) -> None:
 
 session = get_session()
 hidden = hidden_controls(session)
-st.markdown("## Playground")
+# The data-set thumbnails beside the title: above the live panel without pushing the boundary
+# below a projector's fold (they wrap under the title on a narrow screen).
+head = st.container(horizontal=True, vertical_alignment="center", gap="medium")
+head.markdown("## Playground", width="content")
+if "dataset" not in hidden:  # classroom mode hides the picker with the sidebar's selector
+    with head, guarded("the data-set picker"):
+        dataset_picker(session)
 if not presenting(session):  # on a projector the teacher says it, and the chart needs the room
     st.markdown(
         "deqnet trains small neural networks on 2-D points live and shows them as the paper "

@@ -19,6 +19,7 @@ from deqnet.presets import PRESETS
 from deqnet.sharing import (
     HIDEABLE,
     MAX_CSV_BYTES,
+    MAX_LINK_POINTS,
     RunFileError,
     check_loaded_run_behaves,
     dataset_to_csv,
@@ -31,6 +32,7 @@ from deqnet.sharing import (
     safe_text,
 )
 from ui.controls import hideable_in_sidebar_order, label_of
+from ui.drawing import fits_link, open_drawing
 from ui.state import (
     Session,
     coerce_run,
@@ -57,15 +59,20 @@ def read_url(session: Session) -> None:
     if session.link.parsed:
         return
     query = {key: st.query_params.get_all(key) for key in st.query_params}
-    open_link(session, run_from_query(query, presets=_presets()) if query else None)
+    link = run_from_query(query, presets=_presets()) if query else None
+    open_link(session, link)
+    if link is not None and link.points is not None:
+        open_drawing(session, link.points)
 
 
 def link_query(session: Session) -> dict[str, str]:
-    """The query parameters of a link to the current setup (only non-default values)."""
+    """The query parameters of a link to the current setup (only non-default values, and the
+    drawn points if a link can carry them)."""
     view: dict[str, Any] = dict(session.link.view)
     if session.link.classroom:
         view.update(classroom=True, hide=tuple(session.link.hidden))
-    return run_to_query(coerce_run(session.wanted), view)
+    points = session.drawing.points if fits_link(session) else None
+    return run_to_query(coerce_run(session.wanted), view, points=points)
 
 
 def write_url(session: Session) -> None:
@@ -269,7 +276,16 @@ def export_panel(session: Session, hidden: frozenset[str]) -> None:
         if show_export:
             st.markdown("**Link to this setup** (data, seed, model and training settings):")
             st.code(share_link(session), language=None, wrap_lines=True)
-            if session.custom_data is not None:
+            if session.drawing is not None and fits_link(session):
+                st.caption("The link carries your drawn points.")
+            elif session.drawing is not None:
+                st.warning(
+                    f"Your drawing has {len(session.drawing.points)} points, more than a link "
+                    f"carries ({MAX_LINK_POINTS}): the link regenerates the data from its "
+                    "settings. Download the data (CSV) below and upload it to share your points.",
+                    icon=":material/link_off:",
+                )
+            elif session.custom_data is not None:
                 st.caption("The link regenerates the data from its settings, not your upload.")
             _downloads(session)
         if show_upload:

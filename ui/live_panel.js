@@ -15,6 +15,13 @@
 // or one already in use (4409) asks the page for a new one ("token"). A socket that never opens
 // within data.fallback_ms reports "failed": the page then polls with Streamlit reruns instead
 // (ui/live.py). One that opened once and dropped reconnects with jittered backoff.
+//
+// Drawing points (ui/drawing.py): "Draw points" switches the boundary chart from zooming to
+// drawing; a click adds a point of the chosen class at that data coordinate, a click on a point
+// (or a shift-click near one) removes it, Clear empties the drawing. Every edit is numbered and
+// the page's "draw" state holds all edits the page has not applied yet (a page run reports the
+// last one it applied), so a quick series of clicks arrives complete; the chart shows an edit at
+// once and the page run that follows brings the real picture.
 
 const panels = new WeakMap(); // parentElement -> panel state
 const LOAD_TIMEOUT_MS = 20000;
@@ -261,6 +268,23 @@ const STYLE = `
 .deqnet-live-panel .dl-value { font-size: 1.45rem; font-variant-numeric: tabular-nums;
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .deqnet-live-panel .dl-chart { width: 100%; }
+.deqnet-live-panel .dl-draw { display: flex; flex-wrap: wrap; align-items: center;
+  gap: 0.35rem 0.45rem; margin-bottom: 0.6rem; font-size: 0.85rem; }
+.deqnet-live-panel .dl-draw[hidden], .deqnet-live-panel .dl-draw [hidden] { display: none; }
+.deqnet-live-panel .dl-draw button { font: inherit; color: inherit; cursor: pointer;
+  background: #ffffff; border: 1px solid rgba(49, 51, 63, 0.25); border-radius: 0.5rem;
+  padding: 0.2rem 0.6rem; display: inline-flex; align-items: center; gap: 0.35rem; }
+.deqnet-live-panel .dl-draw button:hover { border-color: #2563eb; }
+.deqnet-live-panel .dl-draw button:focus-visible { outline: 2px solid #2563eb;
+  outline-offset: 1px; }
+.deqnet-live-panel .dl-draw button[aria-pressed="true"] { border: 2px solid #2563eb;
+  background: #eff6ff; font-weight: 600; padding: calc(0.2rem - 1px) calc(0.6rem - 1px); }
+.deqnet-live-panel .dl-dot { width: 0.75rem; height: 0.75rem; border-radius: 50%;
+  border: 1px solid #ffffff; box-shadow: 0 0 0 1px rgba(0, 0, 0, 0.25); }
+.deqnet-live-panel .dl-draw-note { flex: 1 1 100%; }
+.deqnet-live-panel .dl-draw-note:empty { display: none; }
+.deqnet-live-panel .dl-draw-hint { flex: 1 1 100%; opacity: 0.7; font-size: 0.8rem; }
+.deqnet-live-panel.dl-drawing [data-chart=boundary] .nsewdrag { cursor: crosshair !important; }
 `;
 
 function element(tag, className, parent) {
@@ -285,6 +309,7 @@ function build(parentElement, data) {
   const row = element("div", "dl-row", root);
   const left = element("div", "dl-left", row);
   const right = element("div", "dl-right", row);
+  const draw = buildDraw(right);
   const metrics = element("div", "dl-metrics", right);
   const values = {};
   for (const [name, label, help] of data.metric_labels) {
@@ -303,7 +328,30 @@ function build(parentElement, data) {
   charts.boundary.dataset.chart = "boundary";
   charts.curves.dataset.chart = "curves";
   charts.preview.dataset.chart = "preview";
-  return { root, statusText, fill, values, charts };
+  return { root, statusText, fill, values, charts, drawTools: draw };
+}
+
+function buildDraw(parent) {
+  const bar = element("div", "dl-draw", parent);
+  bar.hidden = true;
+  bar.setAttribute("role", "group");
+  bar.setAttribute("aria-label", "Draw your own points");
+  const toggle = element("button", "dl-draw-toggle", bar);
+  toggle.type = "button";
+  toggle.textContent = "✎ Draw points";
+  toggle.setAttribute("aria-pressed", "false");
+  toggle.title = "Click the chart to add points, click a point to remove it";
+  const classes = element("span", "dl-draw-classes", bar);
+  classes.style.display = "contents";
+  const clear = element("button", "dl-draw-clear", bar);
+  clear.type = "button";
+  clear.textContent = "Clear";
+  clear.title = "Remove every point (then draw your own from scratch)";
+  const note = element("div", "dl-draw-note", bar);
+  note.setAttribute("aria-live", "polite");
+  const hint = element("div", "dl-draw-hint", bar);
+  hint.textContent = DRAW_HINT;
+  return { bar, toggle, classes, clear, note, hint };
 }
 
 // The code Streamlit's page runs on its first chart (its first run blocks the page for about a
@@ -606,6 +654,125 @@ function fail(panel, reason) {
   panel.setStateValue("failed", reason);
 }
 
+// ---- drawing points ----
+
+const MAX_EDITS = 64; // as ui/drawing.py accepts in one message
+const HIT_PX = 9; // a click this close to a point removes it
+const SHIFT_HIT_PX = 40; // a shift-click removes the nearest point this close
+const DRAW_HINT = "Click the chart to add a point of the chosen class; click a point "
+  + "(or shift-click near one) to remove it.";
+
+// The nearest drawn marker to pixel (px, py) of the boundary chart: {x, y, distance} or null.
+function nearestPoint(div, px, py) {
+  const { xaxis: xa, yaxis: ya } = div._fullLayout;
+  let best = null;
+  for (const trace of div._fullData) {
+    if (!trace.type.startsWith("scatter") || trace.visible !== true || !trace.x) continue;
+    for (let i = 0; i < trace.x.length; i += 1) {
+      const dx = xa._offset + xa.l2p(trace.x[i]) - px;
+      const dy = ya._offset + ya.l2p(trace.y[i]) - py;
+      const distance = Math.hypot(dx, dy);
+      if (!best || distance < best.distance) best = { x: trace.x[i], y: trace.y[i], distance };
+    }
+  }
+  return best;
+}
+
+function onChartClick(panel, event) {
+  const d = panel.draw;
+  const div = panel.charts.boundary;
+  const layout = div._fullLayout;
+  if (!d.on || !panel.drawData || !layout) return;
+  const box = div.getBoundingClientRect();
+  const px = event.clientX - box.left;
+  const py = event.clientY - box.top;
+  const { xaxis: xa, yaxis: ya } = layout;
+  if (px < xa._offset || px > xa._offset + xa._length
+    || py < ya._offset || py > ya._offset + ya._length) return;
+  const hit = nearestPoint(div, px, py);
+  if (hit && hit.distance <= (event.shiftKey ? SHIFT_HIT_PX : HIT_PX)) {
+    edit(panel, { op: "remove", x: hit.x, y: hit.y });
+  } else if (!event.shiftKey) {
+    const round = (v) => Math.round(v * 100) / 100;
+    edit(panel, { op: "add", x: round(xa.p2l(px - xa._offset)), y: round(ya.p2l(py - ya._offset)),
+      c: d.cls });
+  }
+}
+
+// Number the edit, show it at once, and send every edit the page has not applied yet.
+function edit(panel, change) {
+  const d = panel.draw;
+  d.lastId += 1;
+  d.pending = [...d.pending, { id: d.lastId, ...change }].slice(-MAX_EDITS);
+  const div = panel.charts.boundary;
+  const [, color] = panel.drawData.classes[change.c ?? 0] ?? [];
+  const marker = change.op === "add"
+    ? { color, size: 9, line: { color: "white", width: 1 } }
+    : { color: "#444444", size: 11, symbol: "x-thin", line: { color: "#444444", width: 2 } };
+  if (change.op !== "clear") {
+    panel.Plotly.addTraces(div, { type: "scatter", mode: "markers", x: [change.x], y: [change.y],
+      marker, showlegend: false, hoverinfo: "skip" }).catch(() => {});
+  }
+  panel.drawTools.note.textContent = change.op === "clear" ? "Clearing…" : "Updating…";
+  panel.setStateValue("draw", { ops: d.pending });
+}
+
+function setDrawing(panel, on) {
+  panel.draw.on = on;
+  panel.root.classList.toggle("dl-drawing", on);
+  const div = panel.charts.boundary;
+  if (div._fullLayout && panel.Plotly) panel.Plotly.relayout(div, { dragmode: on ? false : "zoom" });
+  showDraw(panel);
+}
+
+// The drawing tools as the page's data and the reader's choices say.
+function showDraw(panel) {
+  const tools = panel.drawTools;
+  const data = panel.drawData;
+  tools.bar.hidden = !data;
+  if (!data) return;
+  const d = panel.draw;
+  tools.toggle.setAttribute("aria-pressed", String(d.on));
+  tools.toggle.textContent = d.on ? "✓ Done drawing" : "✎ Draw points";
+  if (d.cls >= data.classes.length) d.cls = 0;
+  const key = JSON.stringify(data.classes);
+  if (tools.classKey !== key) {
+    tools.classKey = key;
+    tools.classes.replaceChildren();
+    data.classes.forEach(([label, color], k) => {
+      const button = element("button", "dl-draw-class", tools.classes);
+      button.type = "button";
+      button.dataset.drawClass = String(k);
+      button.title = `Add points of ${label}`;
+      const dot = element("span", "dl-dot", button);
+      dot.style.background = color;
+      button.append(label);
+      button.addEventListener("click", () => { panel.draw.cls = k; showDraw(panel); });
+    });
+  }
+  for (const button of tools.classes.children) {
+    button.hidden = !d.on;
+    button.setAttribute("aria-pressed", String(Number(button.dataset.drawClass) === d.cls));
+  }
+  tools.clear.hidden = !d.on;
+  tools.hint.hidden = !d.on;
+  tools.note.textContent = [data.count, data.message].filter(Boolean).join(". ");
+}
+
+function takeDrawData(panel, data) {
+  panel.drawData = data.draw;
+  const d = panel.draw;
+  if (data.draw) {
+    // Edits the page applied are done; later ones are still on their way (sent again next).
+    d.pending = d.pending.filter((change) => change.id > data.draw.applied);
+    d.lastId = Math.max(d.lastId, data.draw.applied);
+  } else {
+    d.on = false;
+  }
+  panel.root.classList.toggle("dl-drawing", d.on);
+  showDraw(panel);
+}
+
 // ---- page runs ----
 
 function applyData(panel, data) {
@@ -622,6 +789,7 @@ function applyData(panel, data) {
   for (const name of ["boundary", "curves", "preview"]) {
     const figure = JSON.parse(data.figures[name]);
     figure.layout.uirevision = `deqnet-live-${name}`; // keeps the user's zoom through updates
+    if (name === "boundary" && panel.draw.on && data.draw) figure.layout.dragmode = false;
     figure.layout.height = chartHeight(panel, name);
     panel.charts[name].style.height = `${figure.layout.height}px`;
     figures[name] = {
@@ -644,6 +812,7 @@ function applyData(panel, data) {
     }
   }
   curvesTraces(panel);
+  takeDrawData(panel, data);
   const boundary = figures.boundary.figure;
   return Promise.all([
     Plotly.react(panel.charts.boundary, boundary.data, boundary.layout, panel.config),
@@ -681,7 +850,11 @@ export default function render({ data, parentElement, setStateValue, setTriggerV
       figures: {}, dirty: { curves: false, preview: false }, frames: 0,
       socket: null, token: null, everOpened: false, failures: 0, failed: false, closed: false,
       queue: Promise.resolve(),
+      draw: { on: false, cls: 0, pending: [], lastId: 0 },
     };
+    panel.drawTools.toggle.addEventListener("click", () => setDrawing(panel, !panel.draw.on));
+    panel.drawTools.clear.addEventListener("click", () => edit(panel, { op: "clear" }));
+    panel.charts.boundary.addEventListener("click", (event) => onChartClick(panel, event));
     panel.send = (message) => {
       if (panel.socket?.readyState === WebSocket.OPEN) panel.socket.send(JSON.stringify(message));
     };

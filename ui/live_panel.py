@@ -4,8 +4,9 @@ Every page run mounts the same component (``ui/live_panel.js``) with the figures
 make for the session's current state, the status and metrics texts, and the session's stream
 token; between page runs the component reads frames from ``ui.live_route`` and redraws itself,
 so live training costs no Streamlit reruns at all. It asks for a page run only when the state
-changes: the trainer stopped the session ("stopped"), the token must be renewed ("token"), or
-the stream cannot be used in this browser ("failed": the page then polls, ``ui.live``).
+changes: the trainer stopped the session ("stopped"), the token must be renewed ("token"), the
+stream cannot be used in this browser ("failed": the page then polls, ``ui.live``), or points
+were drawn on the boundary chart ("draw": numbered edits, applied by ``ui.drawing``).
 
 plotly.js is served from ``static/`` (``ui.plotly_js``).
 """
@@ -23,6 +24,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from deqnet.live import metric_texts, status_text
 from deqnet.live.status import METRICS
 from deqnet.sharing.text import safe_text
+from ui.drawing import apply_edits
 from ui.live_route import PATH, TOKENS
 from ui.plotly_js import install_plotly_js
 from ui.show import PLOTLY_CONFIG
@@ -109,9 +111,11 @@ def live_panel(
     figures: Mapping[str, go.Figure],
     heights: Mapping[str, int],
     grid_step: int,
+    draw: Mapping | None = None,
 ) -> None:
     """Mount the panel with ``figures`` ("boundary", "curves", "preview") drawn ``heights`` px
-    high; ``grid_step``: the training step the boundary's grid shows."""
+    high; ``grid_step``: the training step the boundary's grid shows; ``draw``: what its tools
+    for drawing points need (``ui.drawing.panel_data``), or None for no tools."""
     history = session.trainer.history[:]
     budget = session.budget
     data = {
@@ -134,6 +138,7 @@ def live_panel(
         "metrics": metric_texts(history, budget),
         "metric_labels": [[name, label, METRIC_HELP.get(name)] for name, label in METRICS.items()],
         "config": PLOTLY_CONFIG,
+        "draw": draw,
     }
     _COMPONENT(
         key="pg_live",
@@ -142,7 +147,14 @@ def live_panel(
         on_stopped_change=lambda: None,  # a page run is all it asks for
         on_token_change=lambda: renew_token(session),
         on_failed_change=lambda: _fall_back(session),
+        on_draw_change=lambda: _drawn(session),
     )
+
+
+def _drawn(session: Session) -> None:
+    """The browser's drawing edits (checked by ``ui.drawing``, as everything it sends)."""
+    state = st.session_state.get("pg_live")
+    apply_edits(session, state.get("draw") if isinstance(state, Mapping) else None)
 
 
 def _fall_back(session: Session) -> None:

@@ -14,7 +14,8 @@ import streamlit as st
 
 from deqnet import RunConfig
 from ui.controls import CONTROLS, GROUPS, Control
-from ui.state import Session, coerce_run, drop_custom_data, hidden_controls
+from ui.drawing import describe, drawing_problem
+from ui.state import Session, coerce_run, drop_custom_data, hidden_controls, uses_own_data
 
 # Groups open at start; Training holds the most-used knob (learning rate) so it is open too.
 _EXPANDED = {"Data": True, "Model": True, "Training": True}
@@ -67,11 +68,16 @@ def _widget(control: Control, run: RunConfig, *, disabled: bool) -> Any:
 
 def _custom_data_note(session: Session) -> None:
     data = session.custom_data
-    st.info(
-        f"Using your uploaded data ({data.n_train} train + {data.n_test} test points, "
-        f"{data.n_classes} classes). Uploaded data is not part of the shareable link.",
-        icon=":material/upload_file:",
-    )
+    if session.drawing is not None:
+        problem = drawing_problem(session)
+        text = f"Using your drawn points ({describe(session)})."
+        st.info(f"{text} {problem}" if problem else text, icon=":material/draw:")
+    else:
+        st.info(
+            f"Using your uploaded data ({data.n_train} train + {data.n_test} test points, "
+            f"{data.n_classes} classes). Uploaded data is not part of the shareable link.",
+            icon=":material/upload_file:",
+        )
     st.button(
         "Back to generated data",
         key="sb_drop_custom",
@@ -93,7 +99,7 @@ def render(session: Session) -> None:
         if not shown:
             continue
         with st.expander(group, expanded=_EXPANDED[group]):
-            custom = group == "Data" and session.custom_data is not None
+            custom = group == "Data" and uses_own_data(session)
             if custom:
                 _custom_data_note(session)
             for control in shown:

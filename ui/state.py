@@ -25,7 +25,7 @@ from deqnet.config import LIMITS, repair_run
 from deqnet.live import LiveState
 from deqnet.models import DeqModel
 from deqnet.presets import Preset
-from deqnet.sharing import QueryResult
+from deqnet.sharing import DrawnPoints, QueryResult
 from deqnet.sweep import SweepCell
 from ui.shared_cache import digest, shared_cache, weights_digest
 from ui.slots import busy_turn
@@ -94,6 +94,22 @@ class Stream:
 
 
 @dataclass(eq=False)
+class Drawing:
+    """Points drawn on the Playground's chart (``ui.drawing``): what it shows, what the link
+    carries and, once there are enough of them, the session's data (``Session.custom_data``).
+
+    Attributes:
+        points: the drawn set ((n, 2) on the 0.01 grid, (n,) classes, the number of classes).
+        applied: the number of the browser's last drawing edit applied (edits are numbered).
+        message: what the last edits did, shown beside the drawing tools.
+    """
+
+    points: DrawnPoints
+    applied: int = 0
+    message: str = ""
+
+
+@dataclass(eq=False)
 class Session:
     """Everything one browser session trains and shows.
 
@@ -105,7 +121,8 @@ class Session:
         initial_weights: the weights right after ``build_model`` (Reset restores them).
         version: bumped whenever the model is rebuilt or trained further; pages memoise on it.
         wanted: the settings the sidebar shows, ``RunConfig.to_dict()`` shaped.
-        custom_data: an uploaded dataset that replaces the generated one (not in the URL).
+        custom_data: an uploaded (or drawn) dataset that replaces the generated one.
+        drawing: points drawn on the Playground's chart (the link carries them), or None.
         notes: one-shot messages shown at the top of the next full run (add with :func:`note`).
         push_widgets: True when ``wanted`` must be copied into the sidebar widgets.
         link: what the link set beyond the configuration (classroom mode, view flags, notices).
@@ -127,6 +144,7 @@ class Session:
     version: int = 0
     wanted: dict[str, dict[str, Any]] = field(default_factory=dict)
     custom_data: Dataset | None = None
+    drawing: Drawing | None = None
     notes: list[str] = field(default_factory=list)
     push_widgets: bool = True
     link: Link = field(default_factory=Link)
@@ -157,6 +175,11 @@ class Session:
 def presenting(session: Session) -> bool:
     """Presentation mode is on (the link's ``present=1`` or the Classroom panel's switch)."""
     return session.link.view["present"]
+
+
+def uses_own_data(session: Session) -> bool:
+    """The session's points are its own (uploaded or drawn), not generated from the settings."""
+    return session.custom_data is not None or session.drawing is not None
 
 
 def hidden_controls(session: Session) -> frozenset[str]:
@@ -464,7 +487,7 @@ def apply_run(run: RunConfig, *, note: str) -> None:
     preset or a sweep cell means its own generated data.
     """
     session = get_session()
-    session.custom_data = None
+    session.custom_data = session.drawing = None
     session.wanted = run.to_dict()
     session.push_widgets = True
     rebuild(session, run, note=note)
@@ -490,13 +513,16 @@ def regenerate_data(session: Session) -> None:
 
 def use_custom_data(session: Session, data: Dataset) -> None:
     """Replace the generated dataset by ``data`` for this session and reset the model."""
-    session.custom_data = data
+    session.custom_data, session.drawing = data, None
     rebuild(session, coerce_run(session.wanted), note=None)
 
 
-def drop_custom_data(session: Session) -> None:
-    """Go back to the dataset generated from the sidebar settings."""
-    session.custom_data = None
+def drop_custom_data(session: Session, name: str | None = None) -> None:
+    """Go back to the dataset generated from the sidebar settings (of data set ``name``, if
+    given: the sidebar shows it)."""
+    session.custom_data = session.drawing = None
+    if name is not None:
+        want(session, "data", "name", name)
     rebuild(session, coerce_run(session.wanted), note=DATA_RESET_NOTE)
 
 
@@ -514,7 +540,7 @@ def load_trained(
     data, model, trainer, initial = _build(run, None)
     model.load_state_dict(weights)
     trainer.history.extend(history)
-    session.custom_data = None
+    session.custom_data = session.drawing = None
     with session.lock:
         session.run, session.data, session.model = run, data, model
         session.trainer, session.initial_weights = trainer, initial
@@ -525,6 +551,7 @@ def load_trained(
 
 
 __all__ = [
+    "Drawing",
     "Link",
     "Session",
     "Stream",
@@ -560,5 +587,6 @@ __all__ = [
     "take_messages",
     "train_chunk",
     "use_custom_data",
+    "uses_own_data",
     "want",
 ]
