@@ -47,11 +47,12 @@ def test_oversized_steps_are_refused_with_their_size() -> None:
 
 def test_a_sweep_group_needs_the_memory_of_all_its_members_at_once() -> None:
     small = RunConfig(data=DataConfig(n=200))
-    grid = validate_grid({"lr": [0.01, 0.02, 0.03], "width": [8, 16]})
+    grid = validate_grid({"lr": [0.01, 0.02, 0.03], "width": [8, 16, 32]})
     cells = expand_grid(small.data, small.model, small.train, grid)
     n_train = cells[0].data.n_train
-    one = {w: step_memory(RunConfig(model=small.model.replace(width=w)), n_train) for w in (8, 16)}
-    assert group_step_memory(cells) == 3 * one[16]  # three lr cells share each width's step
+    one = {w: step_memory(RunConfig(model=small.model.replace(width=w)), n_train) for w in (16, 32)}
+    # Widths 8 and 16 share a stack padded to 16: six cells at width 16; 32 is a stack of three.
+    assert group_step_memory(cells) == max(6 * one[16], 3 * one[32])
     assert budget.sweep_memory_problem(cells) is None
     huge = expand_grid(HUGE.data, HUGE.model, HUGE.train, validate_grid({"seed": [0, 1]}))
     need = group_step_memory(huge)

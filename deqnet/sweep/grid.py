@@ -221,14 +221,17 @@ def group_cells(cells: list[CellSpec]) -> list[list[int]]:
 def group_step_memory(cells: list[CellSpec]) -> int:
     """Estimated bytes of the autograd tape of one batched step of the largest group.
 
-    A group's step holds every member's tape at once (``deqnet.config.step_memory`` each; an
-    adaptive solver's unknown need counts as 0 here and is not checked before training).
+    A group's step holds every member's tape at once (``deqnet.config.step_memory`` each, at
+    the group's padded width and depth; an adaptive solver's unknown need counts as 0 here and
+    is not checked before training). Chunking can only lower it.
     """
     worst = 0
     for members in group_cells(cells):
+        configs = [cells[i].model_config for i in members]
+        padded = {"width": max(c.width for c in configs), "layers": max(c.layers for c in configs)}
         need = 0
-        for i in members:
-            run = RunConfig(model=cells[i].model_config, train=cells[i].train_config)
+        for i, config in zip(members, configs, strict=True):
+            run = RunConfig(model=config.replace(**padded), train=cells[i].train_config)
             need += step_memory(run, cells[i].data.n_train) or 0
         worst = max(worst, need)
     return worst
