@@ -22,8 +22,8 @@ from deqnet.sweep.plan import plan_chunks
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 4
 MODEL = deqnet.ModelConfig(family="node", solver="rk4", steps=3, width=4)
-# Two stacks (width) of 4 cells: chunks (0-3) and (4-7).
-GRID = {"width": [4, 8], "lr": [0.01, 0.03], "seed": [0, 1]}
+# Two stacks (solvers never share one) of 4 cells: chunks (0-3) and (4-7).
+GRID = {"solver": ["euler", "rk4"], "lr": [0.01, 0.03], "seed": [0, 1]}
 
 
 @pytest.fixture(scope="module")

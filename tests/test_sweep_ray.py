@@ -33,8 +33,8 @@ from deqnet.sweep.ray_executor import TEST_PAUSE_VARIABLE
 
 STEPS = 12
 MODEL = deqnet.ModelConfig(family="node", solver="rk4", steps=4, width=8)
-# Two stacks (width) of 4 cells each: two chunks.
-GRID = {"width": [4, 8], "lr": [0.01, 0.05], "seed": [0, 1]}
+# Two stacks (solvers never share one) of 4 cells each: two chunks.
+GRID = {"solver": ["euler", "rk4"], "lr": [0.01, 0.05], "seed": [0, 1]}
 
 
 @pytest.fixture(scope="module")
