@@ -140,7 +140,7 @@ def test_float32_matches_within_float32_rounding(data) -> None:
 
 def test_widths_of_one_band_share_a_padded_stack_and_other_bands_do_not(data) -> None:
     model_config = deqnet.ModelConfig(family="resnet", layers=3)
-    grid = {"width": [3, 4, 8], "lr": [0.01, 0.04]}
+    grid = {"width": [8, 16, 24], "lr": [0.01, 0.04]}
     result = deqnet.sweep(
         data, model_config, deqnet.TrainConfig(), grid, steps=STEPS, dtype=torch.float64
     )

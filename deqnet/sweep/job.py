@@ -32,6 +32,7 @@ class CellOutcome:
         status, message: "ok" or "diverged", and why.
         nfe: evaluations of the shared solves this cell took part in (forward + backward).
         seconds: the chunk's training wall time divided by its number of cells.
+        cpu_seconds: the chunk's training CPU time (this process) divided by its cells.
         state: the trained weights, parameter name -> array (``state_dict`` as numpy).
     """
 
@@ -42,6 +43,7 @@ class CellOutcome:
     message: str
     nfe: int
     seconds: float
+    cpu_seconds: float
     state: dict[str, np.ndarray]
 
 
@@ -54,7 +56,8 @@ def initial_model(spec: CellSpec, dtype: torch.dtype) -> DeqModel:
 def trained_model(spec: CellSpec, state: dict[str, np.ndarray], dtype: torch.dtype) -> DeqModel:
     """The cell's model with the weights of ``state`` (a ``CellOutcome.state``)."""
     model = initial_model(spec, dtype)
-    model.load_state_dict({name: torch.from_numpy(value) for name, value in state.items()})
+    # A copy: arrays from another process (Ray's object store) are read-only.
+    model.load_state_dict({name: torch.tensor(value) for name, value in state.items()})
     return model
 
 
@@ -70,12 +73,13 @@ def run_chunk(
     ``progress`` is called after each stacked step with the number of cell-steps done so far.
     """
     trainers = [Trainer(initial_model(s, dtype), s.data, s.train_config) for s in specs]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for step in range(steps):
         step_together(trainers)
         if progress is not None:
             progress((step + 1) * len(specs))
     seconds = (time.perf_counter() - start) / len(specs)
+    cpu_seconds = (time.process_time() - cpu) / len(specs)
     metrics = evaluate_together(
         [t.model for t in trainers], [s.data for s in specs], specs[0].train_config.loss
     )
@@ -91,6 +95,7 @@ def run_chunk(
                 message=one.message,
                 nfe=sum(r.nfe_forward + r.nfe_backward for r in history),
                 seconds=seconds,
+                cpu_seconds=cpu_seconds,
                 state={k: v.detach().numpy().copy() for k, v in one.model.state_dict().items()},
             )
         )
