@@ -12,7 +12,8 @@ from app_harness import start, texts  # noqa: F401
 
 from deqnet import DataConfig, ModelConfig, RunConfig, TrainConfig
 from deqnet.config import STEP_MEMORY_LIMIT, evaluations_per_pass, step_memory
-from deqnet.sweep.grid import expand_grid, group_step_memory, validate_grid
+from deqnet.sweep.grid import expand_grid, validate_grid
+from deqnet.sweep.plan import stack_step_memory
 from ui import budget
 from ui.state import new_session
 
@@ -52,10 +53,10 @@ def test_a_sweep_group_needs_the_memory_of_all_its_members_at_once() -> None:
     n_train = cells[0].data.n_train
     one = {w: step_memory(RunConfig(model=small.model.replace(width=w)), n_train) for w in (16, 32)}
     # Widths 8 and 16 share a stack padded to 16: six cells at width 16; 32 is a stack of three.
-    assert group_step_memory(cells) == max(6 * one[16], 3 * one[32])
+    assert stack_step_memory(cells) == max(6 * one[16], 3 * one[32])
     assert budget.sweep_memory_problem(cells) is None
     huge = expand_grid(HUGE.data, HUGE.model, HUGE.train, validate_grid({"seed": [0, 1]}))
-    need = group_step_memory(huge)
+    need = stack_step_memory(huge)
     assert need == 2 * step_memory(HUGE, huge[0].data.n_train) > STEP_MEMORY_LIMIT
     message = budget.sweep_memory_problem(huge)
     assert message is not None and f"{need / 2**20:,.0f} MB" in message and "fewer cells" in message

@@ -10,7 +10,8 @@ trainer, ``deqnet.live.LiveTrainer``, checks that one).
 from __future__ import annotations
 
 from deqnet.config import STEP_MEMORY_LIMIT, step_memory
-from deqnet.sweep.grid import CellSpec, group_step_memory
+from deqnet.sweep.grid import CellSpec
+from deqnet.sweep.plan import stack_step_memory
 from ui.state import Session
 
 
@@ -46,4 +47,4 @@ def sweep_memory_problem(cells: list[CellSpec]) -> str | None:
         "fewer cells, fewer points or a mini-batch, fewer solver steps or layers, or a smaller "
         "width"
     )
-    return _too_large("This grid", "one batched step", group_step_memory(cells), advice)
+    return _too_large("This grid", "one batched step", stack_step_memory(cells), advice)

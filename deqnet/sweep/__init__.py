@@ -15,10 +15,10 @@ from deqnet.sweep.grid import (
     GridAxis,
     expand_grid,
     group_cells,
-    group_step_memory,
     unused_setting,
     validate_grid,
 )
+from deqnet.sweep.plan import stack_step_memory
 from deqnet.sweep.ray_executor import RayExecutor
 from deqnet.sweep.result import CellPictures, SweepCell, SweepGroup, SweepResult
 from deqnet.sweep.run import SweepCancelled, sweep
@@ -40,7 +40,7 @@ __all__ = [
     "SweepResult",
     "expand_grid",
     "group_cells",
-    "group_step_memory",
+    "stack_step_memory",
     "sweep",
     "unused_setting",
     "validate_grid",

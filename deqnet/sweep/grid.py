@@ -28,7 +28,6 @@ from deqnet.config import (
     ModelConfig,
     RunConfig,
     TrainConfig,
-    step_memory,
 )
 from deqnet.datasets import Dataset, DatasetError
 from deqnet.engine.keys import DataSizes, stack_key
@@ -216,25 +215,6 @@ def group_cells(cells: list[CellSpec]) -> list[list[int]]:
     for i, cell in enumerate(cells):
         groups.setdefault(cell.stack_key(), []).append(i)
     return list(groups.values())
-
-
-def group_step_memory(cells: list[CellSpec]) -> int:
-    """Estimated bytes of the autograd tape of one batched step of the largest group.
-
-    A group's step holds every member's tape at once (``deqnet.config.step_memory`` each, at
-    the group's padded width and depth; an adaptive solver's unknown need counts as 0 here and
-    is not checked before training). Chunking can only lower it.
-    """
-    worst = 0
-    for members in group_cells(cells):
-        configs = [cells[i].model_config for i in members]
-        padded = {"width": max(c.width for c in configs), "layers": max(c.layers for c in configs)}
-        need = 0
-        for i, config in zip(members, configs, strict=True):
-            run = RunConfig(model=config.replace(**padded), train=cells[i].train_config)
-            need += step_memory(run, cells[i].data.n_train) or 0
-        worst = max(worst, need)
-    return worst
 
 
 def _checked(make, **changes: Any):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from deqnet.config import RunConfig, step_memory
 from deqnet.sweep.grid import CellSpec, group_cells
 
 # Cells per chunk. A stacked step stops scaling once its working set leaves the cache (16 stacked
@@ -52,3 +53,22 @@ def _cell_cost(spec: CellSpec) -> float:
     evaluations = model.layers if model.discrete else model.steps * model.n_segments
     width = model.width if model.family in ("node", "resnet") else model.dim
     return float(evaluations * (width + model.dim) * max(spec.data.n_train, 1))
+
+
+def stack_step_memory(cells: Sequence[CellSpec]) -> int:
+    """Estimated bytes of the autograd tape of one stacked step of the largest chunk.
+
+    A chunk's step holds every member's tape at once (``deqnet.config.step_memory`` each, at the
+    chunk's padded width and depth; an adaptive solver's unknown need counts as 0 here and is
+    not checked before training).
+    """
+    worst = 0
+    for chunk in plan_chunks(cells):
+        configs = [cells[i].model_config for i in chunk.cells]
+        padded = {"width": max(c.width for c in configs), "layers": max(c.layers for c in configs)}
+        need = 0
+        for i, config in zip(chunk.cells, configs, strict=True):
+            run = RunConfig(model=config.replace(**padded), train=cells[i].train_config)
+            need += step_memory(run, cells[i].data.n_train) or 0
+        worst = max(worst, need)
+    return worst
