@@ -39,9 +39,10 @@ def run(quick: bool) -> Table:
         'operation, not per point), so the "plain + test eval" column — the plain loop with a '
         "separate test forward pass — is what the Trainer would cost without that trick.",
         "Timings: median CPU time over 7 interleaved repeats of 5 steps each.",
-        "The field binds its weight set once per solve (one F.linear per layer per evaluation, "
-        "as nn.Linear does); the remaining gap is the Trainer's per-step bookkeeping and the "
-        "segment-wise solve wrapper.",
+        "Trainer.step is the engine's step with a stack of one (deqnet.engine.step_together): "
+        "feature-major batched products, the sigmoid form of tanh with its factors in the "
+        "weights, T folded into the weights for a solve in s = t/T. The remaining gap is the "
+        "Trainer's per-step bookkeeping.",
     ]
     return table
 
