@@ -175,7 +175,7 @@ session = get_session()
 hidden = hidden_controls(session)
 # The data-set thumbnails beside the title: above the live panel without pushing the boundary
 # below a projector's fold (they wrap under the title on a narrow screen).
-head = st.container(horizontal=True, vertical_alignment="center", gap="medium")
+head = st.container(horizontal=True, vertical_alignment="center", gap="small", key="pg_head")
 head.markdown("## Playground", width="content")
 if "dataset" not in hidden:  # classroom mode hides the picker with the sidebar's selector
     with head, guarded("the data-set picker"):

@@ -683,6 +683,11 @@ function onChartClick(panel, event) {
   const div = panel.charts.boundary;
   const layout = div._fullLayout;
   if (!d.on || !panel.drawData || !layout) return;
+  // A tap on a touch screen arrives twice: the browser's click and the one Plotly makes for it.
+  const last = d.lastClick;
+  d.lastClick = { t: event.timeStamp, x: event.clientX, y: event.clientY };
+  if (last && event.timeStamp - last.t < 400 && Math.hypot(event.clientX - last.x,
+    event.clientY - last.y) < 4) return;
   const box = div.getBoundingClientRect();
   const px = event.clientX - box.left;
   const py = event.clientY - box.top;
