@@ -205,9 +205,11 @@ function paint(panel) {
     canvas = document.createElement("canvas");
     canvas.className = "deqnet-shading";
     canvas.style.cssText = "position:absolute;left:0;top:0;pointer-events:none;";
-    box.insertBefore(canvas, box.firstChild); // under Plotly's (transparent) layers
     panel.canvas = canvas;
   }
+  // Under Plotly's (transparent) layers, also after Plotly put a new layer first (adding a
+  // trace of a new kind does): the shading would hide the points.
+  if (box.firstChild !== canvas) box.insertBefore(canvas, box.firstChild);
   div.style.background = panel.paper;
   const ratio = window.devicePixelRatio || 1;
   const width = box.clientWidth;
