@@ -193,7 +193,7 @@ def sweep_boundaries_figure(
     return fig
 
 
-def _heat_text(metric: Metric, z: np.ndarray, diverged: np.ndarray) -> np.ndarray:
+def heat_text(metric: Metric, z: np.ndarray, diverged: np.ndarray) -> np.ndarray:
     """The printed value of every cell (R, C): blank where missing (NaN), and a second line
     "diverged" where training stopped (the value is that of the restored weights)."""
     text = [[metric.fmt(v) if math.isfinite(v) else "" for v in row] for row in z]
@@ -246,7 +246,7 @@ def sweep_heatmaps_figure(
     ]
     for p, metric in enumerate(METRICS, start=1):
         z = np.asarray(values[metric.key], dtype=np.float64).reshape(rows, cols)
-        text = _heat_text(metric, z, flagged)
+        text = heat_text(metric, z, flagged)
         fig.add_trace(
             go.Heatmap(
                 x=list(col_labels),
