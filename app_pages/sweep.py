@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,8 +11,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from deqnet import ConfigError, DatasetError, RunConfig, SweepResult, sweep
-from deqnet.figures.sweep import METRICS, sweep_boundaries_figure, sweep_heatmaps_figure
-from deqnet.sweep import CellPictures, expand_grid, unused_setting, validate_grid
+from deqnet.figures.sweep import METRICS, Metric, sweep_boundaries_figure, sweep_heatmaps_figure
+from deqnet.figures.sweep_grid import sweep_grid_figure
+from deqnet.sweep import (
+    SWEEP_CAPS,
+    CellPictures,
+    SweepCancelled,
+    expand_grid,
+    unused_setting,
+    validate_grid,
+)
 from deqnet.sweep.plan import plan_chunks
 from ui.budget import sweep_memory_problem
 from ui.pages import switch_to
@@ -20,6 +29,8 @@ from ui.show import PLOTLY_CONFIG, chart, error, notice, selected_indices
 from ui.slots import training_slot
 from ui.state import Session, current_run, data_digest, get_session, open_sweep_cell
 from ui.sweep_axes import AXES, SAVED, axis_labels, cell_name, keep, save, values_widget
+from ui.sweep_file import results_file_view
+from ui.sweep_live import LiveGrid, deadline, grid_chart, new_executor
 
 GRID_POINTS = 40  # decision-grid resolution per cell (40 x 40 model evaluations)
 STEP_OPTIONS = (10, 25, 50, 100, 200, 300, 500)
@@ -37,7 +48,7 @@ STORE = "sweep_store"  # the last sweep and its pictures
 class Setup:
     """What the pickers ask for: grid (name -> values), steps per cell, the problems found,
     and the number of cells and of batched chunks, trained one after another (0 when there are
-    problems)."""
+    problems), and the cells of each chunk in chunk order."""
 
     grid: dict[str, list[Any]]
     steps: int
@@ -45,6 +56,7 @@ class Setup:
     warnings: list[str]
     cells: int = 0
     groups: int = 0
+    chunks: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +118,15 @@ def _pickers(run: RunConfig) -> tuple[dict[str, list[Any]], int, list[str]]:
         f"{run.train.train_steps}). Opening a cell in the Playground keeps this budget.",
     )
     save("sweep_steps")
+    keep("sweep_metric", "test_acc")
+    last.selectbox(
+        "Grid shows",
+        [m.key for m in METRICS],
+        key="sweep_metric",
+        format_func=lambda key: next(m.title for m in METRICS if m.key == key),
+        help="What the grid shows as its cells finish; the results show all four.",
+    )
+    save("sweep_metric")
     return grid, steps, problems
 
 
@@ -129,17 +150,19 @@ def _setup(session: Session, run: RunConfig) -> Setup:
     memory = sweep_memory_problem(specs)
     if memory:
         return Setup(grid, steps, [memory], warnings)
-    return Setup(grid, steps, [], warnings, len(specs), len(plan_chunks(specs)))
+    chunks = tuple(len(chunk.cells) for chunk in plan_chunks(specs))
+    return Setup(grid, steps, [], warnings, len(specs), len(chunks), chunks)
 
 
 class _Progress:
-    """``sweep``'s progress callback: refreshes the bar and stops a sweep that would run long.
+    """``sweep``'s progress callback: refreshes the bar and the live grid, and stops a sweep
+    that would run long.
 
     Each refresh is a Streamlit call, so a click anywhere (Stop) interrupts the sweep there.
     """
 
-    def __init__(self, bar, label: str) -> None:
-        self.bar, self.label = bar, label
+    def __init__(self, bar, label: str, live: LiveGrid) -> None:
+        self.bar, self.label, self.live = bar, label, live
         self.start, self.shown = time.perf_counter(), 0.0
 
     def __call__(self, fraction: float) -> None:
@@ -149,6 +172,7 @@ class _Progress:
         if elapsed - self.shown >= UPDATE_SECONDS:
             self.shown = elapsed
             self.bar.progress(min(fraction, 1.0), text=f"{self.label} {elapsed:.0f} s")
+        self.live.tick()
 
 
 def _estimate(session: Session, run: RunConfig, setup: Setup) -> float | None:
@@ -173,38 +197,28 @@ def _estimate(session: Session, run: RunConfig, setup: Setup) -> float | None:
     return shared_cache().get(key, timed, keep=lambda seconds: seconds is not None)
 
 
+def _metric() -> Metric:
+    """The metric the grid shows while a sweep trains (picked next to Run sweep)."""
+    return next(m for m in METRICS if m.key == st.session_state.get("sweep_metric", "test_acc"))
+
+
 def _sketch(setup: Setup, estimate: float | None) -> None:
     """The grid the sweep will fill, drawn empty, with the time it would take."""
     rows, cols, row_title, col_title = axis_labels(setup.grid)
-    sketch = go.Figure(
-        go.Heatmap(
-            x=cols,
-            y=rows,
-            z=[[0] * len(cols) for _ in rows],
-            text=[[f"{r} · {c}" if col_title else r for c in cols] for r in rows],
-            texttemplate="%{text}",
-            colorscale=[[0, "#eef0f4"], [1, "#eef0f4"]],
-            showscale=False,
-            xgap=3,
-            ygap=3,
-            hoverinfo="skip",
-        )
-    )
-    sketch.update_layout(
-        height=80 + 48 * len(rows),
-        margin={"l": 10, "r": 10, "t": 10, "b": 40},
-        plot_bgcolor="white",
-        xaxis={"title": col_title, "type": "category", "automargin": True},
-        yaxis={
-            "title": {"text": row_title, "standoff": 12},
-            "type": "category",
-            "autorange": "reversed",
-            "automargin": True,
-        },
+    sketch = sweep_grid_figure(
+        [[math.nan] * len(cols) for _ in rows],
+        rows,
+        cols,
+        metric=_metric(),
+        row_title=row_title,
+        col_title=col_title,
+        placeholder="",
+        placeholder_hover="not trained yet",
+        big=True,
     )
     took = f"about {estimate:.0f} s on this server" if estimate is not None else "a while (busy)"
     st.markdown(f"#### The grid to train: {setup.cells} cells, {took}")
-    chart(sketch, key="sweep_sketch")
+    grid_chart(sketch, key="sweep_sketch")
     if estimate is not None and estimate > MAX_SECONDS:
         notice(
             f"That is longer than this shared server allows ({MAX_SECONDS:.0f} s): use fewer "
@@ -212,8 +226,28 @@ def _sketch(setup: Setup, estimate: float | None) -> None:
         )
 
 
+def _train(session: Session, run: RunConfig, setup: Setup, bar, label: str) -> SweepResult:
+    """The sweep on the server's executor, its grid filling in below the bar. Raises _TooLong
+    (projected over the limit), SweepCancelled (the limit reached) or ImportError (no Ray)."""
+    live = LiveGrid(st.empty(), setup.grid, _metric(), setup.chunks)
+    executor = new_executor()
+    with deadline(executor, MAX_SECONDS):
+        return sweep(
+            _data(session, run),
+            run.model,
+            run.train,
+            setup.grid,
+            setup.steps,
+            progress=_Progress(bar, label, live),
+            executor=executor,
+            on_cell=live.add,
+            caps=SWEEP_CAPS,
+        )
+
+
 def _run(session: Session, run: RunConfig, setup: Setup, key: tuple) -> None:
-    """Train the grid (time-boxed, with a progress bar and a Stop button) and store it."""
+    """Train the grid (time-boxed, with a progress bar, a Stop button and the cells as they
+    finish) and store it."""
     label = f"Training {setup.cells} cells × {setup.steps} steps…"
     bar = st.progress(0.0, text=label)
     st.button("Stop", key="sweep_stop", icon=":material/stop:", on_click=_stopped)
@@ -223,20 +257,25 @@ def _run(session: Session, run: RunConfig, setup: Setup, key: tuple) -> None:
             error("The server is busy training other sessions. Press Run sweep again shortly.")
             return
         try:
-            result = sweep(
-                _data(session, run),
-                run.model,
-                run.train,
-                setup.grid,
-                setup.steps,
-                progress=_Progress(bar, label),
-            )
+            result = _train(session, run, setup, bar, label)
         except _TooLong as err:
             bar.empty()
             error(
                 f"This sweep would take about {err.projected:.0f} s; the limit on this shared "
                 f"server is {MAX_SECONDS:.0f} s. Use fewer cells or fewer steps per cell."
             )
+            return
+        except SweepCancelled as err:
+            bar.empty()
+            done = sum(cell is not None for cell in err.cells)
+            error(
+                f"Stopped at this shared server's limit of {MAX_SECONDS:.0f} s with {done} of "
+                f"{len(err.cells)} cells done. Use fewer cells or fewer steps per cell."
+            )
+            return
+        except ImportError:
+            bar.empty()
+            error("This server is set to train sweeps with Ray, which is not installed.")
             return
     bar.progress(1.0, text="Drawing the decision boundaries…")
     st.session_state[STORE] = Stored(key, result, result.decision_grids(GRID_POINTS))
@@ -369,36 +408,43 @@ def _results(stored: Stored, key: tuple) -> None:
     _boundaries(stored, chosen)
 
 
-session = get_session()
-run = current_run()
+def _train_here(session: Session, run: RunConfig) -> None:
+    """The pickers, Run sweep, and the last sweep's results (or a sketch of the grid)."""
+    st.markdown(
+        "Pick one or two settings and up to five values each. Every combination trains from "
+        "the sidebar's settings for the same number of steps, batched into one computation "
+        "where the model shapes agree. Compare the cells side by side, then open the one you "
+        "like in the Playground."
+    )
+    setup = _setup(session, run)
+    for text in setup.warnings:
+        notice(text)
+    for text in setup.problems:
+        error(text)
+    if not setup.problems:
+        batches = "one batched computation" if setup.groups == 1 else f"{setup.groups} batches"
+        st.caption(f"{setup.cells} cells × {setup.steps} steps, trained as {batches}.")
+    grid_key = tuple((name, tuple(values)) for name, values in setup.grid.items())
+    current_key = (run, session.custom_data, grid_key, setup.steps)
+    if st.button(
+        "Run sweep",
+        key="sweep_run",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=bool(setup.problems),
+    ):
+        _run(session, run, setup, current_key)
+    if "sweep_note" in st.session_state:
+        st.info(st.session_state.pop("sweep_note"), icon=":material/stop:")
+    if STORE in st.session_state:
+        _results(st.session_state[STORE], current_key)
+    elif not setup.problems:
+        _sketch(setup, _estimate(session, run, setup))
+
+
 st.markdown("## Sweep")
-st.markdown(
-    "Pick one or two settings and up to five values each. Every combination trains from the "
-    "sidebar's settings for the same number of steps, batched into one computation where the "
-    "model shapes agree. Compare the cells side by side, then open the one you like in the "
-    "Playground."
-)
-setup = _setup(session, run)
-for text in setup.warnings:
-    notice(text)
-for text in setup.problems:
-    error(text)
-if not setup.problems:
-    batches = "one batched computation" if setup.groups == 1 else f"{setup.groups} batches"
-    st.caption(f"{setup.cells} cells × {setup.steps} steps, trained as {batches}.")
-grid_key = tuple((name, tuple(values)) for name, values in setup.grid.items())
-current_key = (run, session.custom_data, grid_key, setup.steps)
-if st.button(
-    "Run sweep",
-    key="sweep_run",
-    type="primary",
-    icon=":material/play_arrow:",
-    disabled=bool(setup.problems),
-):
-    _run(session, run, setup, current_key)
-if "sweep_note" in st.session_state:
-    st.info(st.session_state.pop("sweep_note"), icon=":material/stop:")
-if STORE in st.session_state:
-    _results(st.session_state[STORE], current_key)
-elif not setup.problems:
-    _sketch(setup, _estimate(session, run, setup))
+train_tab, file_tab = st.tabs(["Train a grid here", "Open results"])
+with train_tab:
+    _train_here(get_session(), current_run())
+with file_tab:
+    results_file_view()

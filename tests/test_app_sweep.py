@@ -76,6 +76,9 @@ def test_a_tiny_sweep_renders_its_grid_and_heatmaps_and_survives_a_page_switch()
     for i, cell in enumerate(result.cells):
         expected = evaluate(cell.model, cell.data)["test_acc"]
         assert accuracy["text"][i // 2][i % 2] == f"{100 * expected:.0f}%"
+    # Finished: every cell has its value, and the live grid with its placeholders is gone.
+    assert all(text for row in accuracy["text"] for text in row)
+    assert "cells trained:" not in " ".join(md.value for md in at.markdown)
     panels = [tr for tr in charts["sweep_boundaries"]["data"] if tr["type"] == "heatmap"]
     assert len(panels) == 4
     assert len({(tr["xaxis"], tr["yaxis"]) for tr in panels}) == 4
@@ -133,9 +136,11 @@ def test_opens_on_model_by_layers_with_a_sketch_of_the_grid_and_its_time() -> No
         "family",
         "layers",
     )
-    sketch = _charts(at)["sweep_sketch"]["data"][0]
-    assert list(sketch["y"]) == ["node", "resnet", "feedforward"]
-    assert list(sketch["x"]) == ["2", "5", "10", "20"]
+    sketch = _charts(at)["sweep_sketch"]
+    assert sketch["layout"]["yaxis"]["ticktext"] == ["node", "resnet", "feedforward"]
+    assert sketch["layout"]["xaxis"]["ticktext"] == ["2", "5", "10", "20"]
+    placeholders = next(tr for tr in sketch["data"] if tr.get("mode") == "text")
+    assert len(placeholders["x"]) == 12  # every cell is still to train
     heading = " ".join(md.value for md in at.markdown)
     assert re.search(r"The grid to train: 12 cells, about \d+ s on this server", heading)
 
