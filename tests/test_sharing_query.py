@@ -486,7 +486,7 @@ def _random_text(rng: random.Random) -> str:
 
 
 def _random_query(rng: random.Random) -> dict:
-    keys = [*QUERY_FIELDS, *VIEW_FIELDS]
+    keys = [*QUERY_FIELDS, *VIEW_FIELDS, "v", "pts"]  # also the format version, drawn points
     query: dict = {}
     for _ in range(rng.randint(1, 14)):
         roll = rng.random()
@@ -529,7 +529,9 @@ def test_hostile_url_campaign():
 
 
 query_values = st.one_of(st.text(max_size=60), st.lists(st.text(max_size=20), max_size=3))
-query_keys = st.one_of(st.sampled_from([*QUERY_FIELDS, *VIEW_FIELDS]), st.text(max_size=12))
+query_keys = st.one_of(
+    st.sampled_from([*QUERY_FIELDS, *VIEW_FIELDS, "v", "pts"]), st.text(max_size=12)
+)
 
 
 @settings(max_examples=200, deadline=None)
