@@ -33,7 +33,7 @@ from ui.state import Drawing, Session, coerce_run, rebuild
 MAX_EDITS = 64  # edits in one message from the browser
 MAX_DRAWN_POINTS = N_MAX
 HIT_RADIUS = 0.05  # data units: the browser sends the coordinates of the point it removes
-RESET_TEXT = "The data changed, so the model was reset to its initial weights."
+RESET_TEXT = "The data changed, so the model was reset to its initial weights"
 
 
 def _from_data(session: Session) -> DrawnPoints:
@@ -149,10 +149,8 @@ def use_drawing(session: Session) -> None:
     """Make the drawing the session's data if it can be trained on (resetting the model, and
     training on if it was), else stop training until it can; say what happened."""
     drawing = session.drawing
-    problem = drawing_problem(session)
-    if problem:
-        session.live.running = False
-        drawing.message = problem
+    if drawing_problem(session):
+        session.live.running = False  # the panel says why (``panel_data``)
         return
     run = coerce_run(session.wanted)
     points = drawing.points
@@ -165,13 +163,13 @@ def use_drawing(session: Session) -> None:
     )
     training = session.live.running
     rebuild(session, run)
-    drawing.message = RESET_TEXT
+    drawing.message = f"{RESET_TEXT}."
     if training:
         problem = memory_problem(session)
         if problem:
-            drawing.message = f"{RESET_TEXT} {problem}"
+            drawing.message = f"{RESET_TEXT}. {problem}"
         else:
-            drawing.message = f"{RESET_TEXT[:-1]}; training goes on."
+            drawing.message = f"{RESET_TEXT}; training goes on."
             session.live.running = True
             live_trainer().wake()
 
@@ -202,10 +200,14 @@ def describe(session: Session) -> str:
 
 def panel_data(session: Session) -> dict[str, Any]:
     """What the live panel's drawing tools need: the classes (label, colour), the last edit
-    applied, the drawing in words and what the last edits did."""
+    applied, the drawing in words and why it cannot be trained on yet or (once, as a note is)
+    what the last edits did."""
     drawing = session.drawing
     n_classes = drawing.points.n_classes if drawing else session.data.n_classes
-    message = drawing.message if drawing else ""
+    message = ""
+    if drawing is not None:
+        message = drawing_problem(session) or drawing.message
+        drawing.message = ""
     if drawing is not None and not fits_link(session):
         message += (
             f" A link carries at most {MAX_LINK_POINTS} drawn points: download them as CSV "

@@ -101,7 +101,7 @@ class Drawing:
     Attributes:
         points: the drawn set ((n, 2) on the 0.01 grid, (n,) classes, the number of classes).
         applied: the number of the browser's last drawing edit applied (edits are numbered).
-        message: what the last edits did, shown beside the drawing tools.
+        message: what the last edits did, shown once beside the drawing tools.
     """
 
     points: DrawnPoints
