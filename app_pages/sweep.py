@@ -249,8 +249,10 @@ def _run(session: Session, run: RunConfig, setup: Setup, key: tuple) -> None:
     """Train the grid (time-boxed, with a progress bar, a Stop button and the cells as they
     finish) and store it."""
     label = f"Training {setup.cells} cells × {setup.steps} steps…"
-    bar = st.progress(0.0, text=label)
-    st.button("Stop", key="sweep_stop", icon=":material/stop:", on_click=_stopped)
+    # One row for the bar and Stop: on a projector the grid below is what the room watches.
+    progress, stop = st.columns([6, 1], vertical_alignment="bottom")
+    bar = progress.progress(0.0, text=label)
+    stop.button("Stop", key="sweep_stop", icon=":material/stop:", on_click=_stopped)
     with training_slot(wait=SLOT_WAIT) as granted:
         if not granted:
             bar.empty()
