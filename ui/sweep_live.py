@@ -89,7 +89,9 @@ class LiveGrid:
 
     ``add`` is ``sweep``'s ``on_cell``; ``tick`` goes in its progress callback. A redraw happens
     when a chunk's last cell arrives (cells come a stack at a time), at most every
-    ``REDRAW_SECONDS``; cells held back by that limit are drawn at the next tick or cell.
+    ``REDRAW_SECONDS``; cells held back by that limit are drawn at the next tick or cell (the
+    local executor ticks every stacked step; Ray's only as a chunk arrives, so there a burst of
+    chunks may show a little late).
 
     Args:
         slot: an ``st.empty()`` the heading and chart are drawn into (replaced each time).
@@ -106,20 +108,21 @@ class LiveGrid:
         self.shape = (len(self.labels[0]), len(self.labels[1]))
         self.values = np.full(self.shape, math.nan)
         self.diverged = np.zeros(self.shape, bool)
-        self.waiting = list(chunk_sizes)
+        self.waiting = dict(enumerate(chunk_sizes))  # chunk index -> cells still to come
         self.done, self.total = 0, int(np.prod(self.shape))
         self.drawn_at, self.dirty = -math.inf, False
         self.draw()
 
     def add(self, cell: SweepCell, done: int, total: int) -> None:
-        """Record a finished cell; redraw if its chunk is complete (or cells are waiting)."""
+        """Record a finished cell; redraw once its chunk is complete (rate-limited)."""
         at = cell.spec.position if len(cell.spec.position) == 2 else (cell.spec.position[0], 0)
         key = self.metric.key  # a final metric, or "nfe" / "seconds" (as SweepResult.metric)
         self.values[at] = cell.metrics[key] if key in cell.metrics else getattr(cell, key)
         self.diverged[at] = cell.status != "ok"
         self.done, self.total, self.dirty = done, total, True
-        self.waiting[cell.group] -= 1
-        if self.waiting[cell.group] == 0 or done == total:
+        # A chunk the plan did not foresee counts as complete: a redraw too many, never none.
+        left = self.waiting[cell.group] = self.waiting.get(cell.group, 1) - 1
+        if left <= 0 or done == total:
             self.tick()
 
     def tick(self) -> None:
