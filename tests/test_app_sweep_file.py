@@ -122,3 +122,26 @@ def test_other_files_give_a_one_line_notice(name: str, raw: bytes, reason: str) 
     at.file_uploader(key="sweep_file").set_value(None).run()  # removing it clears the notice
     _clean(at)
     assert "cannot be opened" not in texts(at.warning)
+
+
+def test_a_one_axis_file_is_one_column_without_slices(tmp_path) -> None:
+    raw = write_fake_results(
+        tmp_path / "one.parquet", {"seed": [0, 1, 2]}, diverged=()
+    ).read_bytes()
+    at = _upload(_open(), "one.parquet", raw)
+    _clean(at)
+    assert "3 cells, 20 steps each: 3 ok" in " ".join(md.value for md in at.markdown)
+    assert not [sb for sb in at.selectbox if sb.key in ("sweep_file_cols", "sweep_file_at_lr")]
+    grid = _grid_chart(at)
+    assert grid["layout"]["yaxis"]["ticktext"] == ["0", "1", "2"]
+    assert grid["data"][0]["text"] == [["50%"], ["51%"], ["52%"]]
+
+
+def test_a_file_that_unpacks_to_too_many_rows_points_to_the_notebook(
+    monkeypatch, results_file
+) -> None:
+    monkeypatch.setattr("ui.sweep_file.MAX_ROWS", 10)
+    at = _upload(_open(), "results.parquet", results_file)
+    _clean(at)
+    notice = texts(at.warning).replace("\\", "")
+    assert "results.parquet holds 12 rows" in notice and "“Big sweeps”" in notice, notice
