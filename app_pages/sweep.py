@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from deqnet import ConfigError, DatasetError, RunConfig, SweepResult, sweep
-from deqnet.figures.sweep import METRICS, Metric, sweep_boundaries_figure, sweep_heatmaps_figure
+from deqnet.figures.sweep import METRICS, Metric, sweep_boundaries_figure
 from deqnet.figures.sweep_grid import sweep_grid_figure
 from deqnet.sweep import (
     SWEEP_CAPS,
@@ -25,7 +25,7 @@ from deqnet.sweep.plan import plan_chunks
 from ui.budget import sweep_memory_problem
 from ui.pages import switch_to
 from ui.shared_cache import digest, shared_cache
-from ui.show import PLOTLY_CONFIG, chart, error, notice, selected_indices
+from ui.show import chart, error, notice, selected_indices
 from ui.slots import training_slot
 from ui.state import Session, current_run, data_digest, get_session, open_sweep_cell
 from ui.sweep_axes import AXES, SAVED, axis_labels, cell_name, keep, save, values_widget
@@ -124,7 +124,7 @@ def _pickers(run: RunConfig) -> tuple[dict[str, list[Any]], int, list[str]]:
         [m.key for m in METRICS],
         key="sweep_metric",
         format_func=lambda key: next(m.title for m in METRICS if m.key == key),
-        help="What the grid shows as its cells finish; the results show all four.",
+        help="What the grid of cells shows, while the sweep trains and after.",
     )
     save("sweep_metric")
     return grid, steps, problems
@@ -314,36 +314,32 @@ def _table_shape(result: SweepResult) -> tuple[int, int]:
     return (result.shape[0], result.shape[1] if len(result.shape) > 1 else 1)
 
 
-def _heatmaps(result: SweepResult, chosen: int) -> None:
-    """The metric heatmaps (click a square to pick its cell)."""
+def _heatmap(result: SweepResult, chosen: int) -> None:
+    """The finished grid of the chosen metric (click a square to pick its cell)."""
     rows, cols, row_title, col_title = axis_labels(result.grid)
     shape = _table_shape(result)
-    heat = sweep_heatmaps_figure(
-        {m.key: result.metric(m.key).reshape(shape) for m in METRICS},
+    metric = _metric()
+    heat = sweep_grid_figure(
+        result.metric(metric.key).reshape(shape),
         rows,
         cols,
+        metric=metric,
         row_title=row_title,
         col_title=col_title,
         diverged=result.diverged().reshape(shape),
         selected=divmod(chosen, shape[1]),
+        pickable=True,
+        big=True,
     )
-    heat.update_layout(height=140 + 48 * shape[0])
     st.markdown(
         f"#### {len(result.cells)} cells, {result.steps} steps each, trained in "
-        f"{result.seconds:.1f} s"
+        f"{result.seconds:.1f} s: {metric.title}"
     )
-    st.plotly_chart(
-        heat,
-        key="sweep_heat",
-        theme=None,
-        width="stretch",
-        config={**PLOTLY_CONFIG, "displayModeBar": False},  # nothing to zoom; it hid a title
-        on_select=_picked,
-        selection_mode="points",
-    )
+    grid_chart(heat, key="sweep_heat", on_select=_picked)
     st.caption(
         "Cells trained in one batch share each solver call, so they share its NFE, and the "
-        "batch's time is split evenly between them. Click a square to pick that cell."
+        "batch's time is split evenly between them. Click a square to pick that cell; **Grid "
+        "shows** above picks what the squares show."
     )
 
 
@@ -405,7 +401,7 @@ def _results(stored: Stored, key: tuple) -> None:
     if st.session_state["sweep_cell"] not in range(len(stored.result.cells)):
         st.session_state["sweep_cell"] = 0
     chosen = st.session_state["sweep_cell"]
-    _heatmaps(stored.result, chosen)
+    _heatmap(stored.result, chosen)
     _cell_picker(stored)
     _boundaries(stored, chosen)
 

@@ -68,10 +68,10 @@ def test_a_tiny_sweep_renders_its_grid_and_heatmaps_and_survives_a_page_switch()
     assert result.shape == (2, 2) and result.steps == 10
     charts = _charts(at)
     assert set(charts) == {"sweep_heat", "sweep_boundaries"}
-    heatmaps = [tr for tr in charts["sweep_heat"]["data"] if tr["type"] == "heatmap"]
-    assert len(heatmaps) == 4  # accuracy, loss, NFE, seconds
-    accuracy = heatmaps[0]
-    assert accuracy["y"] == ["0.01", "0.1"] and accuracy["x"] == ["0", "1"]
+    heat = charts["sweep_heat"]
+    (accuracy,) = [tr for tr in heat["data"] if tr["type"] == "heatmap"]  # "Grid shows"
+    assert heat["layout"]["yaxis"]["ticktext"] == ["0.01", "0.1"]
+    assert heat["layout"]["xaxis"]["ticktext"] == ["0", "1"]
     # The accuracy shown is that of each cell's trained model on its test points.
     for i, cell in enumerate(result.cells):
         expected = evaluate(cell.model, cell.data)["test_acc"]
@@ -82,6 +82,16 @@ def test_a_tiny_sweep_renders_its_grid_and_heatmaps_and_survives_a_page_switch()
     panels = [tr for tr in charts["sweep_boundaries"]["data"] if tr["type"] == "heatmap"]
     assert len(panels) == 4
     assert len({(tr["xaxis"], tr["yaxis"]) for tr in panels}) == 4
+    at.selectbox(key="sweep_metric").set_value("nfe").run()  # another metric, not retrained
+    nfe = next(tr for tr in _charts(at)["sweep_heat"]["data"] if tr["type"] == "heatmap")
+    assert nfe["text"] == [
+        [
+            f"{cell.nfe / 1e3:.3g}k" if cell.nfe >= 1e3 else str(cell.nfe)
+            for cell in result.cells[r * 2 : r * 2 + 2]
+        ]
+        for r in range(2)
+    ]
+    assert at.session_state["sweep_store"].result is result
 
     at.switch_page("app_pages/playground.py").run()
     at.switch_page(PAGE).run()
@@ -178,5 +188,5 @@ def test_a_one_axis_sweep_with_a_diverging_cell_reports_it_and_still_draws() -> 
     assert "1 of 2 cells diverged (lr 10)" in texts(at.warning).replace("\\", "")
     heat = _charts(at)["sweep_heat"]
     accuracy = next(tr for tr in heat["data"] if tr["type"] == "heatmap")
-    assert accuracy["y"] == ["0.01", "10"] and len(accuracy["x"]) == 1
+    assert heat["layout"]["yaxis"]["ticktext"] == ["0.01", "10"] and len(accuracy["x"]) == 1
     assert accuracy["text"][1][0].endswith("diverged")

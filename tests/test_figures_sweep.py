@@ -1,4 +1,4 @@
-"""Figures of the Sweep page: one figure of R x C panels with shared axes, and cell heatmaps."""
+"""Figures of the Sweep page: one figure of R x C panels with shared axes; the metrics' texts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from deqnet.figures.sweep import (
     METRICS,
     PANEL_POINTS,
     sweep_boundaries_figure,
-    sweep_heatmaps_figure,
 )
 
 EXTENT = (-2.0, 2.0, -1.5, 2.5)
@@ -106,45 +105,6 @@ def test_boundaries_need_one_grid_dataset_and_title_per_cell() -> None:
     grids, datasets, titles = _panels((2, 2))
     with pytest.raises(ValueError, match="2 x 2"):
         sweep_boundaries_figure(grids[:3], datasets[:3], (2, 2), titles[:3], EXTENT)
-
-
-def test_heatmaps_show_each_metric_in_the_grid_shape_with_its_values() -> None:
-    rows, cols = ["0.001", "0.01", "0.1"], ["0", "1"]
-    rng = np.random.default_rng(0)
-    values = {m.key: rng.uniform(0.0, 1.0, (3, 2)) for m in METRICS}
-    values["test_acc"][0, 1] = np.nan  # a value that is missing stays blank
-    diverged = np.zeros((3, 2), bool)
-    diverged[2, 0] = True
-    fig = sweep_heatmaps_figure(
-        values, rows, cols, row_title="lr", col_title="seed", diverged=diverged, selected=(1, 0)
-    )
-    heatmaps = [tr for tr in fig.data if tr.type == "heatmap"]
-    assert [fig.layout.annotations[i].text for i in range(len(METRICS))] == [
-        m.title for m in METRICS
-    ]
-    assert len(heatmaps) == len(METRICS)
-    for metric, tr in zip(METRICS, heatmaps, strict=True):
-        z = np.asarray(tr.z, dtype=np.float64)
-        assert z.shape == (3, 2)
-        np.testing.assert_allclose(z, values[metric.key], rtol=1e-6)
-        assert list(tr.x) == cols and list(tr.y) == rows
-        text = np.asarray(tr.text)
-        assert text.shape == (3, 2)
-        for i in range(3):
-            for j in range(2):
-                v = values[metric.key][i, j]
-                expected = "" if np.isnan(v) else metric.fmt(v)
-                assert text[i, j].split("<br>")[0] == expected
-        assert text[2, 0].endswith("diverged") and "diverged" not in text[0, 0]
-    # The invisible click targets: cell (i, j) carries the row-major index i * C + j.
-    for tr in (t for t in fig.data if t.type == "scatter"):
-        for x, y, index in zip(tr.x, tr.y, tr.customdata, strict=True):
-            assert divmod(int(index), 2) == (rows.index(y), cols.index(x))
-    # Row 0 at the top, like the small multiples; the chosen cell is outlined in every panel.
-    assert all(ax.autorange == "reversed" for ax in (fig.layout.yaxis, fig.layout.yaxis4))
-    assert len(fig.layout.shapes) == len(METRICS)
-    assert {(s.x0, s.x1, s.y0, s.y1) for s in fig.layout.shapes} == {(-0.5, 0.5, 0.5, 1.5)}
-    assert fig.layout.clickmode == "event+select"
 
 
 @pytest.mark.parametrize(

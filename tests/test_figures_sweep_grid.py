@@ -93,3 +93,20 @@ def test_big_grids_print_no_values_and_mismatched_labels_are_refused() -> None:
     assert fig.data[0].text is None and fig.layout.height == grid_height(side)
     with pytest.raises(ValueError, match="do not match"):
         _figure([[0.5, 0.5]])
+
+
+def test_a_pickable_grid_carries_each_cells_index_and_outlines_the_chosen_one() -> None:
+    fig = _figure([[0.9, 0.8, 0.5], [0.1, 0.2, 0.3]], selected=(1, 2), pickable=True)
+    markers = fig.data[-1]
+    assert markers.mode == "markers" and fig.layout.clickmode == "event+select"
+    # Cell (i, j) sits at x = j, y = i and carries the row-major index i * C + j.
+    for x, y, index in zip(markers.x, markers.y, markers.customdata, strict=True):
+        assert divmod(int(index), 3) == (y, x)
+    assert (
+        markers.hovertext[5]
+        == "model resnet · L 10<br>Test accuracy: 30%<br>click to pick this cell"
+    )
+    (outline,) = fig.layout.shapes
+    assert (outline.x0, outline.x1, outline.y0, outline.y1) == (1.5, 2.5, 0.5, 1.5)
+    plain = _figure([[0.9, 0.8, 0.5], [0.1, 0.2, 0.3]])
+    assert all(tr.mode != "markers" for tr in plain.data[1:]) and not plain.layout.shapes

@@ -12,7 +12,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -51,13 +51,18 @@ def new_executor() -> Executor:
     return as_executor(server_executor())
 
 
-def grid_chart(fig: go.Figure, key: str | None = None) -> None:
+def grid_chart(
+    fig: go.Figure, key: str | None = None, on_select: Callable[[], None] | None = None
+) -> None:
     """Show a ``sweep_grid_figure`` at full width, at most ``PRESENT_MAX_HEIGHT`` tall in
     presentation mode, without a mode bar (nothing to zoom; on a phone it covered the top row).
-    """
+    ``on_select``: called when a cell is clicked (a figure built with ``pickable``)."""
     height = fig.layout.height
     if presenting(get_session()):
         height = min(height, PRESENT_MAX_HEIGHT)
+    selection: dict[str, Any] = {}
+    if on_select is not None:
+        selection = {"on_select": on_select, "selection_mode": "points"}
     st.plotly_chart(
         fig,
         key=key,
@@ -65,6 +70,7 @@ def grid_chart(fig: go.Figure, key: str | None = None) -> None:
         width="stretch",
         height=height,
         config={**PLOTLY_CONFIG, "displayModeBar": False},
+        **selection,
     )
 
 

@@ -1,14 +1,15 @@
-"""Figures of the Sweep page: small multiples of decision boundaries and per-cell heatmaps.
+"""Figures of the Sweep page: small multiples of decision boundaries, and the metrics a cell's
+square shows (``METRICS``; the grid itself is ``deqnet.figures.sweep_grid``).
 
 A sweep is a grid of R x C cells (row-major: the row axis is the first swept setting, the column
 axis the second). Both figures lay the cells out the same way, row 0 at the top, so a panel of the
-small multiples and a square of a heatmap with the same position are the same cell.
+small multiples and a square of the grid with the same position are the same cell.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 PANEL_POINTS = 120
 # Above this many points in the whole figure, markers go to WebGL (one context for all panels).
 SVG_POINT_LIMIT = 1000
-PICK_MARKER_SIZE = 36  # invisible click targets at the cell centres of the heatmaps (px)
 HIGHLIGHT = "#D55E00"  # outline of the chosen cell (vermillion: stands out on viridis)
 
 
@@ -200,107 +200,3 @@ def heat_text(metric: Metric, z: np.ndarray, diverged: np.ndarray) -> np.ndarray
     for i, j in zip(*np.nonzero(diverged), strict=True):
         text[i][j] = f"{text[i][j]}<br>diverged".removeprefix("<br>")
     return np.array(text, dtype=object)
-
-
-def sweep_heatmaps_figure(
-    values: Mapping[str, np.ndarray],
-    row_labels: Sequence[str],
-    col_labels: Sequence[str],
-    *,
-    row_title: str,
-    col_title: str,
-    diverged: np.ndarray | None = None,
-    selected: tuple[int, int] | None = None,
-    big: bool = False,
-) -> go.Figure:
-    """One heatmap per metric of ``METRICS`` side by side, every cell annotated with its value.
-
-    Args:
-        values: metric key -> (R, C) array (``SweepResult.metric``); NaN for a missing value.
-        row_labels, col_labels: the R row and C column values as text (categorical axes, row 0
-            at the top as in the small multiples).
-        row_title, col_title: the swept settings' names.
-        diverged: (R, C) bool, cells whose training diverged (annotated "diverged").
-        selected: (row, col) of a cell to outline.
-
-    Colours run from dark (worse) to bright (better) in every panel, so the best settings always
-    glow. Each panel also carries one invisible marker per cell (``customdata`` = row-major cell
-    index) so a click selects the cell in Streamlit (heatmaps themselves are not selectable).
-    """
-    rows, cols = len(row_labels), len(col_labels)
-    flagged = np.zeros((rows, cols), bool) if diverged is None else np.asarray(diverged, bool)
-    fig = make_subplots(
-        rows=1,
-        cols=len(METRICS),
-        shared_yaxes=True,
-        horizontal_spacing=0.03,
-        subplot_titles=[m.title for m in METRICS],
-    )
-    gx, gy = np.meshgrid(np.arange(cols), np.arange(rows))  # gx[i, j] = j, gy[i, j] = i
-    names = [
-        [
-            f"{row_title} {r} · {col_title} {c}" if col_title else f"{row_title} {r}"
-            for c in col_labels
-        ]
-        for r in row_labels
-    ]
-    for p, metric in enumerate(METRICS, start=1):
-        z = np.asarray(values[metric.key], dtype=np.float64).reshape(rows, cols)
-        text = heat_text(metric, z, flagged)
-        fig.add_trace(
-            go.Heatmap(
-                x=list(col_labels),
-                y=list(row_labels),
-                z=f32(z),
-                text=text,
-                texttemplate="%{text}",
-                textfont={"size": fonts(big)["base"]},
-                colorscale="Viridis",
-                reversescale=not metric.higher_is_better,
-                showscale=False,
-                xgap=2,
-                ygap=2,
-                hovertext=names,
-                hovertemplate=f"%{{hovertext}}<br>{metric.title}: %{{text}}<extra></extra>",
-            ),
-            row=1,
-            col=p,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=[col_labels[j] for j in gx.ravel()],
-                y=[row_labels[i] for i in gy.ravel()],
-                mode="markers",
-                marker={"size": PICK_MARKER_SIZE, "color": "rgba(0,0,0,0)", "symbol": "square"},
-                selected={"marker": {"opacity": 0}},
-                unselected={"marker": {"opacity": 0}},
-                customdata=np.arange(rows * cols),
-                hovertext=[name for row in names for name in row],
-                hovertemplate="%{hovertext}<br>click to pick this cell<extra></extra>",
-                showlegend=False,
-            ),
-            row=1,
-            col=p,
-        )
-        if selected is not None:
-            i, j = selected
-            fig.add_shape(
-                type="rect",
-                x0=j - 0.5,
-                x1=j + 0.5,
-                y0=i - 0.5,
-                y1=i + 0.5,
-                line={"color": HIGHLIGHT, "width": 3},
-                row=1,
-                col=p,
-            )
-    base_layout(fig, big=big, legend=False)
-    fig.update_xaxes(type="category", title_text=col_title, showgrid=False, showline=False)
-    fig.update_yaxes(type="category", autorange="reversed", showgrid=False, showline=False)
-    fig.update_yaxes(title_text=row_title, row=1, col=1)
-    # Room above the panels for their titles (subplot titles sit just above each panel).
-    fig.update_annotations(font_size=fonts(big)["base"])
-    fig.update_layout(
-        margin_t=12 + 2 * fonts(big)["base"], clickmode="event+select", dragmode=False
-    )
-    return fig

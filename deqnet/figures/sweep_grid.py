@@ -1,9 +1,9 @@
 """One metric over a sweep's grid, with placeholders for the cells that have no value.
 
-The Sweep page draws it three times: empty before a run (every cell a placeholder), filling in
-while the sweep runs (finished cells coloured, the others hatched "…"), and for a results file
-(a 2-D slice of it; a combination missing from the file stays a placeholder). Row 0 is at the
-top, as in the page's other sweep figures.
+The Sweep page draws it empty before a run (every cell a placeholder), filling in while the
+sweep runs (finished cells coloured, the others hatched "…"), complete once it has run (a click
+picks a cell), and for a results file (a 2-D slice of it; a combination missing from the file
+stays a placeholder). Row 0 is at the top, as in the small multiples of decision boundaries.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 from deqnet.figures.style import GREY, base_layout, f32, fonts
-from deqnet.figures.sweep import Metric, heat_text
+from deqnet.figures.sweep import HIGHLIGHT, Metric, heat_text
 
 PLACEHOLDER_FILL = "#eef0f4"  # the page's light grey: "nothing here yet", not a value
 HATCH_COLOR = "#c3c8d2"
 GAP_PX = 3  # between cells: the heatmap's xgap/ygap, and the placeholders' white outline
 TEXT_CELLS = 400  # with more cells than this the values are not printed (they would not fit)
 ROW_PX, FRAME_PX, MAX_HEIGHT = 44, 80, 760  # figure height: frame + one row each, capped
+PICK_MARKER_SIZE = 36  # invisible click targets at the cell centres (px)
 
 
 def grid_height(rows: int) -> int:
@@ -62,6 +63,24 @@ def _placeholders(pending: np.ndarray, text: str, hover: str, size: int) -> list
     return [squares, labels]
 
 
+def _pick_markers(hover: list[list[str]]) -> go.Scatter:
+    """One invisible square per cell of the (R, C) grid, carrying its row-major index."""
+    rows, cols = len(hover), len(hover[0])
+    gx, gy = np.meshgrid(np.arange(cols), np.arange(rows))  # gx[i, j] = j, gy[i, j] = i
+    return go.Scatter(
+        x=gx.ravel().tolist(),
+        y=gy.ravel().tolist(),
+        mode="markers",
+        marker={"size": PICK_MARKER_SIZE, "color": "rgba(0,0,0,0)", "symbol": "square"},
+        selected={"marker": {"opacity": 0}},
+        unselected={"marker": {"opacity": 0}},
+        customdata=np.arange(rows * cols),
+        hovertext=[f"{text}<br>click to pick this cell" for row in hover for text in row],
+        hovertemplate="%{hovertext}<extra></extra>",
+        showlegend=False,
+    )
+
+
 def sweep_grid_figure(
     values: np.ndarray,
     row_labels: Sequence[str],
@@ -73,6 +92,8 @@ def sweep_grid_figure(
     diverged: np.ndarray | None = None,
     placeholder: str = "…",
     placeholder_hover: str = "still training",
+    selected: tuple[int, int] | None = None,
+    pickable: bool = False,
     big: bool = False,
 ) -> go.Figure:
     """A heatmap of one metric over R x C cells; cells without a value are hatched placeholders.
@@ -85,6 +106,9 @@ def sweep_grid_figure(
         row_title, col_title: the axes' setting names.
         diverged: (R, C) bool, cells whose training diverged (a second line "diverged").
         placeholder, placeholder_hover: the text in a placeholder and its hover text.
+        selected: (row, col) of a cell to outline.
+        pickable: add one invisible marker per cell (``customdata`` = the row-major cell index
+            i * C + j) so a click selects the cell in Streamlit (heatmaps are not selectable).
 
     Colours run from dark (worse) to bright (better) over the values present. The axes are
     numeric (cell j sits at x = j) with the labels as tick texts, so the placeholders can be
@@ -125,12 +149,25 @@ def sweep_grid_figure(
         )
     )
     fig.add_traces(_placeholders(~np.isfinite(z), placeholder, placeholder_hover, size))
+    if pickable:
+        fig.add_trace(_pick_markers(hover))
+    if selected is not None:
+        i, j = selected
+        fig.add_shape(
+            type="rect",
+            x0=j - 0.5,
+            x1=j + 0.5,
+            y0=i - 0.5,
+            y1=i + 0.5,
+            line={"color": HIGHLIGHT, "width": 3},
+        )
     base_layout(fig, big=big, legend=False)
     axis = {"showgrid": False, "showline": False, "tickmode": "array", "automargin": True}
     fig.update_layout(
         height=grid_height(rows),
         plot_bgcolor="white",
         dragmode=False,
+        clickmode="event+select" if pickable else "event",
         xaxis={
             **axis,
             "title": {"text": col_title},
