@@ -366,15 +366,28 @@ def _cell_picker(stored: Stored) -> None:
         )
 
 
+def _panel_titles(result: SweepResult) -> tuple[list[str], list[str] | None]:
+    """Each panel's title (with its test accuracy) and the rows' titles. With two axes the rows
+    are named beside the first column and a title names only the column: a phone's panels are
+    about 70 px wide."""
+    names = list(result.grid)
+    cols = names[-1] if len(names) == 2 else None
+    titles = [
+        f"{cell_name({cols: c.overrides[cols]} if cols else c.overrides)}: "
+        f"{100 * c.metrics['test_acc']:.0f} %"
+        for c in result.cells
+    ]
+    if cols is None:
+        return titles, None
+    return titles, [cell_name({names[0]: value}) for value in result.grid[names[0]]]
+
+
 def _boundaries(stored: Stored, chosen: int) -> None:
     """Small multiples of the cells' decision boundaries, the chosen one outlined."""
     result = stored.result
     shape = _table_shape(result)
     if chosen not in stored.drawn:
-        titles = [
-            f"{cell_name(result.cells[i].overrides)}: {100 * c.metrics['test_acc']:.0f} %"
-            for i, c in enumerate(result.cells)
-        ]
+        titles, rows = _panel_titles(result)
         figure = sweep_boundaries_figure(
             stored.pictures.grids,
             [c.data for c in result.cells],
@@ -382,6 +395,7 @@ def _boundaries(stored: Stored, chosen: int) -> None:
             titles,
             stored.pictures.extent,
             selected=chosen,
+            row_titles=rows,
         )
         stored.drawn.clear()
         stored.drawn[chosen] = figure

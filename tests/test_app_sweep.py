@@ -82,6 +82,10 @@ def test_a_tiny_sweep_renders_its_grid_and_heatmaps_and_survives_a_page_switch()
     panels = [tr for tr in charts["sweep_boundaries"]["data"] if tr["type"] == "heatmap"]
     assert len(panels) == 4
     assert len({(tr["xaxis"], tr["yaxis"]) for tr in panels}) == 4
+    # Rows named beside the first column; a panel's title names its column and its accuracy.
+    layout = charts["sweep_boundaries"]["layout"]
+    assert [layout[a]["title"]["text"] for a in ("yaxis", "yaxis3")] == ["lr 0.01", "lr 0.1"]
+    assert [a["text"].split(":")[0] for a in layout["annotations"]] == ["seed 0", "seed 1"] * 2
     at.selectbox(key="sweep_metric").set_value("nfe").run()  # another metric, not retrained
     nfe = next(tr for tr in _charts(at)["sweep_heat"]["data"] if tr["type"] == "heatmap")
     assert nfe["text"] == [

@@ -101,6 +101,15 @@ def test_missing_grid_draws_an_empty_panel_and_selected_cell_is_outlined() -> No
     assert (outline.xref, outline.yref) == ("x4 domain", "y4 domain")
 
 
+def test_row_titles_go_beside_the_first_column() -> None:
+    grids, datasets, titles = _panels((3, 2))
+    fig = sweep_boundaries_figure(
+        grids, datasets, (3, 2), titles, EXTENT, row_titles=["lr 0.01", "lr 0.1", "lr 1"]
+    )
+    shown = [fig.get_subplot(r, c).yaxis.title.text for r in (1, 2, 3) for c in (1, 2)]
+    assert shown == ["lr 0.01", None, "lr 0.1", None, "lr 1", None]
+
+
 def test_boundaries_need_one_grid_dataset_and_title_per_cell() -> None:
     grids, datasets, titles = _panels((2, 2))
     with pytest.raises(ValueError, match="2 x 2"):

@@ -106,6 +106,7 @@ def sweep_boundaries_figure(
     extent: Extent,
     *,
     selected: int | None = None,
+    row_titles: Sequence[str] | None = None,
     panel_points: int = PANEL_POINTS,
     big: bool = False,
 ) -> go.Figure:
@@ -121,6 +122,8 @@ def sweep_boundaries_figure(
         extent: (x0, x1, y0, y1), the same fixed ranges for every panel (zooming one panel
             zooms all: the axes are matched).
         selected: row-major index of a cell to outline.
+        row_titles: R texts beside the rows (on the first column's y axes), so the panel
+            titles need only name the column: narrow panels have room for little more.
     """
     rows, cols = shape
     cells = rows * cols
@@ -177,6 +180,8 @@ def sweep_boundaries_figure(
         at_cols += [i % cols + 1] * len(panel)
     fig.add_traces(traces, rows=at_rows, cols=at_cols)
     fig.update_annotations(font_size=size["base"])
+    for r, text in enumerate(row_titles or []):
+        fig.get_subplot(r + 1, 1).yaxis.title.text = text
     if selected is not None:
         fig.add_shape(
             type="rect",
