@@ -5,6 +5,7 @@ import streamlit as st
 from deqnet import StepRecord
 from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
 from deqnet.live import metric_texts, status_text
+from deqnet.live.picture import Picture
 from deqnet.live.status import METRICS
 from ui.budget import memory_problem
 from ui.drawing import chart_data, drawing_problem, panel_data
@@ -116,10 +117,10 @@ def _metrics(session: Session, history: list[StepRecord]) -> None:
             col.metric(METRICS[name], texts[name], help=METRIC_HELP.get(name))
 
 
-def _figures(session: Session, history: list[StepRecord]) -> tuple[dict, int] | None:
-    """The boundary, curves and preview figures of the session now, and the step the
-    boundary's grid shows; None (after saying so, with the metrics) if the model cannot be
-    drawn."""
+def _figures(session: Session, history: list[StepRecord]) -> tuple[dict, Picture] | None:
+    """The boundary, curves and preview figures of the session now, and the picture they show
+    (its step, its depth strip); None (after saying so, with the metrics) if the model cannot
+    be drawn."""
     picture = live_picture(session)
     grid, traj, extent = picture.grid, picture.paths, picture.extent
     if grid is None or traj is None:
@@ -140,7 +141,7 @@ def _figures(session: Session, history: list[StepRecord]) -> tuple[dict, int] | 
         "curves": curves_figure(history, budget=session.budget),
         "preview": paths_preview_figure(traj, picture.labels, extent),
     }
-    return figures, picture.step
+    return figures, picture
 
 
 def _streamed(session: Session) -> None:
@@ -149,9 +150,16 @@ def _streamed(session: Session) -> None:
     drawn = _figures(session, history)
     if drawn is None:
         return
-    figures, grid_step = drawn
+    figures, picture = drawn
     draw = panel_data(session) if "dataset" not in hidden_controls(session) else None
-    live_panel(session, figures=figures, heights=HEIGHTS, grid_step=grid_step, draw=draw)
+    live_panel(
+        session,
+        figures=figures,
+        heights=HEIGHTS,
+        grid_step=picture.step,
+        draw=draw,
+        picture=picture,
+    )
 
 
 def _polled(session: Session) -> None:

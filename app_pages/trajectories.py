@@ -18,6 +18,7 @@ from deqnet.figures import (
     paths_3d_figure,
     paths_figure,
 )
+from deqnet.figures.animation import opening_at
 from deqnet.figures.paths import paths_box
 from deqnet.figures.readout import readout_line_figure
 from deqnet.figures.trajectories import (
@@ -30,6 +31,7 @@ from deqnet.figures.trajectories import (
 )
 from deqnet.presets import PRESETS
 from ui.information import information_panel
+from ui.live_panel import requested_depth
 from ui.show import chart, layer_label, page_intro, unless_solver_fails
 from ui.state import Session, apply_preset, apply_run, ensure_trained, memo
 
@@ -86,9 +88,11 @@ def _animation_figure(session: Session, flow: PlaneFlow, extent) -> go.Figure:
     return fig
 
 
-def _animation(session: Session, flow: PlaneFlow, extent) -> None:
+def _animation(session: Session, flow: PlaneFlow, extent, opened: float | None) -> None:
     # Building the frames takes about a second: once per model version, not on every rerun.
     fig = memo(session, "traj_animation", lambda: _animation_figure(session, flow, extent))
+    if opened is not None:  # the Playground's depth strip asked for this depth
+        fig = opening_at(fig, flow.drawn_traj.t, opened)
     model = session.run.model
     left, right = st.columns([5, 2])
     with left:
@@ -129,8 +133,10 @@ def _time_options(session: Session) -> tuple[list[float], Callable[[float], str]
     return times, lambda t: f"t = {t:.2f}"
 
 
-def _paths_tab(session: Session, flow: PlaneFlow, extent) -> None:
+def _paths_tab(session: Session, flow: PlaneFlow, extent, opened: float | None) -> None:
     options, label = _time_options(session)
+    if opened is not None:  # a click on the Playground's depth strip: the nearest time offered
+        st.session_state["traj_time"] = min(options, key=lambda t: abs(t - opened))
     if st.session_state.get("traj_time") not in options:
         st.session_state["traj_time"] = options[0]
     discrete = session.run.model.discrete
@@ -290,20 +296,23 @@ def _page() -> None:
     extent = memo(session, "traj_extent", lambda: plot_extent(session.data), per_version=False)
     with unless_solver_fails("the paths cannot be drawn"):
         flow = memo(session, "traj_flow", lambda: _compute(session, extent))
-        _animation(session, flow, extent)
-        _tabs(session, flow, extent)
+        opened = requested_depth()
+        _animation(session, flow, extent, opened)
+        _tabs(session, flow, extent, opened)
 
 
-def _tabs(session: Session, flow: PlaneFlow, extent) -> None:
+def _tabs(session: Session, flow: PlaneFlow, extent, opened: float | None) -> None:
     # Lazy tabs: only the open tab is built and sent, which keeps the page within its chart
     # budget (at most three charts, two of them WebGL, at a time).
+    if opened is not None:
+        st.session_state["traj_tab"] = TABS[0]
     tabs = st.tabs(TABS, key="traj_tab", on_change="rerun")
     for name, container in zip(TABS, tabs, strict=True):
         if not container.open:
             continue
         with container:
             if name == TABS[0]:
-                _paths_tab(session, flow, extent)
+                _paths_tab(session, flow, extent, opened)
             elif name == TABS[1]:
                 _views_tab(session, flow)
             elif name == TABS[2]:

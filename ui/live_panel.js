@@ -9,7 +9,11 @@
 //     millisecond; Plotly itself keeps the axes, points, hover and the user's zoom);
 //   - the p = 0.5 contour is traced here (marching squares) from the same grid;
 //   - the status line and every [data-metric] value get the frame's texts;
-//   - curves and the path preview are redrawn with Plotly.react at most every REDRAW_MS.
+//   - curves and the path preview are redrawn with Plotly.react at most every REDRAW_MS;
+//   - the depth strip (the plane at t = 0, T/4, T/2, 3T/4, T with the points and a warped square
+//     grid, sent with the paths at their slower pace) is painted on small canvases under the
+//     boundary, at most every STRIP_MS; a click on a panel asks the page ("strip": its index) to
+//     open Trajectories at that depth.
 // When the trainer stops the session (budget, divergence, memory) the panel triggers one page
 // run ("stopped") so the buttons and messages show it. A token the server does not know (4401)
 // or one already in use (4409) asks the page for a new one ("token"). A socket that never opens
@@ -26,6 +30,7 @@
 const panels = new WeakMap(); // parentElement -> panel state
 const LOAD_TIMEOUT_MS = 20000;
 const REDRAW_MS = 250;
+const STRIP_MS = 250;
 const CONTOUR_LEVEL = 127.5; // p = 0.5 in uint8 levels
 const BACKOFF_MS = [500, 8000]; // full jitter between 0 and min(max, base * 2^failures)
 
@@ -287,6 +292,19 @@ const STYLE = `
 .deqnet-live-panel .dl-draw-note:empty { display: none; }
 .deqnet-live-panel .dl-draw-hint { flex: 1 1 100%; opacity: 0.7; font-size: 0.8rem; }
 .deqnet-live-panel.dl-drawing [data-chart=boundary] .nsewdrag { cursor: crosshair !important; }
+.deqnet-live-panel .dl-strip { margin-top: 0.4rem; }
+.deqnet-live-panel .dl-strip-title { font-size: 0.8rem; opacity: 0.75; margin-bottom: 0.2rem; }
+.deqnet-live-panel .dl-strip-row { display: flex; gap: 0.3rem; }
+.deqnet-live-panel .dl-strip-panel {
+  flex: 1 1 0; min-width: 0; max-width: 9rem; padding: 2px; cursor: pointer; color: inherit;
+  background: transparent; border: 1px solid rgba(128, 128, 128, 0.35); border-radius: 0.3rem;
+  display: flex; flex-direction: column; align-items: center; font: inherit;
+}
+.deqnet-live-panel .dl-strip-panel:hover, .deqnet-live-panel .dl-strip-panel:focus-visible {
+  border-color: rgba(128, 128, 128, 0.9);
+}
+.deqnet-live-panel .dl-strip-panel canvas { width: 100%; aspect-ratio: 1; display: block; }
+.deqnet-live-panel .dl-strip-label { font-size: 0.75rem; white-space: nowrap; }
 `;
 
 function element(tag, className, parent) {
@@ -330,7 +348,14 @@ function build(parentElement, data) {
   charts.boundary.dataset.chart = "boundary";
   charts.curves.dataset.chart = "curves";
   charts.preview.dataset.chart = "preview";
-  return { root, statusText, fill, values, charts, drawTools: draw };
+  const strip = element("div", "dl-strip", left);
+  strip.hidden = true;
+  const stripTitle = element("div", "dl-strip-title", strip);
+  stripTitle.textContent =
+    "Inside the network: the plane at five depths, with a square grid carried along. " +
+    "Click one to open it in Trajectories.";
+  const stripRow = element("div", "dl-strip-row", strip);
+  return { root, statusText, fill, values, charts, drawTools: draw, stripBox: strip, stripRow };
 }
 
 function buildDraw(parent) {
@@ -403,6 +428,10 @@ function watchSize(panel) {
     cancelAnimationFrame(panel.resizeFrame);
     panel.resizeFrame = requestAnimationFrame(() => {
       if (!panel.Plotly || !panel.heights) return;
+      if (panel.stripData) {
+        panel.stripDirty = true; // the canvases take their new size on the next paint
+        schedule(panel);
+      }
       for (const [name, div] of Object.entries(panel.charts)) {
         if (!div.layout) continue; // not drawn yet
         const height = chartHeight(panel, name);
@@ -511,6 +540,9 @@ function onFrame(panel, buffer) {
       panel.dirty.preview = true;
     }
   }
+  if (header.strip && header.grid && header.grid.serial === panel.serial) {
+    takeStrip(panel, header.strip, arrays, header.grid.serial, header.grid.step);
+  }
   if (header.stopped) {
     panel.setTriggerValue("stopped", `${header.serial}:${header.step}:${header.stopped}`);
   }
@@ -547,6 +579,13 @@ function draw(panel) {
   }
   for (const name of ["curves", "preview"]) {
     if (panel.dirty[name]) redraw(panel, name);
+  }
+  if (panel.stripDirty) {
+    const wait = (panel.stripAt ?? 0) + STRIP_MS - performance.now();
+    if (wait <= 0) paintStrip(panel);
+    else if (!panel.stripTimer) {
+      panel.stripTimer = setTimeout(() => { panel.stripTimer = null; schedule(panel); }, wait);
+    }
   }
 }
 
@@ -780,6 +819,96 @@ function takeDrawData(panel, data) {
   showDraw(panel);
 }
 
+// ---- the depth strip ----
+
+// The strip of a page run (arrays as lists) or of a frame (typed arrays), in one shape:
+// points (K, P, 2) and grid (K, G, Q, 2) flat, labels (P,).
+function takeStrip(panel, spec, arrays, serial, step) {
+  // A page run's {shape, values} lists (a typed array's own .values is a method, not a list).
+  const typed = (name, Type) =>
+    Array.isArray(arrays[name].values) ? Type.from(arrays[name].values) : arrays[name];
+  const labels = typed("strip_labels", Uint8Array);
+  panel.stripData = {
+    ...spec, serial, step, panels: spec.times.length, count: labels.length, labels,
+    points: typed("strip_points", Float32Array),
+    grid: typed("strip_grid", Float32Array),
+    colors: spec.colors ?? panel.stripData?.colors ?? ["#1f77b4", "#ff7f0e"],
+  };
+  panel.stripDirty = true;
+}
+
+function stripLabel(strip, k) {
+  if (strip.layers) return `layer ${strip.layers[k]}`;
+  const names = ["t = 0", "t = T/4", "t = T/2", "t = 3T/4", "t = T"];
+  return strip.panels === names.length ? names[k] : `t = ${strip.times[k].toFixed(2)}`;
+}
+
+function stripPanels(panel) {
+  const strip = panel.stripData;
+  const row = panel.stripRow;
+  if (row.children.length !== strip.panels) {
+    row.replaceChildren();
+    for (let k = 0; k < strip.panels; k += 1) {
+      const button = element("button", "dl-strip-panel", row);
+      button.type = "button";
+      button.dataset.stripIndex = String(k);
+      element("canvas", null, button);
+      element("span", "dl-strip-label", button);
+      button.addEventListener("click", () => panel.setTriggerValue("strip", k));
+    }
+  }
+  [...row.children].forEach((button, k) => {
+    const label = stripLabel(strip, k);
+    button.lastChild.textContent = label;
+    button.setAttribute("aria-label", `Open Trajectories at ${label}`);
+  });
+  return [...row.children].map((button) => button.firstChild);
+}
+
+function paintStrip(panel) {
+  const strip = panel.stripData;
+  panel.stripDirty = false;
+  panel.stripAt = performance.now();
+  panel.stripBox.hidden = false;
+  const canvases = stripPanels(panel);
+  const dpr = window.devicePixelRatio || 1;
+  const perGrid = strip.grid.length / strip.panels; // G lines x Q points x 2 per panel
+  const perLine = perGrid / (2 * strip.lines); // Q points
+  canvases.forEach((canvas, k) => {
+    const size = Math.max(1, Math.round(canvas.clientWidth * dpr));
+    if (canvas.width !== size) canvas.width = canvas.height = size;
+    const ctx = canvas.getContext("2d");
+    ctx.clearRect(0, 0, size, size);
+    const [x0, x1, y0, y1] = strip.boxes[k];
+    const sx = size / (x1 - x0);
+    const sy = size / (y1 - y0);
+    const px = (x) => (x - x0) * sx;
+    const py = (y) => size - (y - y0) * sy;
+    ctx.strokeStyle = "rgba(128, 128, 128, 0.55)";
+    ctx.lineWidth = Math.max(1, dpr * 0.8);
+    for (let line = 0; line < strip.lines; line += 1) {
+      ctx.beginPath();
+      for (let q = 0; q < perLine; q += 1) {
+        const at = k * perGrid + (line * perLine + q) * 2;
+        const [x, y] = [px(strip.grid[at]), py(strip.grid[at + 1])];
+        if (q === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+      }
+      ctx.stroke();
+    }
+    const radius = Math.max(1.5, 2.2 * dpr);
+    for (let i = 0; i < strip.count; i += 1) {
+      const at = (k * strip.count + i) * 2;
+      const [x, y] = [px(strip.points[at]), py(strip.points[at + 1])];
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+      ctx.fillStyle = strip.colors[strip.labels[i] % strip.colors.length];
+      ctx.beginPath();
+      ctx.arc(x, y, radius, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  });
+  panel.root.dataset.strip = `${strip.serial}:${strip.step}`;
+}
+
 // ---- page runs ----
 
 function applyData(panel, data) {
@@ -820,6 +949,10 @@ function applyData(panel, data) {
   }
   curvesTraces(panel);
   takeDrawData(panel, data);
+  const shown = panel.stripData;
+  if (data.strip && (!shown || data.serial !== shown.serial || data.grid_step >= shown.step)) {
+    takeStrip(panel, data.strip, data.strip.arrays, data.serial, data.grid_step);
+  }
   const boundary = figures.boundary.figure;
   return Promise.all([
     Plotly.react(panel.charts.boundary, boundary.data, boundary.layout, panel.config),

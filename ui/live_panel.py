@@ -5,8 +5,9 @@ make for the session's current state, the status and metrics texts, and the sess
 token; between page runs the component reads frames from ``ui.live_route`` and redraws itself,
 so live training costs no Streamlit reruns at all. It asks for a page run only when the state
 changes: the trainer stopped the session ("stopped"), the token must be renewed ("token"), the
-stream cannot be used in this browser ("failed": the page then polls, ``ui.live``), or points
-were drawn on the boundary chart ("draw": numbered edits, applied by ``ui.drawing``).
+stream cannot be used in this browser ("failed": the page then polls, ``ui.live``), points
+were drawn on the boundary chart ("draw": numbered edits, applied by ``ui.drawing``), or a panel
+of the depth strip was clicked ("strip": its index; Trajectories opens at that depth).
 
 plotly.js is served from ``static/`` (``ui.plotly_js``).
 """
@@ -21,15 +22,21 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from deqnet.analysis.strip import strip_depths
+from deqnet.figures.style import class_color
 from deqnet.live import metric_texts, status_text
+from deqnet.live.frames import strip_payload
+from deqnet.live.picture import Picture
 from deqnet.live.status import METRICS
 from deqnet.sharing.text import safe_text
 from ui.drawing import apply_edits
 from ui.live_route import PATH, TOKENS
+from ui.pages import switch_to
 from ui.plotly_js import install_plotly_js
 from ui.show import PLOTLY_CONFIG
 from ui.state import Session, note
 
+OPEN_DEPTH = "open_depth"  # a strip click's depth, for Trajectories to open at
 # The panel falls back to polling when its socket has not opened after this long.
 FALLBACK_MS = 3000
 FALLBACK_NOTE = (
@@ -112,10 +119,12 @@ def live_panel(
     heights: Mapping[str, int],
     grid_step: int,
     draw: Mapping | None = None,
+    picture: Picture | None = None,
 ) -> None:
     """Mount the panel with ``figures`` ("boundary", "curves", "preview") drawn ``heights`` px
     high; ``grid_step``: the training step the boundary's grid shows; ``draw``: what its tools
-    for drawing points need (``ui.drawing.panel_data``), or None for no tools."""
+    for drawing points need (``ui.drawing.panel_data``), or None for no tools; ``picture``: the
+    picture those figures show, whose depth strip the panel draws until frames bring newer."""
     history = session.trainer.history[:]
     budget = session.budget
     data = {
@@ -139,8 +148,9 @@ def live_panel(
         "metric_labels": [[name, label, METRIC_HELP.get(name)] for name, label in METRICS.items()],
         "config": PLOTLY_CONFIG,
         "draw": draw,
+        "strip": _strip(picture),
     }
-    _COMPONENT(
+    result = _COMPONENT(
         key="pg_live",
         data=data,
         height="content",
@@ -148,7 +158,45 @@ def live_panel(
         on_token_change=lambda: renew_token(session),
         on_failed_change=lambda: _fall_back(session),
         on_draw_change=lambda: _drawn(session),
+        on_strip_change=lambda: None,  # read from the result below
     )
+    depth = _clicked_depth(session, getattr(result, "strip", None))
+    if depth is not None:
+        st.session_state[OPEN_DEPTH] = depth
+        switch_to("trajectories")
+
+
+def _strip(picture: Picture | None) -> dict | None:
+    """The depth strip for the page's data: the frame's strip header, its arrays as flat lists
+    with their shapes, and the class colours."""
+    if picture is None or picture.strip is None:
+        return None
+    header, arrays = strip_payload(picture)
+    n_classes = int(picture.labels.max()) + 1 if len(picture.labels) else 1
+    return {
+        **header,
+        "step": picture.step,
+        "serial": picture.serial,
+        "colors": [class_color(k) for k in range(n_classes)],
+        "arrays": {
+            name: {"shape": list(a.shape), "values": a.ravel().tolist()}
+            for name, a in arrays.items()
+        },
+    }
+
+
+def _clicked_depth(session: Session, index: object) -> float | None:
+    """The depth of the strip panel the browser says was clicked (its index, checked like
+    everything the browser sends), or None."""
+    times, _ = strip_depths(session.run.model)
+    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(times):
+        return float(times[index])
+    return None
+
+
+def requested_depth() -> float | None:
+    """The depth a strip click asked Trajectories to open at (taken once), or None."""
+    return st.session_state.pop(OPEN_DEPTH, None)
 
 
 def _drawn(session: Session) -> None:

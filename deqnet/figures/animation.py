@@ -209,3 +209,18 @@ def _add_controls(fig: go.Figure, times: np.ndarray, big: bool) -> None:
             }
         ],
     )
+
+
+def opening_at(fig: go.Figure, traj_times: np.ndarray, t: float) -> go.Figure:
+    """A copy of a ``flow_animation_figure`` built with the trajectory times ``traj_times`` (K,)
+    that opens at the frame nearest to depth t: that frame's points, grid and axis ranges, and
+    the slider on it."""
+    times = np.asarray(traj_times, dtype=np.float64)[frame_indices(traj_times)]
+    j = int(np.argmin(np.abs(times - float(t))))
+    opened = go.Figure(fig)
+    frame = opened.frames[j]
+    for index, data in zip(frame.traces, frame.data, strict=True):
+        opened.data[index].update(x=data.x, y=data.y)
+    opened.update_layout(xaxis_range=frame.layout.xaxis.range, yaxis_range=frame.layout.yaxis.range)
+    opened.layout.sliders[0].active = j
+    return opened

@@ -106,8 +106,10 @@ def encode_update(update: Update, *, discretize: bool) -> bytes:
     ({reset, from, count}: arrays ``curve_step``, ``curve_loss``, ``curve_train``,
     ``curve_test``), and with a picture ``grid`` ({step, serial, x0, dx, y0, dy, rows, cols,
     kind}: kind "heatmap" sends the shading ``z`` and the ``contour``'s P(class 1) as uint8
-    levels, "image" an RGB ``image``) and ``preview`` ({range, traces}: arrays ``path_x<i>``,
-    ``path_y<i>`` per trace of ``paths_preview_figure``).
+    levels, "image" an RGB ``image``), ``preview`` ({range, traces}: arrays ``path_x<i>``,
+    ``path_y<i>`` per trace of ``paths_preview_figure``) and ``strip`` ({times, layers, boxes,
+    lines}: arrays ``strip_points`` (K, P, 2), ``strip_labels`` (P,), ``strip_grid`` (K, G, Q,
+    2), the depth strip's K panels).
     """
     history = update.history
     done = len(history)
@@ -165,6 +167,9 @@ def _picture_arrays(
         arrays["contour"] = probability_levels(shading[1])
     else:
         arrays["image"] = shading[0]
+    if picture.strip is not None:
+        header["strip"], strip_arrays = strip_payload(picture)
+        arrays.update(strip_arrays)
     if picture.paths is not None:
         traces, view = preview_arrays(picture.paths, picture.labels, picture.extent)
         header["preview"] = {"range": [float(v) for v in view], "traces": len(traces)}
@@ -173,4 +178,47 @@ def _picture_arrays(
             arrays[f"path_y{i}"] = np.asarray(y, dtype="<f4")
 
 
-__all__ = ["decode_frame", "encode_frame", "encode_update", "probability_levels"]
+def strip_payload(picture: Picture) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The depth strip of a picture (which must have one) as a frame's ``strip`` header
+    ({times, layers, boxes, lines}) and its arrays: ``strip_points`` (K, P, 2) float32,
+    ``strip_labels`` (P,) uint8, ``strip_grid`` (K, G, Q, 2) float32."""
+    strip = picture.strip
+    panels = len(strip.times)
+    both = np.concatenate([strip.points, strip.grid.reshape(panels, -1, 2)], axis=1)
+    header = {
+        "times": [float(t) for t in strip.times],
+        "layers": None if strip.layers is None else list(strip.layers),
+        "boxes": [list(_panel_box(both[k])) for k in range(panels)],
+        "lines": int(strip.grid.shape[1]),
+    }
+    arrays = {
+        "strip_points": np.asarray(strip.points, dtype="<f4"),
+        "strip_labels": np.asarray(picture.labels, dtype=np.uint8),
+        "strip_grid": np.asarray(strip.grid, dtype="<f4"),
+    }
+    return header, arrays
+
+
+def _panel_box(points: np.ndarray) -> tuple[float, float, float, float]:
+    """A square-ish box (x0, x1, y0, y1) around a panel's points: their 2-98 % quantiles (a
+    runaway point does not shrink the rest to a dot), 8 % margin, never thinner than 1e-3."""
+    finite = points[np.isfinite(points).all(axis=1)]
+    if len(finite) == 0:
+        return (-1.0, 1.0, -1.0, 1.0)
+    low, high = np.quantile(finite, 0.02, axis=0), np.quantile(finite, 0.98, axis=0)
+    centre, half = (low + high) / 2, np.maximum((high - low) / 2 * 1.08, 1e-3)
+    return (
+        float(centre[0] - half[0]),
+        float(centre[0] + half[0]),
+        float(centre[1] - half[1]),
+        float(centre[1] + half[1]),
+    )
+
+
+__all__ = [
+    "decode_frame",
+    "encode_frame",
+    "encode_update",
+    "probability_levels",
+    "strip_payload",
+]

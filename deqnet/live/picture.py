@@ -22,6 +22,7 @@ from deqnet.analysis.grids import (
     plot_extent,
 )
 from deqnet.analysis.paths import Trajectory, trajectory
+from deqnet.analysis.strip import DepthStrip, depth_strip
 from deqnet.datasets import Dataset
 from deqnet.models.base import DeqModel, SolverFailure
 from deqnet.models.stack import Stack
@@ -49,6 +50,8 @@ class Picture:
         paths: paths of the first ``PREVIEW_POINTS`` training points (None: not made this
             time, or the solver failed).
         labels: the classes of those points, (PREVIEW_POINTS,).
+        strip: the same points and a square grid at five depths (``depth_strip``), made with
+            the paths (at their slower pace), else None.
     """
 
     serial: int
@@ -57,6 +60,7 @@ class Picture:
     grid: DecisionGrid | None
     paths: Trajectory | None
     labels: np.ndarray
+    strip: DepthStrip | None = None
 
 
 def make_picture(
@@ -69,16 +73,20 @@ def make_picture(
     paths: bool = True,
     grid: DecisionGrid | None = None,
 ) -> Picture:
-    """``model`` drawn on an n x n grid of ``plot_extent(data)`` (and its preview paths);
-    ``grid``: that decision grid, already computed (``stacked_grids``)."""
+    """``model`` drawn on an n x n grid of ``plot_extent(data)`` (and its preview paths and
+    depth strip); ``grid``: that decision grid, already computed (``stacked_grids``)."""
     extent = plot_extent(data)
+    strip = None
     try:
         if grid is None:
             grid = decision_grid(model, extent, n=n)
-        traj = trajectory(model, data.x_train[:PREVIEW_POINTS]) if paths else None
+        preview = data.x_train[:PREVIEW_POINTS]
+        traj = trajectory(model, preview) if paths else None
+        strip = depth_strip(model, preview, extent) if paths else None
     except SolverFailure:
-        grid = traj = None
-    return Picture(serial, step, extent, grid, traj, np.asarray(data.y_train[:PREVIEW_POINTS]))
+        grid = traj = strip = None
+    labels = np.asarray(data.y_train[:PREVIEW_POINTS])
+    return Picture(serial, step, extent, grid, traj, labels, strip)
 
 
 def stacked_grids(
