@@ -226,10 +226,11 @@ def _sketch(setup: Setup, estimate: float | None) -> None:
         )
 
 
-def _train(session: Session, run: RunConfig, setup: Setup, bar, label: str) -> SweepResult:
-    """The sweep on the server's executor, its grid filling in below the bar. Raises _TooLong
-    (projected over the limit), SweepCancelled (the limit reached) or ImportError (no Ray)."""
-    live = LiveGrid(st.empty(), setup.grid, _metric(), setup.chunks)
+def _train(session: Session, run: RunConfig, setup: Setup, bar, label: str, slot) -> SweepResult:
+    """The sweep on the server's executor, its grid filling in ``slot`` (an ``st.empty``).
+    Raises _TooLong (projected over the limit), SweepCancelled (the limit reached) or
+    ImportError (Ray asked for, not installed)."""
+    live = LiveGrid(slot, setup.grid, _metric(), setup.chunks)
     executor = new_executor()
     with deadline(executor, MAX_SECONDS):
         return sweep(
@@ -247,38 +248,34 @@ def _train(session: Session, run: RunConfig, setup: Setup, bar, label: str) -> S
 
 def _run(session: Session, run: RunConfig, setup: Setup, key: tuple) -> None:
     """Train the grid (time-boxed, with a progress bar, a Stop button and the cells as they
-    finish) and store it."""
+    finish) and store it; if it cannot finish, say why and leave no half-filled grid."""
     label = f"Training {setup.cells} cells × {setup.steps} steps…"
     # One row for the bar and Stop: on a projector the grid below is what the room watches.
     progress, stop = st.columns([6, 1], vertical_alignment="bottom")
     bar = progress.progress(0.0, text=label)
     stop.button("Stop", key="sweep_stop", icon=":material/stop:", on_click=_stopped)
+    slot = st.empty()
+    limit = (
+        f"the limit on this shared server is {MAX_SECONDS:.0f} s: use fewer cells or fewer "
+        "steps per cell."
+    )
+    problem = "The server is busy training other sessions. Press Run sweep again shortly."
     with training_slot(wait=SLOT_WAIT) as granted:
-        if not granted:
-            bar.empty()
-            error("The server is busy training other sessions. Press Run sweep again shortly.")
-            return
         try:
-            result = _train(session, run, setup, bar, label)
+            if granted:
+                result, problem = _train(session, run, setup, bar, label, slot), ""
         except _TooLong as err:
-            bar.empty()
-            error(
-                f"This sweep would take about {err.projected:.0f} s; the limit on this shared "
-                f"server is {MAX_SECONDS:.0f} s. Use fewer cells or fewer steps per cell."
-            )
-            return
+            problem = f"This sweep would take about {err.projected:.0f} s; {limit}"
         except SweepCancelled as err:
-            bar.empty()
             done = sum(cell is not None for cell in err.cells)
-            error(
-                f"Stopped at this shared server's limit of {MAX_SECONDS:.0f} s with {done} of "
-                f"{len(err.cells)} cells done. Use fewer cells or fewer steps per cell."
-            )
-            return
+            problem = f"Stopped with {done} of {len(err.cells)} cells done; {limit}"
         except ImportError:
-            bar.empty()
-            error("This server is set to train sweeps with Ray, which is not installed.")
-            return
+            problem = "This server is set to train sweeps with Ray, which is not installed."
+    if problem:
+        bar.empty()
+        slot.empty()
+        error(problem)
+        return
     bar.progress(1.0, text="Drawing the decision boundaries…")
     st.session_state[STORE] = Stored(key, result, result.decision_grids(GRID_POINTS))
     st.session_state["sweep_cell"] = st.session_state.setdefault(SAVED, {})["sweep_cell"] = 0

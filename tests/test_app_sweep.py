@@ -15,6 +15,7 @@ import torch
 from app_harness import APP, TIMEOUT, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
+import ui.sweep_live as sweep_live
 from deqnet import build_model, evaluate, make_dataset
 from ui.state import use_custom_data
 
@@ -194,3 +195,21 @@ def test_a_one_axis_sweep_with_a_diverging_cell_reports_it_and_still_draws() -> 
     accuracy = next(tr for tr in heat["data"] if tr["type"] == "heatmap")
     assert heat["layout"]["yaxis"]["ticktext"] == ["0.01", "10"] and len(accuracy["x"]) == 1
     assert accuracy["text"][1][0].endswith("diverged")
+
+
+def test_a_sweep_stopped_at_the_time_limit_says_so_and_leaves_no_half_filled_grid(
+    monkeypatch,
+) -> None:
+    # The page's deadline, shortened: the timer cancels the executor whatever it is doing.
+    shorter = sweep_live.deadline
+    monkeypatch.setattr(sweep_live, "deadline", lambda executor, seconds: shorter(executor, 0.05))
+    at = _axes(_open(), "lr", "seed")
+    at.text_input(key="sweep_values_lr").input("0.01, 0.1")
+    at.text_input(key="sweep_values_seed").input("0, 1")
+    at.select_slider(key="sweep_steps").set_value(500)
+    at.button(key="sweep_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "Stopped with 0 of 4 cells done; the limit on this shared server is 120 s" in _errors(at)
+    assert "sweep_store" not in at.session_state
+    assert "cells trained:" not in " ".join(md.value for md in at.markdown)
+    assert set(_charts(at)) == {"sweep_sketch"}
