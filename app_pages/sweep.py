@@ -1,4 +1,5 @@
-"""Sweep: train every combination of two settings at once and compare the cells side by side."""
+"""Sweep: train every combination of two settings at once and compare the cells side by side
+(the grid fills in as cells finish), or open the results of a command-line sweep."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ from ui.sweep_live import LiveGrid, deadline, grid_chart, new_executor
 GRID_POINTS = 40  # decision-grid resolution per cell (40 x 40 model evaluations)
 STEP_OPTIONS = (10, 25, 50, 100, 200, 300, 500)
 DEFAULT_STEPS = 100
-MAX_SECONDS = 120.0  # a sweep projected to take longer is stopped (wall time, shared server)
+# Wall time a sweep may take on the shared server: one projected to take longer is stopped, and
+# one still running then is cancelled.
+MAX_SECONDS = 120.0
 PROJECT_AFTER = 3.0  # seconds of training before the projection is trusted
 UPDATE_SECONDS = 0.25  # progress-bar refresh interval (each refresh is also a Stop point)
 PROBE_STEPS = 4  # steps of the longer timed trial behind the estimate shown before Run
@@ -46,16 +49,15 @@ STORE = "sweep_store"  # the last sweep and its pictures
 
 @dataclass(frozen=True)
 class Setup:
-    """What the pickers ask for: grid (name -> values), steps per cell, the problems found,
-    and the number of cells and of batched chunks, trained one after another (0 when there are
-    problems), and the cells of each chunk in chunk order."""
+    """What the pickers ask for: grid (name -> values), steps per cell, the problems found, the
+    number of cells, and the cells of each batched chunk (trained one after another; chunk
+    order), both empty when there are problems."""
 
     grid: dict[str, list[Any]]
     steps: int
     problems: list[str]
     warnings: list[str]
     cells: int = 0
-    groups: int = 0
     chunks: tuple[int, ...] = ()
 
 
@@ -151,7 +153,7 @@ def _setup(session: Session, run: RunConfig) -> Setup:
     if memory:
         return Setup(grid, steps, [memory], warnings)
     chunks = tuple(len(chunk.cells) for chunk in plan_chunks(specs))
-    return Setup(grid, steps, [], warnings, len(specs), len(chunks), chunks)
+    return Setup(grid, steps, [], warnings, len(specs), chunks)
 
 
 class _Progress:
@@ -198,7 +200,7 @@ def _estimate(session: Session, run: RunConfig, setup: Setup) -> float | None:
 
 
 def _metric() -> Metric:
-    """The metric the grid shows while a sweep trains (picked next to Run sweep)."""
+    """The metric the grid of cells shows (picked under "Grid shows")."""
     return next(m for m in METRICS if m.key == st.session_state.get("sweep_metric", "test_acc"))
 
 
@@ -431,7 +433,8 @@ def _train_here(session: Session, run: RunConfig) -> None:
     for text in setup.problems:
         error(text)
     if not setup.problems:
-        batches = "one batched computation" if setup.groups == 1 else f"{setup.groups} batches"
+        groups = len(setup.chunks)
+        batches = "one batched computation" if groups == 1 else f"{groups} batches"
         st.caption(f"{setup.cells} cells × {setup.steps} steps, trained as {batches}.")
     grid_key = tuple((name, tuple(values)) for name, values in setup.grid.items())
     current_key = (run, session.custom_data, grid_key, setup.steps)

@@ -145,3 +145,16 @@ def test_a_file_that_unpacks_to_too_many_rows_points_to_the_notebook(
     _clean(at)
     notice = texts(at.warning).replace("\\", "")
     assert "results.parquet holds 12 rows" in notice and "“Big sweeps”" in notice, notice
+
+
+def test_grid_values_that_are_not_settings_are_refused_not_shown(results_file) -> None:
+    table = pq.read_table(io.BytesIO(results_file))
+    meta = json.loads(table.schema.metadata[b"deqnet"])
+    meta["grid"]["seed"][2] = "![x](https://example.com/x.png)<b>"
+    raw = _parquet(table, {b"deqnet": json.dumps(meta).encode()})
+    at = _upload(_open(), "odd.parquet", raw)
+    _clean(at)
+    notice = texts(at.warning)
+    assert "its grid holds a value that is not a setting" in notice.replace("\\", "")
+    assert "<b>" not in notice and "](" not in notice  # escaped, inert
+    assert not [el for el in at.get("plotly_chart") if el.proto.id.endswith("sweep_file_grid")]

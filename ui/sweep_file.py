@@ -20,6 +20,7 @@ import streamlit as st
 from deqnet.analysis.sweep_table import cell_settings, grid_slice, summarize
 from deqnet.figures.sweep import METRICS
 from deqnet.figures.sweep_grid import sweep_grid_figure
+from deqnet.sharing import safe_text
 from deqnet.sweep.results_file import ResultsError, read_results
 from ui.links import MAX_UPLOAD_MB
 from ui.show import notice
@@ -33,6 +34,9 @@ TABLE = "sweep_file_table"  # (file id, metadata, table) of the open file, or (f
 MAX_ROWS = 100_000
 MAX_BYTES = 64 * 2**20
 BIG_SWEEPS = "the README's “Big sweeps” section"
+# What a grid value of a real results file looks like (a number, or a name such as "rk4"):
+# anything else in an uploaded file's metadata is refused, never shown (markdown, HTML).
+NAME_RE = re.compile(r"[A-Za-z0-9_.+-]{1,32}")
 
 
 def _short(name: str) -> str:
@@ -60,6 +64,16 @@ def _too_big(path: Path) -> str | None:
     return None
 
 
+def _odd_value(grid: dict[str, list[Any]]) -> str | None:
+    """The first grid value that is neither a number nor a short plain name, or None."""
+    for values in grid.values():
+        for value in values:
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number and not (isinstance(value, str) and NAME_RE.fullmatch(value)):
+                return repr(value)[:40]  # notice() escapes it
+    return None
+
+
 def _read(name: str, raw: bytes) -> tuple[dict[str, Any], Any] | str:
     """(metadata, table) of an uploaded file, or a one-line reason it cannot be opened."""
     safe = re.sub(r"[^\w.-]", "_", Path(name).name)[:80] or "results.parquet"
@@ -70,12 +84,16 @@ def _read(name: str, raw: bytes) -> tuple[dict[str, Any], Any] | str:
         if problem:
             return problem
         try:
-            return read_results(path)
+            meta, frame = read_results(path)
         except ResultsError as err:
             return str(err).splitlines()[0]
         except Exception:  # noqa: BLE001 - an untrusted file must never show a traceback
             _LOG.exception("reading an uploaded sweep results file")
             return f"{safe} could not be read as deqnet sweep results."
+    odd = _odd_value(meta["grid"])
+    if odd is not None:
+        return f"{safe}: its grid holds a value that is not a setting ({odd})"
+    return meta, frame
 
 
 def _opened() -> tuple[dict[str, Any], Any] | None:
@@ -122,7 +140,7 @@ def _summary(meta: dict[str, Any], frame: Any) -> None:
     where = " · ".join(f"{_short(name)} {fmt(best[name])}" for name in grid)
     st.markdown(
         f"**Best test accuracy {100 * best['test_acc']:.1f} %** at {where} "
-        f"(train loss {best['train_loss']:.3g}, {best['status']})"
+        f"(train loss {best['train_loss']:.3g}, {safe_text(best['status'])})"
     )
     with st.expander("All settings of the best cell", icon=":material/tune:"):
         st.json(cell_settings(frame, facts.best), expanded=True)
