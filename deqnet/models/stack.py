@@ -80,8 +80,8 @@ class Stack:
         self.dtype = first.dtype
         self.names = [name for name, _ in first.named_parameters()]
         self.flow_names = [n for n in self.names if not n.startswith("readout.")]
-        own = [list(p) for p in params] if params is not None else None
-        own = own or [list(m.parameters()) for m in self.models]
+        # A Trainer's ``params``, when given, save walking every module tree on every step.
+        own = [list(p) for p in (params or [m.parameters() for m in self.models])]
         self.shapes = {name: [tuple(p[j].shape) for p in own] for j, name in enumerate(self.names)}
         self.padded = any(len(set(shapes)) > 1 for shapes in self.shapes.values())
         if leaves:
