@@ -438,20 +438,26 @@ def _train_here(session: Session, run: RunConfig) -> None:
         st.caption(f"{setup.cells} cells × {setup.steps} steps, trained as {batches}.")
     grid_key = tuple((name, tuple(values)) for name, values in setup.grid.items())
     current_key = (run, session.custom_data, grid_key, setup.steps)
-    if st.button(
+    pressed = st.button(
         "Run sweep",
         key="sweep_run",
         type="primary",
         icon=":material/play_arrow:",
         disabled=bool(setup.problems),
-    ):
-        _run(session, run, setup, current_key)
-    if "sweep_note" in st.session_state:
-        st.info(st.session_state.pop("sweep_note"), icon=":material/stop:")
-    if STORE in st.session_state:
-        _results(st.session_state[STORE], current_key)
-    elif not setup.problems:
-        _sketch(setup, _estimate(session, run, setup))
+    )
+    results = st.empty()
+    if pressed:
+        # An element where the last results were drops them at once; a block there would keep
+        # them, faded, under the filling grid until the run ends. The run draws after it.
+        results.empty()
+        _run(session, run, setup, current_key)  # returns only if the sweep did not finish
+    with st.container() if pressed else results.container():
+        if "sweep_note" in st.session_state:
+            st.info(st.session_state.pop("sweep_note"), icon=":material/stop:")
+        if STORE in st.session_state:
+            _results(st.session_state[STORE], current_key)
+        elif not setup.problems:
+            _sketch(setup, _estimate(session, run, setup))
 
 
 st.markdown("## Sweep")
