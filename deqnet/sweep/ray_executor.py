@@ -30,6 +30,7 @@ TEST_PAUSE_VARIABLE = "DEQNET_TEST_CHUNK_PAUSE"
 TEST_PAUSE_SECONDS = 0.5
 # Ray's default, written out: a chunk whose worker dies is run again up to this many times.
 MAX_RETRIES = 3
+WAIT_SECONDS = 0.25  # how long results() waits for a chunk before reporting progress
 
 
 def _chunk_task(
@@ -103,7 +104,14 @@ class RayExecutor:
         from ray.exceptions import TaskCancelledError
 
         while self._pending:
-            (ref,), _ = self._ray.wait(list(self._pending), num_returns=1)
+            # A short wait, then progress as it is: a caller's progress callback (the Sweep
+            # page's Stop and time limit) runs between chunks too, not only when one arrives.
+            ready, _ = self._ray.wait(list(self._pending), num_returns=1, timeout=WAIT_SECONDS)
+            if not ready:
+                if progress is not None:
+                    progress(*self.progress)
+                continue
+            (ref,) = ready
             work = self._pending.pop(ref)
             try:
                 result = _own_copy(self._ray.get(ref))
