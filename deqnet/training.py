@@ -27,11 +27,16 @@ __all__ = ["StepRecord", "Trainer", "evaluate", "make_optimizer"]
 
 
 def _tensors(model: DeqModel, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.as_tensor(x, dtype=model.dtype), torch.as_tensor(y, dtype=torch.int64)
+    """Points (N, 2) in the model's dtype; class labels (N,) int64 or regression targets (N,)
+    in the model's dtype (the labels' dtype is what tells the loss the task)."""
+    labels = model.dtype if np.issubdtype(y.dtype, np.floating) else torch.int64
+    return torch.as_tensor(x, dtype=model.dtype), torch.as_tensor(y, dtype=labels)
 
 
 def evaluate(model: DeqModel, data: Dataset, loss: str = "cross_entropy") -> dict[str, float]:
-    """Accuracy and mean loss on both splits: dict(train_acc, test_acc, train_loss, test_loss).
+    """Score and mean loss on both splits: dict(train_acc, test_acc, train_loss, test_loss);
+    the "acc" entries are accuracy, or R² for a regression data set (``loss`` is then the
+    squared error whatever it names).
 
     Raises SolverFailure if the model's solve fails on the data.
     """
