@@ -17,6 +17,13 @@ from torch import nn
 from deqnet.config import LOSSES
 
 
+def as_labels(y: object, dtype: torch.dtype) -> torch.Tensor:
+    """Labels (N,) as a tensor: class labels as int64, real targets (any float array) in
+    ``dtype``, the model's; the dtype is what tells the loss and the score the task."""
+    y = torch.as_tensor(y)
+    return y.to(dtype) if y.is_floating_point() else y.long()
+
+
 def loss_per_point(logits: torch.Tensor, y: torch.Tensor, loss: str, dim: int = -1) -> torch.Tensor:
     """Loss of each point, shaped like ``y``: (N,) from logits (N, C), (M, N) from (M, N, C).
 

@@ -21,6 +21,7 @@ from deqnet.config import TrainConfig
 from deqnet.datasets import Dataset
 from deqnet.engine import StepRecord, evaluate_together, step_together
 from deqnet.last_good import LastGood
+from deqnet.losses import as_labels
 from deqnet.models.base import DeqModel
 
 __all__ = ["StepRecord", "Trainer", "evaluate", "make_optimizer"]
@@ -29,8 +30,7 @@ __all__ = ["StepRecord", "Trainer", "evaluate", "make_optimizer"]
 def _tensors(model: DeqModel, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """Points (N, 2) in the model's dtype; class labels (N,) int64 or regression targets (N,)
     in the model's dtype (the labels' dtype is what tells the loss the task)."""
-    labels = model.dtype if np.issubdtype(y.dtype, np.floating) else torch.int64
-    return torch.as_tensor(x, dtype=model.dtype), torch.as_tensor(y, dtype=labels)
+    return torch.as_tensor(x, dtype=model.dtype), as_labels(y, model.dtype)
 
 
 def evaluate(model: DeqModel, data: Dataset, loss: str = "cross_entropy") -> dict[str, float]:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from deqnet.datasets import Dataset
-from deqnet.losses import mean_loss, score
+from deqnet.losses import as_labels, mean_loss, score
 from deqnet.models.base import DeqModel
 from deqnet.models.solver import SolverFailure
 from deqnet.models.stack import Stack
@@ -51,7 +51,7 @@ def evaluate_together(
         logits = Stack(models, leaves=False).logits(x)
     columns = {}
     for split, split_logits in (("train", logits[:, :n_train]), ("test", logits[:, n_train:])):
-        y = torch.stack([_labels(getattr(d, f"y_{split}"), dtype) for d in datasets])
+        y = torch.stack([as_labels(getattr(d, f"y_{split}"), dtype) for d in datasets])
         columns[f"{split}_acc"] = score(split_logits, y).tolist()
         columns[f"{split}_loss"] = mean_loss(split_logits, y, loss).tolist()
     return [{name: columns[name][m] for name in METRICS} for m in range(len(models))]
@@ -64,7 +64,7 @@ def _alone(model: DeqModel, data: Dataset, loss: str, strict: bool) -> dict[str,
         with torch.no_grad():
             for split in ("train", "test"):
                 x = torch.as_tensor(getattr(data, f"x_{split}"), dtype=model.dtype)
-                y = _labels(getattr(data, f"y_{split}"), model.dtype)
+                y = as_labels(getattr(data, f"y_{split}"), model.dtype)
                 logits = Stack([model], leaves=False).logits(x.unsqueeze(0))
                 out[f"{split}_acc"] = float(score(logits, y.unsqueeze(0))[0])
                 out[f"{split}_loss"] = float(mean_loss(logits, y.unsqueeze(0), loss)[0])
@@ -74,9 +74,3 @@ def _alone(model: DeqModel, data: Dataset, loss: str, strict: bool) -> dict[str,
         return dict.fromkeys(METRICS, math.nan)
     return {name: out[name] for name in METRICS}
 
-
-def _labels(y: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-    """Class labels (N,) as int64, or regression targets (N,) in the model's dtype."""
-    if np.issubdtype(y.dtype, np.floating):
-        return torch.as_tensor(y, dtype=dtype)
-    return torch.as_tensor(y).long()
