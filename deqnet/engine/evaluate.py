@@ -73,4 +73,3 @@ def _alone(model: DeqModel, data: Dataset, loss: str, strict: bool) -> dict[str,
             raise
         return dict.fromkeys(METRICS, math.nan)
     return {name: out[name] for name in METRICS}
-

@@ -87,6 +87,52 @@ def class_colorscale(
     ]
 
 
+TARGET_LEVELS = 7  # regression targets drawn in this many colour bands (paths, thumbnails)
+# A regression model's output: TF Playground's orange (negative) through white (0) to blue
+# (positive), at the shading's strength so target-coloured points stand out on it.
+OUTPUT_COLORSCALE: list[list[float | str]] = [
+    [0.0, "#E8731A"],
+    [0.5, "#ffffff"],
+    [1.0, "#1F6FB4"],
+]
+
+
+def output_color(level: float) -> str:
+    """Hex colour of ``OUTPUT_COLORSCALE`` at ``level`` in [0, 1] (linear in RGB between its
+    stops, as Plotly mixes), for points drawn outside Plotly (thumbnails)."""
+    level = min(max(float(level), 0.0), 1.0)
+    (v0, c0), (v1, c1) = OUTPUT_COLORSCALE[:2] if level <= 0.5 else OUTPUT_COLORSCALE[1:]
+    w = (level - v0) / (v1 - v0)
+    a, b = (int(c0[1:], 16), int(c1[1:], 16))
+    channels = [round((a >> s & 255) + w * ((b >> s & 255) - (a >> s & 255))) for s in (16, 8, 0)]
+    return "#" + "".join(f"{c:02x}" for c in channels)
+
+
+def target_bands(targets: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """Regression targets (N,) as colour groups (N,) int64 in 0..TARGET_LEVELS-1: equal bands
+    of ``value_range``, so figures that draw one trace per class draw one per band, in
+    :func:`band_color`."""
+    lo, hi = value_range
+    level = (np.asarray(targets, dtype=np.float64) - lo) / (hi - lo)
+    level = np.nan_to_num(level, nan=0.5)
+    return np.clip((level * TARGET_LEVELS).astype(np.int64), 0, TARGET_LEVELS - 1)
+
+
+def band_color(k: int) -> str:
+    """The colour of target band k (:func:`target_bands`): the output's scale at its middle."""
+    return output_color((int(k) + 0.5) / TARGET_LEVELS)
+
+
+def output_range(targets: np.ndarray) -> tuple[float, float]:
+    """The fixed colour range (-r, r) of a regression model's output and its targets (N,):
+    symmetric about 0 (white), r = max(1, max |target|), so the built-in data sets (about
+    [-1, 1]) keep the same scale throughout training."""
+    finite = np.asarray(targets, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    r = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+    return (-r, r)
+
+
 def probability_image(
     probs: np.ndarray, *, discretize: bool = False, strength: float = SHADE_STRENGTH
 ) -> np.ndarray:
