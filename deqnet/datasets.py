@@ -50,8 +50,10 @@ __all__ = [
     "drawn_dataset",
     "drawn_problem",
     "is_integer",
+    "is_regression_labels",
     "make_dataset",
     "n_classes_range",
+    "regression_dataset",
     "split_dataset",
     "task_of",
 ]
@@ -551,6 +553,56 @@ def _remap_labels(labels: np.ndarray) -> tuple[np.ndarray, int]:
     return y.astype(np.int64).reshape(-1), len(values)
 
 
+def is_regression_labels(labels: np.ndarray) -> bool:
+    """The rule for user data (CSV uploads, arrays): labels (n,) with any value that is not a
+    whole number (0.25, -1.5) are regression targets, all of them; whole numbers only (2 or
+    2.0) are classes. (A CSV column named "target" is regression whatever its values.)"""
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "iub":
+        return False
+    try:
+        values = labels.astype(np.float64)
+    except (TypeError, ValueError):
+        return False  # not numbers: the class check says why
+    finite = values[np.isfinite(values)]
+    return bool((finite != np.round(finite)).any())
+
+
+def regression_dataset(
+    x: np.ndarray,
+    targets: np.ndarray,
+    *,
+    is_test: np.ndarray | None,
+    test_fraction: float,
+    seed: int,
+    name: str,
+) -> Dataset:
+    """Validate ``(n, 2)`` points and ``(n,)`` real targets, then split into a regression
+    Dataset (``n_classes = 1``): by ``is_test`` ``(n,)`` bool if given (row order kept), else
+    shuffled with ``seed``."""
+    if len(x) < N_MIN:
+        raise DatasetError(f"The data has {len(x)} rows; at least {N_MIN} rows are needed.")
+    _check_points(x)
+    y = np.asarray(targets, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(y) | (np.abs(y) > MAX_ABS_VALUE))
+    if bad.size:
+        raise DatasetError(
+            f"The target in row {bad[0] + 1} is not a number between -{MAX_ABS_VALUE:g} and "
+            f"{MAX_ABS_VALUE:g}."
+        )
+    if np.ptp(y) == 0:
+        raise DatasetError("All targets are equal; a regression needs targets that vary.")
+    if is_test is None:
+        train, test = _random_split(len(y), test_fraction, np.random.default_rng(seed))
+    else:
+        train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+        if not len(train) or not len(test):
+            raise DatasetError(
+                "Both splits need rows (or remove the split column to split automatically)."
+            )
+    return Dataset(x[train], y[train], x[test], y[test], 1, name)
+
+
 def split_dataset(
     x: np.ndarray,
     labels: np.ndarray,
@@ -598,7 +650,9 @@ def dataset_from_arrays(
         x: points, array-like of shape ``(n, 2)``; finite, ``|value| <= 1000``; kept as given
             (converted to float32, no rescaling).
         y: labels, array-like of shape ``(n,)``; any whole numbers (e.g. ``{-1, 1}``), remapped
-            in sorted order to ``0..C-1``; 2 to 5 classes with at least 2 rows each.
+            in sorted order to ``0..C-1``; 2 to 5 classes with at least 2 rows each. Labels
+            with any value that is not a whole number are regression targets
+            (:func:`is_regression_labels`).
         test_fraction: ``0.05..0.9``; rounded and clipped as in :func:`make_dataset`.
         seed: seed for the deterministic shuffle and stratified split.
         name: name stored on the dataset.
@@ -619,6 +673,10 @@ def dataset_from_arrays(
         raise DatasetError(
             f"The labels y must have one entry per row of x (shape ({xa.shape[0]},)), "
             f"got {ya.shape}."
+        )
+    if is_regression_labels(ya):
+        return regression_dataset(
+            xa, ya, is_test=None, test_fraction=test_fraction, seed=seed, name=name
         )
     return split_dataset(
         xa,

@@ -18,9 +18,9 @@ from app_harness import start, texts
 
 import ui.live
 from deqnet import RunConfig, Trainer, build_model
+from deqnet.engine import step_together
 from deqnet.sharing import run_to_json
 from deqnet.sharing.csvfile import dataset_to_csv
-from deqnet.engine import step_together
 from ui.state import new_session
 
 SMALL = {"n": "64", "budget": "25"}  # tiny data and budget: a few ticks finish training

@@ -125,3 +125,25 @@ def test_momentum_of_a_regression_model(family):
     assert np.max(np.linalg.norm(mom.a[0] - a0, axis=1) / np.linalg.norm(a0, axis=1)) < 1e-6
     assert np.abs(mom.H).min() > 1e-6
     assert (np.ptp(mom.H, axis=0) / np.abs(mom.H).mean(axis=0)).max() < 1e-6
+
+
+def test_csv_rule_links_run_files_and_the_script_carry_the_task():
+    from deqnet.sharing import run_from_json, run_to_json
+    from deqnet.sharing.csvfile import dataset_to_csv, load_csv
+    from deqnet.sharing.script import reproduce_script
+
+    rows = "".join(f"{i % 7 / 3},{i % 5 / 2},{i % 3}\n" for i in range(12))
+    assert load_csv("x1,x2,label\n" + rows).task == "classification"  # whole numbers: classes
+    real = load_csv("x1,x2,label\n" + rows + "0.1,0.2,0.5\n")
+    assert real.task == "regression" and 0.5 in real.y_all  # one real number: regression
+    assert load_csv("x1,x2,target\n" + rows).task == "regression"  # named a target
+    data = make_dataset("bumps", n=64, seed=2)
+    again = load_csv(dataset_to_csv(data))
+    assert again.task == "regression"
+    assert np.array_equal(again.y_train, data.y_train) and np.array_equal(again.x_test, data.x_test)
+    run = deqnet.RunConfig(data=DataConfig(name="plane"))
+    trainer = deqnet.Trainer(build_model(run.model, 1), run.data.make(), run.train)
+    trainer.step(2)
+    loaded = run_from_json(run_to_json(run, trainer.model, trainer.history))
+    assert loaded.n_classes == 1 and loaded.run.data.task == "regression"
+    assert "test R²" in reproduce_script(run)

@@ -74,9 +74,10 @@ def _custom_data_note(session: Session) -> None:
         text = f"Using your drawn points ({describe(session)})."
         st.info(f"{text} {problem}" if problem else text, icon=":material/draw:")
     else:
+        kind = "regression targets" if data.task == "regression" else f"{data.n_classes} classes"
         st.info(
             f"Using your uploaded data ({data.n_train} train + {data.n_test} test points, "
-            f"{data.n_classes} classes). Uploaded data is not part of the shareable link.",
+            f"{kind}). Uploaded data is not part of the shareable link.",
             icon=":material/upload_file:",
         )
     st.button(
