@@ -745,11 +745,16 @@ def balanced_sample(labels: np.ndarray, n: int, *, seed: int | None = None) -> n
     Within each class the rows are taken in order, or (``seed`` given) in a seeded random order,
     so the sample is spread over the data yet the same on every call. A class that runs out
     drops out of the turn. The points a page draws by default and the points
-    ``deqnet.analysis.checks`` measures are chosen by this one rule.
+    ``deqnet.analysis.checks`` measures are chosen by this one rule. Regression targets (float
+    labels) have no classes: the first n rows, or n rows in a seeded random order.
     """
-    labels = np.asarray(labels).astype(np.int64)
-    n_classes = int(labels.max()) + 1 if labels.size else 0
+    labels = np.asarray(labels)
     rng = None if seed is None else np.random.default_rng(seed)
+    if np.issubdtype(labels.dtype, np.floating):  # regression targets: no classes to alternate
+        rows = np.arange(len(labels)) if rng is None else rng.permutation(len(labels))
+        return rows[: max(int(n), 0)].astype(np.int64)
+    labels = labels.astype(np.int64)
+    n_classes = int(labels.max()) + 1 if labels.size else 0
     queues = []
     for c in range(n_classes):
         rows = np.flatnonzero(labels == c)
