@@ -461,7 +461,7 @@ function curvesFromFigure(panel, figure, data) {
     serial: data.serial,
     count: data.step,
     x: plain(figure.data[0].x) ?? [],
-    y: figure.data.map((trace) => plain(trace.y) ?? []),
+    y: [0, 1, 2].map((i) => plain(figure.data[i].y) ?? []),
   };
 }
 
@@ -469,24 +469,18 @@ function takeRecords(panel, header, arrays) {
   const c = header.curves;
   const have = panel.curves;
   if (header.serial < have.serial) return;
-  const columns = [arrays.curve_loss, arrays.curve_train, arrays.curve_test];
-  // Regression: the test loss is (1 - test R²) times the test targets' variance (the curves
-  // figure's meta), the fourth trace.
-  const spread = panel.figures.curves?.figure.layout.meta?.test_spread;
-  if (spread !== undefined && arrays.curve_test) {
-    columns.push(Float32Array.from(arrays.curve_test, (r2) => (1 - r2) * spread));
-  }
   if (c.reset || header.serial !== have.serial) {
     if (!c.reset) { panel.send({ resend: true }); return; }
-    panel.curves = { serial: header.serial, count: 0, x: [], y: columns.map(() => []) };
+    panel.curves = { serial: header.serial, count: 0, x: [], y: [[], [], []] };
   }
   const curves = panel.curves;
   if (c.from > curves.count) { panel.send({ resend: true }); return; }
   const skip = curves.count - c.from;
   if (skip >= c.count) return;
+  const columns = [arrays.curve_loss, arrays.curve_train, arrays.curve_test];
   for (let i = skip; i < c.count; i += 1) {
     curves.x.push(arrays.curve_step[i]);
-    columns.forEach((column, k) => curves.y[k]?.push(column[i]));
+    columns.forEach((column, k) => curves.y[k].push(column[i]));
   }
   curves.count = c.from + c.count;
   panel.dirty.curves = true;
@@ -506,9 +500,13 @@ function curvesTraces(panel) {
       }
     }
   }
+  // Regression's fourth trace, the test loss, is (1 - test R²) times the test targets'
+  // variance (the figure's meta; deqnet/figures/curves.py).
+  const spread = figure.layout.meta?.test_spread;
+  const columns = spread === undefined ? y : [...y, y[2].map((r2) => (1 - r2) * spread)];
   figure.data.forEach((trace, i) => {
     trace.x = x.slice(); // new arrays: Plotly compares them by identity
-    trace.y = (y[i] ?? []).slice();
+    trace.y = columns[i].slice();
   });
 }
 
