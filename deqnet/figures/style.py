@@ -177,8 +177,11 @@ def display_labels(data: Dataset, y: np.ndarray) -> np.ndarray:
 
 
 def band_color(k: int) -> str:
-    """The colour of target band k (:func:`target_bands`): the output's scale at its middle."""
-    return output_color((int(k) + 0.5) / TARGET_LEVELS)
+    """The colour of target band k (:func:`target_bands`): the output's scale at its middle,
+    40 % of the way to grey, so the bands near 0 (white on the scale) stay visible on a
+    white plot."""
+    colour = hex_to_rgb(output_color((int(k) + 0.5) / TARGET_LEVELS))
+    return rgb_to_hex(0.6 * colour + 0.4 * hex_to_rgb(GREY))
 
 
 def output_range(targets: np.ndarray) -> tuple[float, float]:
