@@ -162,7 +162,9 @@ def _streamed(session: Session) -> None:
     if drawn is None:
         return
     figures, picture = drawn
-    draw = panel_data(session) if "dataset" not in hidden_controls(session) else None
+    # Drawn points are classes: no drawing tools while the data is a regression's.
+    drawable = "dataset" not in hidden_controls(session) and session.data.task != "regression"
+    draw = panel_data(session) if drawable else None
     live_panel(
         session,
         figures=figures,

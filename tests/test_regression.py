@@ -147,3 +147,31 @@ def test_csv_rule_links_run_files_and_the_script_carry_the_task():
     loaded = run_from_json(run_to_json(run, trainer.model, trainer.history))
     assert loaded.n_classes == 1 and loaded.run.data.task == "regression"
     assert "test R²" in reproduce_script(run)
+
+
+def test_the_live_shading_is_the_output_over_the_fixed_range_without_a_contour():
+    from deqnet.analysis.grids import DecisionGrid
+    from deqnet.figures.boundary import shading_arrays
+    from deqnet.live.frames import decode_frame, encode_update
+    from deqnet.live.mailbox import Update
+    from deqnet.live.picture import make_picture
+    from deqnet.live.status import metric_texts
+
+    out = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0]).reshape(2, 3, 1)
+    grid = DecisionGrid(xs=np.arange(3.0), ys=np.arange(2.0), probs=out)
+    (levels,) = shading_arrays(grid, False, (-1.0, 1.0))
+    np.testing.assert_allclose(levels.ravel(), [0, 0, 0.5, 0.75, 1, 1])  # clipped at the ends
+    (signs,) = shading_arrays(grid, True, (-1.0, 1.0))
+    np.testing.assert_array_equal(signs.ravel(), [0, 0, 1, 1, 1, 1])
+    trainer = _trainer()
+    trainer.step(2)
+    picture = make_picture(trainer.model, trainer.data, serial=1, step=2, n=8, paths=False)
+    assert picture.value_range == (-1.0, 1.0)
+    history = trainer.history
+    update = Update(1, 0, True, history, history, picture, False, None, 9, "", "regression")
+    header, arrays = decode_frame(encode_update(update, discretize=False))
+    assert header["grid"]["kind"] == "heatmap" and "contour" not in arrays
+    expected = np.clip((picture.grid.probs[..., 0] + 1) / 2, 0, 1)
+    np.testing.assert_allclose(arrays["z"].reshape(8, 8) / 255, expected, atol=0.5 / 255 + 1e-6)
+    assert header["metrics"] == metric_texts(history, 9, "regression")
+    assert header["metrics"]["test-accuracy"] == f"{history[-1].test_acc:.3f}"
