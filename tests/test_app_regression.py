@@ -62,3 +62,31 @@ def test_information_says_it_needs_classes(page: str, tabs: str) -> None:
     assert not at.exception, [e.message for e in at.exception]
     assert "Information in bits" in texts(at.info)
     assert not any("information" in el.proto.id for el in at.get("plotly_chart"))
+
+
+@pytest.mark.parametrize(("page", "chart"), [("trajectories", "traj_animation"), ("momentum", "")])
+def test_trajectories_and_momentum_colour_points_by_target_with_a_colour_bar(
+    page: str, chart: str
+) -> None:
+    at = open_page(page, dataset="bumps")
+    assert not at.exception, [e.message for e in at.exception]
+    assert texts(at.error) == ""
+    figures = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    figures = [
+        f for f, el in zip(figures, at.get("plotly_chart"), strict=True) if chart in el.proto.id
+    ]
+
+    def target_bar(figure: dict) -> bool:
+        bars = [t["marker"] for t in figure["data"] if t.get("marker", {}).get("showscale")]
+        return any(bar["colorbar"]["title"]["text"] == "target" for bar in bars)
+
+    with_bars = [f for f in figures if target_bar(f)]
+    assert with_bars
+    for figure in with_bars:  # the bar reads the targets; class legends would mislead
+        assert figure["layout"]["showlegend"] is False
+
+
+def test_layers_shows_r2() -> None:
+    at = open_page("layers", dataset="plane")
+    assert not at.exception
+    assert any(m.label == "Train R²: network | ODE" for m in at.metric)
