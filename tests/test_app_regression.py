@@ -90,3 +90,28 @@ def test_layers_shows_r2() -> None:
     at = open_page("layers", dataset="plane")
     assert not at.exception
     assert any(m.label == "Train R²: network | ODE" for m in at.metric)
+
+
+def test_a_regression_sweep_shows_r2_and_the_outputs() -> None:
+    at = open_page("sweep", dataset="plane", n="64")
+    at.selectbox(key="sweep_rows").set_value("lr")
+    at.selectbox(key="sweep_cols").set_value("seed")
+    at.run()
+    at.text_input(key="sweep_values_lr").input("0.01, 0.1")
+    at.text_input(key="sweep_values_seed").input("0, 1")
+    at.select_slider(key="sweep_steps").set_value(10)
+    at.button(key="sweep_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert texts(at.error) == ""
+    result = at.session_state["sweep_store"].result
+    charts = {
+        el.proto.id.rsplit("-", 1)[-1]: json.loads(el.proto.spec) for el in at.get("plotly_chart")
+    }
+    (heat,) = [t for t in charts["sweep_heat"]["data"] if t["type"] == "heatmap"]
+    for i, cell in enumerate(result.cells):  # each cell's test R², as the evaluation gives it
+        assert heat["text"][i // 2][i % 2] == f"{cell.metrics['test_acc']:.2f}"
+    titles = [a["text"] for a in charts["sweep_boundaries"]["layout"]["annotations"]]
+    assert titles[0].endswith(f": {result.cells[0].metrics['test_acc']:.2f}")
+    panels = [t for t in charts["sweep_boundaries"]["data"] if t["type"] == "heatmap"]
+    assert len(panels) == 4 and not any(t.get("showscale") for t in panels)
+    assert "test R² in the titles" in " ".join(md.value for md in at.markdown)
