@@ -28,6 +28,7 @@ from deqnet.figures.depth import (
     paths_to_number,
 )
 from deqnet.figures.identity import activation_figure, layer_weights_figure
+from deqnet.figures.style import colour_by_target, display_labels
 from ui.information import information_panel
 from ui.show import chart, error, notice, solver_failure, unless_solver_fails
 from ui.state import Session, apply_preset, ensure_trained, memo, trained_summary
@@ -154,13 +155,17 @@ def _headline(session: Session, layers: int, paths, columns) -> None:
         help="Distance ‖xₗ − x(T)‖ between the last layer (l = L) and the end of the ODE path, "
         "mean over the drawn points.",
     )
-    columns[2].metric(
-        "Train accuracy: network | ODE",
-        f"{100 * net_acc:.1f} % | {100 * ode_acc:.1f} %",
-    )
+    if data.task == "regression":
+        columns[2].metric("Train R²: network | ODE", f"{net_acc:.3f} | {ode_acc:.3f}")
+    else:
+        columns[2].metric(
+            "Train accuracy: network | ODE",
+            f"{100 * net_acc:.1f} % | {100 * ode_acc:.1f} %",
+        )
 
 
 def _paths_tab(session: Session, layers: int, paths, labels: np.ndarray) -> None:
+    labels = display_labels(session.data, labels)  # regression: target bands
     numbered = paths_to_number(paths, labels)
     overlay = layers_on_path_figure(paths, labels, numbered=numbered)
     timeline = layer_time_figure(paths, labels, numbered=numbered)
@@ -214,8 +219,10 @@ def _convergence_tab(session: Session, layers: int) -> None:
             "layers, half the error (Euler is first order)."
         )
     with right:
-        st.markdown("#### Accuracy against L")
-        chart(depth_accuracy_figure(depth, chosen=layers), key="layers_accuracy", height=520)
+        r2 = session.data.task == "regression"
+        st.markdown(f"#### {'R²' if r2 else 'Accuracy'} against L")
+        fig = depth_accuracy_figure(depth, chosen=layers, r2=r2)
+        chart(fig, key="layers_accuracy", height=520)
         st.caption(
             "The same weights cut into L layers. Coarse nets (few, big steps) can behave quite "
             "differently from the ODE; fine ones classify like it."
@@ -293,7 +300,12 @@ def _page() -> None:
     for name, container in zip(TABS, tabs, strict=True):
         if not container.open:
             continue
-        with container, unless_solver_fails("this view cannot be drawn"):
+        regression = session.data.task == "regression"
+        with (
+            container,
+            unless_solver_fails("this view cannot be drawn"),
+            colour_by_target(regression),
+        ):
             if name == TABS[0]:
                 _paths_tab(session, layers, paths, labels)
             elif name == TABS[1]:

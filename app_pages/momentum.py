@@ -26,6 +26,7 @@ from deqnet.figures.momentum import (
     phase_portraits_figure,
     pick_figure,
 )
+from deqnet.figures.style import colour_by_target, display_labels, output_range, target_colorbar
 from deqnet.presets import PRESETS
 from ui.show import (
     PLOTLY_CONFIG,
@@ -39,6 +40,7 @@ from ui.state import Session, apply_preset, ensure_trained, memo, memo_peek
 
 if TYPE_CHECKING:
     import numpy as np
+    import plotly.graph_objects as go
 
 DEFAULT_POINTS = 6  # shown by default and measured by the checks: the classes taken in turn
 MAX_POINTS = 12  # defaults plus picks
@@ -95,7 +97,12 @@ def _pick_points(session: Session, extent, defaults: np.ndarray) -> list[int]:
     fig = memo(
         session,
         "mom_pick_fig",
-        lambda: pick_figure(data.x_train, data.y_train, defaults, extent=extent, big=True),
+        lambda: _with_colorbar(
+            session,
+            pick_figure(
+                data.x_train, display_labels(data, data.y_train), defaults, extent=extent, big=True
+            ),
+        ),
         per_version=False,
     )
     st.markdown("#### Choose points")
@@ -320,15 +327,24 @@ def _adjoint_field(session: Session) -> None:
             "times): black arrows are the points that still matter to the loss, pale ones are "
             "points the model is already sure about."
         )
-    with left:
+    with left, colour_by_target(data.task == "regression"):  # a fragment reruns alone
         fig = adjoint_field_figure(mom, labels, k, time_label=label(k), big=True)
         chart(fig, key="mom_field", height=560)
 
 
 def _field_momentum(session: Session) -> tuple[Momentum, np.ndarray]:
-    return sample_momentum(
+    """The adjoint of a fixed sample of training points, and their labels as drawn."""
+    mom, labels = sample_momentum(
         session.model, session.data, FIELD_POINTS, SAMPLE_SEED, loss=session.run.train.loss
     )
+    return mom, display_labels(session.data, labels)
+
+
+def _with_colorbar(session: Session, fig: go.Figure) -> go.Figure:
+    """Regression: a colour bar of the targets the points are coloured by."""
+    if session.data.task == "regression":
+        target_colorbar(fig, output_range(session.data.y_all))
+    return fig
 
 
 def _chosen_panels(session: Session, extent, defaults: np.ndarray) -> None:
@@ -337,12 +353,13 @@ def _chosen_panels(session: Session, extent, defaults: np.ndarray) -> None:
     with left:
         rows = tuple(_pick_points(session, extent, defaults))
     mom = _chosen_momentum(session, rows)
-    labels = session.data.y_train[list(rows)]
+    labels = display_labels(session.data, session.data.y_train[list(rows)])
     numbers = [str(i + 1) for i in range(len(rows))]
     with right:
         st.markdown("#### Momentum along the paths")
         discrete = session.run.model.discrete
         fig = momentum_paths_figure(mom, labels, numbers=numbers, discrete=discrete, big=True)
+        _with_colorbar(session, fig)
         chart(fig, key="mom_paths", height=560)
         st.caption(
             "Paths x(t) of the chosen points, numbered 1, 2, … at their start, with arrows "
@@ -364,7 +381,8 @@ def _page() -> None:
         per_version=False,
     )
     # A failure on the chosen points skips the rest of the page, as nothing below can be solved.
-    with unless_solver_fails("the momentum cannot be computed"):
+    regression = session.data.task == "regression"
+    with unless_solver_fails("the momentum cannot be computed"), colour_by_target(regression):
         _chosen_panels(session, extent, defaults)
         _checks_panel(session)
         with unless_solver_fails("the adjoint field cannot be drawn"):

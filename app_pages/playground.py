@@ -4,9 +4,11 @@ import streamlit as st
 
 from deqnet import StepRecord
 from deqnet.figures import boundary_figure, curves_figure, paths_preview_figure
+from deqnet.figures.curves import test_spread
+from deqnet.figures.style import band_color, class_color
 from deqnet.live import metric_texts, status_text
 from deqnet.live.picture import Picture
-from deqnet.live.status import METRICS
+from deqnet.live.status import metric_labels
 from ui.budget import memory_problem
 from ui.drawing import chart_data, drawing_problem, panel_data
 from ui.links import export_panel
@@ -110,11 +112,13 @@ def _status(session: Session, done: int) -> None:
 
 def _metrics(session: Session, history: list[StepRecord]) -> None:
     """The metrics row as Streamlit metrics (polling panel, or a model that cannot be drawn)."""
-    texts = metric_texts(history, session.budget)
-    names = list(METRICS)
+    task = session.data.task
+    texts = metric_texts(history, session.budget, task)
+    labels = metric_labels(task)
+    names = list(labels)
     for row in (names[:3], names[3:]):
         for col, name in zip(st.columns(3), row, strict=True):
-            col.metric(METRICS[name], texts[name], help=METRIC_HELP.get(name))
+            col.metric(labels[name], texts[name], help=METRIC_HELP.get(name))
 
 
 def _figures(session: Session, history: list[StepRecord]) -> tuple[dict, Picture] | None:
@@ -138,8 +142,15 @@ def _figures(session: Session, history: list[StepRecord]) -> tuple[dict, Picture
             extent=extent,
             big=True,
         ),
-        "curves": curves_figure(history, budget=session.budget),
-        "preview": paths_preview_figure(traj, picture.labels, extent),
+        "curves": curves_figure(
+            history, budget=session.budget, test_spread=test_spread(session.data)
+        ),
+        "preview": paths_preview_figure(
+            traj,
+            picture.labels,
+            extent,
+            palette=class_color if picture.value_range is None else band_color,
+        ),
     }
     return figures, picture
 
@@ -151,7 +162,9 @@ def _streamed(session: Session) -> None:
     if drawn is None:
         return
     figures, picture = drawn
-    draw = panel_data(session) if "dataset" not in hidden_controls(session) else None
+    # Drawn points are classes: no drawing tools while the data is a regression's.
+    drawable = "dataset" not in hidden_controls(session) and session.data.task != "regression"
+    draw = panel_data(session) if drawable else None
     live_panel(
         session,
         figures=figures,

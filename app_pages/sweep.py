@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from deqnet import ConfigError, DatasetError, RunConfig, SweepResult, sweep
-from deqnet.figures.sweep import METRICS, Metric, sweep_boundaries_figure
+from deqnet.figures.sweep import Metric, score_text, sweep_boundaries_figure, sweep_metrics
 from deqnet.figures.sweep_grid import sweep_grid_figure
 from deqnet.sweep import (
     SWEEP_CAPS,
@@ -121,11 +121,12 @@ def _pickers(run: RunConfig) -> tuple[dict[str, list[Any]], int, list[str]]:
     )
     save("sweep_steps")
     keep("sweep_metric", "test_acc")
+    metrics = sweep_metrics(get_session().data.task)
     last.selectbox(
         "Grid shows",
-        [m.key for m in METRICS],
+        [m.key for m in metrics],
         key="sweep_metric",
-        format_func=lambda key: next(m.title for m in METRICS if m.key == key),
+        format_func=lambda key: next(m.title for m in metrics if m.key == key),
         help="What the grid of cells shows, while the sweep trains and after.",
     )
     save("sweep_metric")
@@ -200,8 +201,9 @@ def _estimate(session: Session, run: RunConfig, setup: Setup) -> float | None:
 
 
 def _metric() -> Metric:
-    """The metric the grid of cells shows (picked under "Grid shows")."""
-    return next(m for m in METRICS if m.key == st.session_state.get("sweep_metric", "test_acc"))
+    """The metric the grid of cells shows (picked under "Grid shows"), worded for the task."""
+    chosen = st.session_state.get("sweep_metric", "test_acc")
+    return next(m for m in sweep_metrics(get_session().data.task) if m.key == chosen)
 
 
 def _sketch(setup: Setup, estimate: float | None) -> None:
@@ -366,14 +368,15 @@ def _cell_picker(stored: Stored) -> None:
 
 
 def _panel_titles(result: SweepResult) -> tuple[list[str], list[str] | None]:
-    """Each panel's title (with its test accuracy) and the rows' titles. With two axes the rows
-    are named beside the first column and a title names only the column: a phone's panels are
-    about 70 px wide."""
+    """Each panel's title (with its test accuracy, or R²) and the rows' titles. With two axes
+    the rows are named beside the first column and a title names only the column: a phone's
+    panels are about 70 px wide."""
     names = list(result.grid)
     cols = names[-1] if len(names) == 2 else None
+    score = score_text(result.cells[0].data.task)
     titles = [
         f"{cell_name({cols: c.overrides[cols]} if cols else c.overrides)}: "
-        f"{100 * c.metrics['test_acc']:.0f} %"
+        f"{score(c.metrics['test_acc'])}"
         for c in result.cells
     ]
     if cols is None:
@@ -398,7 +401,8 @@ def _boundaries(stored: Stored, chosen: int) -> None:
         )
         stored.drawn.clear()
         stored.drawn[chosen] = figure
-    st.markdown("#### Decision boundaries (test accuracy in the titles)")
+    score = "test R²" if result.cells[0].data.task == "regression" else "test accuracy"
+    st.markdown(f"#### Decision boundaries ({score} in the titles)")
     chart(stored.drawn[chosen], key="sweep_boundaries", height=40 + 220 * shape[0])
 
 

@@ -22,6 +22,7 @@ from ui.lesson_models import (
     view,
 )
 from ui.show import chart, error
+from ui.state import get_session
 
 MODELS = TOPOLOGY_LESSONS  # the server trains them as it starts (ui.warm_up)
 TRAIN_SECONDS = 45.0  # time box for training the three models on one page run
@@ -123,6 +124,13 @@ def _page() -> None:
         "(folds the plane: paths cross), and one extra dimension (lifts the disk out). These "
         "three models are the page's own; the sidebar's model is not used here."
     )
+    # The demos are classification models of their own: with regression data, say so once.
+    if get_session().data.task == "regression":
+        st.info(
+            "Topology's demos are about classes (a disk and a ring) and use their own data: "
+            "your regression data set is not shown here.",
+            icon=":material/info:",
+        )
     models = lesson_models(MODELS)
     train_lesson_models(models, TRAIN_SECONDS, "Training the three lesson models")
     flow, fold = st.container(), st.container()

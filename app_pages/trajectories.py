@@ -21,6 +21,7 @@ from deqnet.figures import (
 from deqnet.figures.animation import opening_at
 from deqnet.figures.paths import paths_box
 from deqnet.figures.readout import readout_line_figure
+from deqnet.figures.style import colour_by_target, display_labels, output_range, target_colorbar
 from deqnet.figures.trajectories import (
     add_time_slice,
     label_layer_frames,
@@ -46,8 +47,9 @@ TABS = ("Paths over the vector field", "3-D views", "Divergence and volume", "In
 
 
 def _compute(session: Session, extent: tuple[float, float, float, float]) -> PlaneFlow:
-    """All analysis of the page for the session's current weights (memoised per version)."""
-    return plane_flow(
+    """All analysis of the page for the session's current weights (memoised per version),
+    its labels as the figures draw them (regression: target bands)."""
+    flow = plane_flow(
         session.model,
         session.data,
         extent,
@@ -55,6 +57,14 @@ def _compute(session: Session, extent: tuple[float, float, float, float]) -> Pla
         drawn=DRAWN_PATHS,
         seed=SAMPLE_SEED,
     )
+    return replace(flow, labels=display_labels(session.data, flow.labels))
+
+
+def _with_colorbar(session: Session, fig: go.Figure) -> go.Figure:
+    """Regression: a colour bar of the targets the points are coloured by."""
+    if session.data.task == "regression":
+        target_colorbar(fig, output_range(session.data.y_all))
+    return fig
 
 
 def _intro(session: Session) -> None:
@@ -85,7 +95,7 @@ def _animation_figure(session: Session, flow: PlaneFlow, extent) -> go.Figure:
     model = session.run.model
     if model.discrete:
         label_layer_frames(fig, flow.traj.t, model.dt)
-    return fig
+    return _with_colorbar(session, fig)
 
 
 def _animation(session: Session, flow: PlaneFlow, extent, opened: float | None) -> None:
@@ -100,7 +110,9 @@ def _animation(session: Session, flow: PlaneFlow, extent, opened: float | None) 
     with right:
         st.markdown("#### What you see")
         bullets = [
-            f"{flow.drawn} training points, coloured by class, and the lines of a square grid, "
+            f"{flow.drawn} training points, coloured by "
+            f"{'target' if session.data.task == 'regression' else 'class'}, and the lines of a "
+            "square grid, "
             "all carried by the flow.",
             "Press **▶** or drag the slider below the picture; it plays in your browser.",
             "The view follows the points, so the **scale changes** from frame to frame as the "
@@ -163,6 +175,7 @@ def _paths_tab(session: Session, flow: PlaneFlow, extent, opened: float | None) 
         big=True,
     )
     add_time_slice(paths, flow.drawn_at(t), flow.drawn_labels, t=t, big=True)
+    _with_colorbar(session, paths)
     if discrete:
         mark_layers(paths)
     coords = memo(session, "traj_coords", lambda: _coordinates_figure(session, flow))
@@ -294,7 +307,8 @@ def _page() -> None:
     session = ensure_trained()
     _intro(session)
     extent = memo(session, "traj_extent", lambda: plot_extent(session.data), per_version=False)
-    with unless_solver_fails("the paths cannot be drawn"):
+    regression = session.data.task == "regression"
+    with unless_solver_fails("the paths cannot be drawn"), colour_by_target(regression):
         flow = memo(session, "traj_flow", lambda: _compute(session, extent))
         opened = requested_depth()
         _animation(session, flow, extent, opened)

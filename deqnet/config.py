@@ -17,6 +17,7 @@ from deqnet.datasets import (
     check_dataset_args,
     make_dataset,
     n_classes_range,
+    task_of,
 )
 from deqnet.families import (
     CONTINUOUS_FAMILIES,
@@ -230,7 +231,10 @@ class TrainConfig(_ConfigMixin):
 
 @dataclass(frozen=True)
 class DataConfig(_ConfigMixin):
-    """Arguments of ``make_dataset``; validated by the same checks (raises DatasetError)."""
+    """Arguments of ``make_dataset``; validated by the same checks (raises DatasetError).
+
+    The task follows from the name (``task``): a regression data set ignores ``n_classes``.
+    """
 
     name: str = "moons"
     n: int = 512
@@ -243,6 +247,11 @@ class DataConfig(_ConfigMixin):
         check_dataset_args(
             self.name, self.n, self.noise, self.test_fraction, self.seed, self.n_classes
         )
+
+    @property
+    def task(self) -> str:
+        """ "classification" or "regression" (``deqnet.datasets.task_of`` the name)."""
+        return task_of(self.name)
 
     def make(self) -> Dataset:
         return make_dataset(**self.to_dict())
@@ -330,8 +339,8 @@ def repair_run(
 
 
 def _repair_data(data: dict[str, Any], repairs: list[Repair]) -> None:
-    if data["name"] not in DATASETS:
-        return
+    if data["name"] not in DATASETS or task_of(data["name"]) == "regression":
+        return  # a regression data set ignores the class count (one real target)
     lo, hi = n_classes_range(data["name"])
     k = int(data["n_classes"])
     if not lo <= k <= hi:

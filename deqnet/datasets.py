@@ -1,7 +1,10 @@
-"""Small 2-D classification datasets for deqnet.
+"""Small 2-D datasets for deqnet: classification and regression.
 
-Everything here is plain NumPy (no torch, no streamlit). Points are ``(n, 2)`` float32 arrays
-and labels are ``(n,)`` int64 arrays with values ``0 .. n_classes - 1``.
+Everything here is plain NumPy (no torch, no streamlit). Points are ``(n, 2)`` float32 arrays.
+Classification labels are ``(n,)`` int64 arrays with values ``0 .. n_classes - 1``; regression
+targets (the data sets of :data:`REGRESSION_DATASETS`) are ``(n,)`` float32 arrays of real
+numbers, and such a data set has ``n_classes = 1``: the size of the model's readout (one
+output), so every ``build_model(config, data.n_classes)`` builds the right model.
 
 Generated datasets (:func:`make_dataset`) are:
 
@@ -26,7 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "CLASSIFICATION_DATASETS",
     "DATASETS",
+    "REGRESSION_DATASETS",
+    "TASKS",
     "MAX_ABS_VALUE",
     "MAX_CLASSES",
     "N_MAX",
@@ -44,12 +50,15 @@ __all__ = [
     "drawn_dataset",
     "drawn_problem",
     "is_integer",
+    "is_regression_labels",
     "make_dataset",
     "n_classes_range",
+    "regression_dataset",
     "split_dataset",
+    "task_of",
 ]
 
-DATASETS: tuple[str, ...] = (
+CLASSIFICATION_DATASETS: tuple[str, ...] = (
     "moons",
     "circles",
     "concentric",
@@ -57,6 +66,9 @@ DATASETS: tuple[str, ...] = (
     "xor",
     "gaussians",
 )
+REGRESSION_DATASETS: tuple[str, ...] = ("plane", "bumps")
+DATASETS: tuple[str, ...] = CLASSIFICATION_DATASETS + REGRESSION_DATASETS
+TASKS: tuple[str, ...] = ("classification", "regression")
 
 N_MIN = 8
 N_MAX = 10_000
@@ -74,6 +86,9 @@ _CLASS_RANGE: dict[str, tuple[int, int]] = {
     "spiral": (2, MAX_CLASSES),
     "xor": (2, 2),
     "gaussians": (2, MAX_CLASSES),
+    # Regression: one real target, so one output (``n_classes`` is the readout's size).
+    "plane": (1, 1),
+    "bumps": (1, 1),
 }
 
 
@@ -88,17 +103,19 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Dataset:
-    """A train/test split of a 2-D classification dataset.
+    """A train/test split of a 2-D classification or regression dataset.
 
     Attributes:
         x_train: ``(n_train, 2)`` float32 points.
-        y_train: ``(n_train,)`` int64 labels in ``0 .. n_classes - 1``.
+        y_train: ``(n_train,)`` int64 labels in ``0 .. n_classes - 1``, or float32 targets
+            (regression).
         x_test: ``(n_test, 2)`` float32 points.
-        y_test: ``(n_test,)`` int64 labels in ``0 .. n_classes - 1``.
-        n_classes: number of classes.
+        y_test: ``(n_test,)`` like ``y_train``.
+        n_classes: number of classes; 1 for regression (the readout's single output).
         name: dataset name (one of :data:`DATASETS`, or e.g. ``"uploaded"``).
 
-    Arrays are coerced to float32 / int64 on construction; shapes and labels are checked.
+    Arrays are coerced to float32 / int64 (float32 targets when ``n_classes == 1``) on
+    construction; shapes, labels and finite targets are checked.
     """
 
     x_train: np.ndarray
@@ -109,11 +126,12 @@ class Dataset:
     name: str
 
     def __post_init__(self) -> None:
+        labels = np.float32 if int(self.n_classes) == 1 else np.int64
         for field, dtype in (
             ("x_train", np.float32),
-            ("y_train", np.int64),
+            ("y_train", labels),
             ("x_test", np.float32),
-            ("y_test", np.int64),
+            ("y_test", labels),
         ):
             object.__setattr__(self, field, np.ascontiguousarray(getattr(self, field), dtype))
         object.__setattr__(self, "n_classes", int(self.n_classes))
@@ -126,11 +144,19 @@ class Dataset:
                     f"The {split} split must have points of shape (n, 2) and labels of shape "
                     f"(n,), got {x.shape} and {y.shape}."
                 )
-            if y.size and (y.min() < 0 or y.max() >= self.n_classes):
+            if self.task == "regression":
+                if not np.isfinite(y).all():
+                    raise DatasetError(f"The {split} targets must be finite numbers.")
+            elif y.size and (y.min() < 0 or y.max() >= self.n_classes):
                 raise DatasetError(
                     f"The {split} labels must lie in 0..{self.n_classes - 1}, "
                     f"got values from {y.min()} to {y.max()}."
                 )
+
+    @property
+    def task(self) -> str:
+        """ "regression" (one real target per point, ``n_classes == 1``) or "classification"."""
+        return "regression" if self.n_classes == 1 else "classification"
 
     @property
     def x_all(self) -> np.ndarray:
@@ -139,7 +165,7 @@ class Dataset:
 
     @property
     def y_all(self) -> np.ndarray:
-        """All labels, train then test: ``(n_train + n_test,)`` int64."""
+        """All labels (or targets), train then test: ``(n_train + n_test,)``."""
         return np.concatenate([self.y_train, self.y_test])
 
     @property
@@ -165,8 +191,15 @@ class Dataset:
 
 
 def n_classes_range(name: str) -> tuple[int, int]:
-    """Return the inclusive ``(min, max)`` number of classes supported by dataset ``name``."""
+    """Return the inclusive ``(min, max)`` number of classes supported by dataset ``name``
+    (``(1, 1)`` for a regression data set: one output)."""
     return _CLASS_RANGE[_check_name(name)]
+
+
+def task_of(name: str) -> str:
+    """ "regression" for a name of :data:`REGRESSION_DATASETS`, else "classification" (also for
+    names that are no generator's, such as "uploaded": their data decides, ``Dataset.task``)."""
+    return "regression" if name in REGRESSION_DATASETS else "classification"
 
 
 def _check_name(name: object) -> str:
@@ -211,6 +244,10 @@ def check_dataset_args(
 ) -> tuple[str, int, float, float, int, int]:
     key = _check_name(name)
     lo, hi = _CLASS_RANGE[key]
+    if key in REGRESSION_DATASETS:
+        # One real target: the class count (a classification setting, 2 by default in every
+        # config and link) does not apply and is not checked.
+        n_classes = 1
     if not is_integer(n_classes) or not lo <= int(n_classes) <= hi:
         allowed = str(lo) if lo == hi else f"between {lo} and {hi}"
         raise DatasetError(f"n_classes for {key!r} must be {allowed}, got {n_classes!r}.")
@@ -315,6 +352,38 @@ def _gaussians(rng: np.random.Generator, counts: list[int]) -> np.ndarray:
     return np.clip(np.concatenate(parts), -2.5, 2.5)
 
 
+# Regression generators: (rng, n) -> clean points (n, 2) and targets (n,) of about [-1, 1].
+_Regressor = Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]
+
+# Bumps of "bumps": centre (x1, x2), sign; all of width _BUMP_WIDTH.
+_BUMPS = (((-0.8, -0.8), 1.0), ((0.8, 0.8), 1.0), ((-0.8, 0.8), -1.0), ((0.8, -0.8), -1.0))
+_BUMP_WIDTH = 0.45
+
+
+def _plane(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform in [-1.5, 1.5]^2; target (x1 + x2) / 3, which spans [-1, 1]."""
+    x = rng.uniform(-1.5, 1.5, (n, 2))
+    return x, (x[:, 0] + x[:, 1]) / 3.0
+
+
+def bumps_target(x: np.ndarray) -> np.ndarray:
+    """The "bumps" target at points (n, 2): a sum of Gaussian bumps of both signs, (n,),
+    within about [-1, 1] (each bump peaks at +-1; the others add less than 0.01 there)."""
+    out = np.zeros(len(x))
+    for centre, sign in _BUMPS:
+        r2 = ((x - np.asarray(centre)) ** 2).sum(axis=1)
+        out += sign * np.exp(-r2 / (2 * _BUMP_WIDTH**2))
+    return out
+
+
+def _bumps(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform in [-1.5, 1.5]^2; target :func:`bumps_target`."""
+    x = rng.uniform(-1.5, 1.5, (n, 2))
+    return x, bumps_target(x)
+
+
+_REGRESSORS: dict[str, _Regressor] = {"plane": _plane, "bumps": _bumps}
+
 _GENERATORS: dict[str, _Generator] = {
     "moons": _moons,
     "circles": _circles,
@@ -379,7 +448,8 @@ def make_dataset(
     seed: int = 0,
     n_classes: int = 2,
 ) -> Dataset:
-    """Generate a balanced, shuffled, stratified-split toy dataset.
+    """Generate a balanced, shuffled, stratified-split toy dataset (a regression data set:
+    points uniform in [-1.5, 1.5]^2, float32 targets of the clean points, a shuffled split).
 
     Args:
         name: one of :data:`DATASETS`.
@@ -388,7 +458,8 @@ def make_dataset(
         test_fraction: ``0.05..0.9``; the test split gets ``round(n * test_fraction)`` points,
             clipped to ``[n_classes, n - n_classes]`` so both splits contain every class.
         seed: non-negative seed for ``np.random.default_rng``.
-        n_classes: 2 for moons/circles/concentric/xor, 2..5 for spiral and gaussians.
+        n_classes: 2 for moons/circles/concentric/xor, 2..5 for spiral and gaussians;
+            ignored by the regression data sets ("plane", "bumps"), which have one target.
 
     Returns:
         A :class:`Dataset` with ``x_*`` of shape ``(m, 2)`` float32 and ``y_*`` of shape
@@ -401,6 +472,8 @@ def make_dataset(
         name, n, noise, test_fraction, seed, n_classes
     )
     rng = np.random.default_rng(seed)
+    if key in _REGRESSORS:
+        return _regression_dataset(key, n, noise, test_fraction, rng)
     counts = [n // k + (1 if c < n % k else 0) for c in range(k)]
     x = _GENERATORS[key](rng, counts)
     if noise > 0:
@@ -408,6 +481,28 @@ def make_dataset(
     y = np.repeat(np.arange(k, dtype=np.int64), counts)
     train, test = _shuffle_split(y, k, test_fraction, rng)
     return Dataset(x[train], y[train], x[test], y[test], k, key)
+
+
+def _regression_dataset(
+    key: str, n: int, noise: float, test_fraction: float, rng: np.random.Generator
+) -> Dataset:
+    """A regression data set: targets of the clean points, then noise on the inputs (as the
+    classification generators jitter points, not labels), then a shuffled split."""
+    x, y = _REGRESSORS[key](rng, n)
+    if noise > 0:
+        x = x + rng.normal(0.0, noise, x.shape)
+    train, test = _random_split(n, test_fraction, rng)
+    return Dataset(x[train], y[train], x[test], y[test], 1, key)
+
+
+def _random_split(
+    n: int, test_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffled ``(train_idx, test_idx)`` of n rows, ``round(n * test_fraction)`` (clipped to
+    1..n-1) in the test split: regression has no classes to stratify by."""
+    n_test = min(max(round(n * test_fraction), 1), n - 1)
+    perm = rng.permutation(n)
+    return perm[n_test:], perm[:n_test]
 
 
 def _labels_as_int(y: np.ndarray) -> np.ndarray:
@@ -458,6 +553,56 @@ def _remap_labels(labels: np.ndarray) -> tuple[np.ndarray, int]:
     return y.astype(np.int64).reshape(-1), len(values)
 
 
+def is_regression_labels(labels: np.ndarray) -> bool:
+    """The rule for user data (CSV uploads, arrays): labels (n,) with any value that is not a
+    whole number (0.25, -1.5) are regression targets, all of them; whole numbers only (2 or
+    2.0) are classes. (A CSV column named "target" is regression whatever its values.)"""
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "iub":
+        return False
+    try:
+        values = labels.astype(np.float64)
+    except (TypeError, ValueError):
+        return False  # not numbers: the class check says why
+    finite = values[np.isfinite(values)]
+    return bool((finite != np.round(finite)).any())
+
+
+def regression_dataset(
+    x: np.ndarray,
+    targets: np.ndarray,
+    *,
+    is_test: np.ndarray | None,
+    test_fraction: float,
+    seed: int,
+    name: str,
+) -> Dataset:
+    """Validate ``(n, 2)`` points and ``(n,)`` real targets, then split into a regression
+    Dataset (``n_classes = 1``): by ``is_test`` ``(n,)`` bool if given (row order kept), else
+    shuffled with ``seed``."""
+    if len(x) < N_MIN:
+        raise DatasetError(f"The data has {len(x)} rows; at least {N_MIN} rows are needed.")
+    _check_points(x)
+    y = np.asarray(targets, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(y) | (np.abs(y) > MAX_ABS_VALUE))
+    if bad.size:
+        raise DatasetError(
+            f"The target in row {bad[0] + 1} is not a number between -{MAX_ABS_VALUE:g} and "
+            f"{MAX_ABS_VALUE:g}."
+        )
+    if np.ptp(y) == 0:
+        raise DatasetError("All targets are equal; a regression needs targets that vary.")
+    if is_test is None:
+        train, test = _random_split(len(y), test_fraction, np.random.default_rng(seed))
+    else:
+        train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+        if not len(train) or not len(test):
+            raise DatasetError(
+                "Both splits need rows (or remove the split column to split automatically)."
+            )
+    return Dataset(x[train], y[train], x[test], y[test], 1, name)
+
+
 def split_dataset(
     x: np.ndarray,
     labels: np.ndarray,
@@ -505,7 +650,9 @@ def dataset_from_arrays(
         x: points, array-like of shape ``(n, 2)``; finite, ``|value| <= 1000``; kept as given
             (converted to float32, no rescaling).
         y: labels, array-like of shape ``(n,)``; any whole numbers (e.g. ``{-1, 1}``), remapped
-            in sorted order to ``0..C-1``; 2 to 5 classes with at least 2 rows each.
+            in sorted order to ``0..C-1``; 2 to 5 classes with at least 2 rows each. Labels
+            with any value that is not a whole number are regression targets
+            (:func:`is_regression_labels`).
         test_fraction: ``0.05..0.9``; rounded and clipped as in :func:`make_dataset`.
         seed: seed for the deterministic shuffle and stratified split.
         name: name stored on the dataset.
@@ -526,6 +673,10 @@ def dataset_from_arrays(
         raise DatasetError(
             f"The labels y must have one entry per row of x (shape ({xa.shape[0]},)), "
             f"got {ya.shape}."
+        )
+    if is_regression_labels(ya):
+        return regression_dataset(
+            xa, ya, is_test=None, test_fraction=test_fraction, seed=seed, name=name
         )
     return split_dataset(
         xa,
@@ -594,11 +745,16 @@ def balanced_sample(labels: np.ndarray, n: int, *, seed: int | None = None) -> n
     Within each class the rows are taken in order, or (``seed`` given) in a seeded random order,
     so the sample is spread over the data yet the same on every call. A class that runs out
     drops out of the turn. The points a page draws by default and the points
-    ``deqnet.analysis.checks`` measures are chosen by this one rule.
+    ``deqnet.analysis.checks`` measures are chosen by this one rule. Regression targets (float
+    labels) have no classes: the first n rows, or n rows in a seeded random order.
     """
-    labels = np.asarray(labels).astype(np.int64)
-    n_classes = int(labels.max()) + 1 if labels.size else 0
+    labels = np.asarray(labels)
     rng = None if seed is None else np.random.default_rng(seed)
+    if np.issubdtype(labels.dtype, np.floating):  # regression targets: no classes to alternate
+        rows = np.arange(len(labels)) if rng is None else rng.permutation(len(labels))
+        return rows[: max(int(n), 0)].astype(np.int64)
+    labels = labels.astype(np.int64)
+    n_classes = int(labels.max()) + 1 if labels.size else 0
     queues = []
     for c in range(n_classes):
         rows = np.flatnonzero(labels == c)

@@ -21,17 +21,22 @@ from deqnet.config import TrainConfig
 from deqnet.datasets import Dataset
 from deqnet.engine import StepRecord, evaluate_together, step_together
 from deqnet.last_good import LastGood
+from deqnet.losses import as_labels
 from deqnet.models.base import DeqModel
 
 __all__ = ["StepRecord", "Trainer", "evaluate", "make_optimizer"]
 
 
 def _tensors(model: DeqModel, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.as_tensor(x, dtype=model.dtype), torch.as_tensor(y, dtype=torch.int64)
+    """Points (N, 2) in the model's dtype; class labels (N,) int64 or regression targets (N,)
+    in the model's dtype (the labels' dtype is what tells the loss the task)."""
+    return torch.as_tensor(x, dtype=model.dtype), as_labels(y, model.dtype)
 
 
 def evaluate(model: DeqModel, data: Dataset, loss: str = "cross_entropy") -> dict[str, float]:
-    """Accuracy and mean loss on both splits: dict(train_acc, test_acc, train_loss, test_loss).
+    """Score and mean loss on both splits: dict(train_acc, test_acc, train_loss, test_loss);
+    the "acc" entries are accuracy, or R² for a regression data set (``loss`` is then the
+    squared error whatever it names).
 
     Raises SolverFailure if the model's solve fails on the data.
     """

@@ -90,7 +90,10 @@ BAD_CSVS = [
     pytest.param(_csv("x1,x2,label", "1,-inf,0", *_rows()), "not a finite number", id="inf"),
     pytest.param(_csv("x1,x2,label", "1,1e999,0", *_rows()), "not a finite number", id="overflow"),
     pytest.param(_csv("x1,x2,label", "1001,1,0", *_rows()), "allowed range", id="too-large"),
-    pytest.param(_csv("x1,x2,label", "1,1,0.5", *_rows()), "whole numbers", id="fractional-label"),
+    # A fractional label makes regression data (tests/test_regression.py); equal targets cannot.
+    pytest.param(
+        _csv("x1,x2,target", *(f"{i},1,0.5" for i in range(9))), "vary", id="constant-target"
+    ),
     pytest.param(_csv("x1,x2,label", "1,1,cat", *_rows()), "Row 2, column label", id="text-label"),
     pytest.param(_csv("x1,x2,label", "1,1,1e9", *_rows()), "label", id="huge-label"),
     pytest.param(_csv("x1,x2,label", *_rows(2)), "at least 8 rows", id="too-few-rows"),

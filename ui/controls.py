@@ -11,9 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deqnet import DATASETS, FAMILIES, LIMITS, TIME_MODES, RunConfig
+from deqnet import FAMILIES, LIMITS, TIME_MODES, RunConfig
 from deqnet.config import ACTIVATIONS, GRAD_MODES, LOSSES, NONLINEARITIES, OPTIMIZERS, SOLVERS
-from deqnet.datasets import n_classes_range
+from deqnet.datasets import (
+    CLASSIFICATION_DATASETS,
+    REGRESSION_DATASETS,
+    n_classes_range,
+    task_of,
+)
 from deqnet.families import FAMILY_TABLE
 from deqnet.sharing import FIELD_SPECS
 
@@ -110,13 +115,18 @@ def _class_range(run: RunConfig) -> tuple[int, int, int]:
     return (lo, hi, 1)
 
 
+def task_datasets(task: str) -> tuple[str, ...]:
+    """The data sets the selector offers for a task ("classification" or "regression")."""
+    return REGRESSION_DATASETS if task == "regression" else CLASSIFICATION_DATASETS
+
+
 DATA: tuple[Control, ...] = (
     Control(
         "dataset",
         "Dataset",
-        "The 2-D classification problem to learn.",
+        "The 2-D problem to learn: points of classes, or (regression) a real number at each point.",
         "select",
-        _fixed(DATASETS),
+        lambda run: task_datasets(task_of(run.data.name)),
         fmt=lambda v: v.capitalize(),
     ),
     Control(
@@ -322,9 +332,12 @@ TRAIN: tuple[Control, ...] = (
     Control(
         "loss",
         "Loss",
-        "Cross-entropy on the logits, or squared error between softmax and one-hot labels.",
+        "Cross-entropy on the logits, or squared error between softmax and one-hot labels "
+        "(regression always uses the squared error of the output).",
         "radio",
         _fixed(LOSSES),
+        # Regression's loss is fixed: (output - target)^2 (deqnet.losses).
+        applies=lambda run: task_of(run.data.name) == "classification",
         fmt=lambda v: {"cross_entropy": "cross-entropy", "mse": "squared error"}.get(v, v),
     ),
     Control(

@@ -6,7 +6,7 @@ import streamlit as st
 
 from deqnet.analysis.information import PANEL_BINS, depth_information
 from deqnet.figures.information import information_figure
-from ui.show import chart, unless_solver_fails
+from ui.show import chart, classes_only, unless_solver_fails
 from ui.state import Session, memo
 
 EXPLANATION = (
@@ -25,7 +25,10 @@ EXPLANATION = (
 
 
 def information_panel(session: Session, key: str) -> None:
-    """I(y; x(t)) of the training points for the session's model, with its explanation."""
+    """I(y; x(t)) of the training points for the session's model, with its explanation; one
+    line instead for regression (information in bits counts labels per cell)."""
+    if classes_only(session, "Information in bits, I(y; x(t)),"):
+        return
     with unless_solver_fails("the information along depth cannot be computed"):
         info = memo(
             session,

@@ -252,7 +252,9 @@ def _uploads(session: Session) -> None:
         type=["json", "csv"],
         max_upload_size=MAX_UPLOAD_MB,
         key="pg_upload",
-        help="A bad file is refused with a message and changes nothing.",
+        help="A bad file is refused with a message and changes nothing. Whole-number labels "
+        "are classes; a label that is not a whole number (0.37), or a column named target "
+        "instead of label, makes every label a real target: regression data.",
     )
     if upload is None:
         record_upload(session, None)

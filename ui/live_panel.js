@@ -332,11 +332,10 @@ function build(parentElement, data) {
   const draw = buildDraw(right);
   const metrics = element("div", "dl-metrics", right);
   const values = {};
-  for (const [name, label, help] of data.metric_labels) {
+  const labels = {};
+  for (const [name] of data.metric_labels) {
     const box = element("div", "dl-metric", metrics);
-    const title = element("div", "dl-label", box);
-    title.textContent = label;
-    if (help) box.title = help;
+    labels[name] = element("div", "dl-label", box);
     values[name] = element("div", "dl-value", box);
     values[name].dataset.metric = name;
   }
@@ -355,7 +354,9 @@ function build(parentElement, data) {
     "Inside the network: the plane at five depths, with a square grid carried along. " +
     "Click one to open it in Trajectories.";
   const stripRow = element("div", "dl-strip-row", strip);
-  return { root, statusText, fill, values, charts, drawTools: draw, stripBox: strip, stripRow };
+  return {
+    root, statusText, fill, values, labels, charts, drawTools: draw, stripBox: strip, stripRow,
+  };
 }
 
 function buildDraw(parent) {
@@ -500,9 +501,13 @@ function curvesTraces(panel) {
       }
     }
   }
+  // Regression's fourth trace, the test loss, is (1 - test R²) times the test targets'
+  // variance (the figure's meta; deqnet/figures/curves.py).
+  const spread = figure.layout.meta?.test_spread;
+  const columns = spread === undefined ? y : [...y, y[2].map((r2) => (1 - r2) * spread)];
   figure.data.forEach((trace, i) => {
     trace.x = x.slice(); // new arrays: Plotly compares them by identity
-    trace.y = y[i].slice();
+    trace.y = columns[i].slice();
   });
 }
 
@@ -917,6 +922,11 @@ function applyData(panel, data) {
   const touch = window.matchMedia("(pointer: coarse)").matches;
   panel.config = touch ? { ...data.config, displayModeBar: false } : data.config;
   panel.path = data.path;
+  // Every page run: the labels follow the task (regression shows R² where accuracy was).
+  for (const [name, label, help] of data.metric_labels) {
+    panel.labels[name].textContent = label;
+    panel.labels[name].parentElement.title = help ?? "";
+  }
   panel.base = data.base;
   panel.fallbackMs = data.fallback_ms;
   panel.serial = data.serial;

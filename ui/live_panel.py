@@ -23,11 +23,11 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from deqnet.analysis.strip import strip_depths
-from deqnet.figures.style import class_color
+from deqnet.figures.style import band_color, class_color
 from deqnet.live import metric_texts, status_text
 from deqnet.live.frames import strip_payload
 from deqnet.live.picture import Picture
-from deqnet.live.status import METRICS
+from deqnet.live.status import metric_labels
 from deqnet.sharing.text import safe_text
 from ui.drawing import apply_edits
 from ui.live_route import PATH, TOKENS
@@ -47,6 +47,9 @@ METRIC_HELP = {
     "nfe": "Evaluations of the vector field (or layers) in the forward / backward pass. "
     "Backward is 0 with backprop (autograd reuses the forward pass); the adjoint method "
     "solves a second ODE backwards.",
+    "test-accuracy": "Classification: the share of test points given their class. Regression: "
+    "R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)² on the test points: 1 is a perfect fit, 0 no better than "
+    "predicting the mean.",
     "ms-per-step": "Training time per step. Sessions that train the same kind of model at once "
     "share one stacked computation, so in a class each one's share is smaller.",
 }
@@ -127,6 +130,7 @@ def live_panel(
     picture those figures show, whose depth strip the panel draws until frames bring newer."""
     history = session.trainer.history[:]
     budget = session.budget
+    task = session.data.task
     data = {
         "token": _token(session),
         "path": PATH,
@@ -144,8 +148,10 @@ def live_panel(
         "status": status_text(
             len(history), budget, running=session.live.running, diverged=session.diverged
         ),
-        "metrics": metric_texts(history, budget),
-        "metric_labels": [[name, label, METRIC_HELP.get(name)] for name, label in METRICS.items()],
+        "metrics": metric_texts(history, budget, task),
+        "metric_labels": [
+            [name, label, METRIC_HELP.get(name)] for name, label in metric_labels(task).items()
+        ],
         "config": PLOTLY_CONFIG,
         "draw": draw,
         "strip": _strip(picture),
@@ -173,11 +179,12 @@ def _strip(picture: Picture | None) -> dict | None:
         return None
     header, arrays = strip_payload(picture)
     n_classes = int(picture.labels.max()) + 1 if len(picture.labels) else 1
+    palette = class_color if picture.value_range is None else band_color
     return {
         **header,
         "step": picture.step,
         "serial": picture.serial,
-        "colors": [class_color(k) for k in range(n_classes)],
+        "colors": [palette(k) for k in range(n_classes)],
         "arrays": {
             name: {"shape": list(a.shape), "values": a.ravel().tolist()}
             for name, a in arrays.items()

@@ -118,3 +118,16 @@ def selected_indices(event: Any, limit: int | None = None) -> list[int]:
         if isinstance(value, int | float) and (limit is None or 0 <= int(value) < limit):
             indices.append(int(value))
     return indices
+
+
+def classes_only(session: Session, what: str) -> bool:
+    """Say in one line that ``what`` needs classes, and return True, when the session's data
+    is a regression data set (a real target: no classes to count or colour); else False."""
+    if session.data.task != "regression":
+        return False
+    st.info(
+        f"{what} needs classes; with a regression data set it is not shown "
+        "(switch the sidebar's Task to Classification to see it).",
+        icon=":material/info:",
+    )
+    return True

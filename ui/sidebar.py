@@ -13,7 +13,8 @@ from typing import Any
 import streamlit as st
 
 from deqnet import RunConfig
-from ui.controls import CONTROLS, GROUPS, Control
+from deqnet.datasets import TASKS, task_of
+from ui.controls import CONTROLS, GROUPS, Control, task_datasets
 from ui.drawing import describe, drawing_problem
 from ui.state import Session, coerce_run, drop_custom_data, hidden_controls, uses_own_data
 
@@ -73,9 +74,10 @@ def _custom_data_note(session: Session) -> None:
         text = f"Using your drawn points ({describe(session)})."
         st.info(f"{text} {problem}" if problem else text, icon=":material/draw:")
     else:
+        kind = "regression targets" if data.task == "regression" else f"{data.n_classes} classes"
         st.info(
             f"Using your uploaded data ({data.n_train} train + {data.n_test} test points, "
-            f"{data.n_classes} classes). Uploaded data is not part of the shareable link.",
+            f"{kind}). Uploaded data is not part of the shareable link.",
             icon=":material/upload_file:",
         )
     st.button(
@@ -84,6 +86,40 @@ def _custom_data_note(session: Session) -> None:
         on_click=drop_custom_data,
         args=(session,),
         icon=":material/undo:",
+    )
+
+
+TASK_KEY = "sb_task"
+TASK_HELP = (
+    "Classification: every point has a class, and the model learns where each class lies. "
+    "Regression: every point has a real number, and the model learns it as a function of the "
+    "point (squared-error loss, scored by R²). Switching changes the data sets on offer."
+)
+
+
+def _switch_task(session: Session) -> None:
+    """The task radio changed: the first data set of the new task (the model resets)."""
+    task = st.session_state[TASK_KEY]
+    if task_of(session.wanted["data"]["name"]) != task:
+        session.wanted["data"]["name"] = task_datasets(task)[0]
+
+
+def _task_switch(session: Session, *, disabled: bool) -> None:
+    """The task radio. It holds no setting of its own: the task follows from the data set
+    (and so does a link), or from uploaded data, so it is seeded from that on every run."""
+    custom = session.custom_data
+    task = custom.task if custom is not None else task_of(session.wanted["data"]["name"])
+    st.session_state[TASK_KEY] = task
+    st.radio(
+        "Task",
+        TASKS,
+        format_func=str.capitalize,
+        horizontal=True,
+        key=TASK_KEY,
+        help=TASK_HELP,
+        disabled=disabled,
+        on_change=_switch_task,
+        args=(session,),
     )
 
 
@@ -102,6 +138,8 @@ def render(session: Session) -> None:
             custom = group == "Data" and uses_own_data(session)
             if custom:
                 _custom_data_note(session)
+            if group == "Data" and "dataset" not in hidden:
+                _task_switch(session, disabled=custom)
             for control in shown:
                 # Recomputed per control: an earlier choice (e.g. the family) decides what follows.
                 run = coerce_run(session.wanted)

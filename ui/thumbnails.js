@@ -72,5 +72,13 @@ export default function render({ data, parentElement, setTriggerValue }) {
     }
     node.setAttribute("aria-pressed", String(item.name === data.current));
   }
+  // The data sets of the other task (the sidebar's Task switch) leave the row.
+  const shown = new Set(data.items.map((item) => item.name));
+  for (const [name, node] of state.buttons) {
+    if (shown.has(name)) continue;
+    node.remove();
+    state.buttons.delete(name);
+    state.svgs.delete(name);
+  }
   return () => rows.delete(parentElement);
 }

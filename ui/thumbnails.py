@@ -17,7 +17,14 @@ import numpy as np
 import streamlit as st
 
 from deqnet.datasets import DATASETS, make_dataset, n_classes_range
-from deqnet.figures.style import class_color
+from deqnet.figures.style import (
+    TARGET_LEVELS,
+    band_color,
+    class_color,
+    output_range,
+    target_bands,
+)
+from ui.controls import task_datasets
 from ui.shared_cache import shared_cache
 from ui.state import Session, drop_custom_data, uses_own_data, want
 
@@ -37,35 +44,48 @@ def label(name: str) -> str:
     return name.capitalize()
 
 
+def _groups(data) -> list[tuple[str, np.ndarray]]:
+    """(colour, mask) of each group of points drawn in one colour: the classes, or (regression)
+    the targets in TARGET_LEVELS bands of the output's colour scale."""
+    y = data.y_all
+    if data.task != "regression":
+        return [(class_color(k), y == k) for k in range(data.n_classes)]
+    bands = target_bands(y, output_range(y))
+    return [(band_color(k), bands == k) for k in range(TARGET_LEVELS)]
+
+
 def dataset_svg(name: str, noise: float, n_classes: int) -> str:
     """SVG markup of ``POINTS`` points of data set ``name`` (seed 0) in ``[-2.2, 2.2]^2``,
-    coloured by class; ``n_classes`` is clamped to what the data set supports."""
+    coloured by class (regression: by target); ``n_classes`` is clamped to what the data set
+    supports."""
     low, high = n_classes_range(name)
     data = make_dataset(
         name, n=POINTS, noise=noise, seed=0, n_classes=min(max(n_classes, low), high)
     )
-    x, y = data.x_all, data.y_all
+    x = data.x_all
     # Data (x1, x2) -> SVG (right, down), rounded to 0.1 user units.
     px = np.round((x[:, 0] + HALF_WIDTH) * VIEW / (2 * HALF_WIDTH), 1)
     py = np.round((HALF_WIDTH - x[:, 1]) * VIEW / (2 * HALF_WIDTH), 1)
     paths = []
-    for k in range(data.n_classes):
-        dots = "".join(f"M{a:g} {b:g}h0" for a, b in zip(px[y == k], py[y == k], strict=True))
-        paths.append(f'<path stroke="{class_color(k)}" d="{dots}"/>')
+    for colour, mask in _groups(data):
+        dots = "".join(f"M{a:g} {b:g}h0" for a, b in zip(px[mask], py[mask], strict=True))
+        paths.append(f'<path stroke="{colour}" d="{dots}"/>')
     return (
         f'<svg viewBox="0 0 {VIEW} {VIEW}" xmlns="http://www.w3.org/2000/svg" aria-hidden="true"'
         f' fill="none" stroke-width="{DOT}" stroke-linecap="round">{"".join(paths)}</svg>'
     )
 
 
-def thumbnails(noise: float, n_classes: int) -> tuple[tuple[str, str, str], ...]:
-    """(name, label, svg) of every data set, drawn once per server for (noise to 0.01, classes)."""
+def thumbnails(noise: float, n_classes: int, task: str) -> tuple[tuple[str, str, str], ...]:
+    """(name, label, svg) of every data set of ``task``, drawn once per server for (noise to
+    0.01, classes, task)."""
     noise = round(float(noise), 2)
 
     def draw() -> tuple[tuple[str, str, str], ...]:
-        return tuple((name, label(name), dataset_svg(name, noise, n_classes)) for name in DATASETS)
+        names = task_datasets(task)
+        return tuple((name, label(name), dataset_svg(name, noise, n_classes)) for name in names)
 
-    return shared_cache().get(("thumbnails", noise, int(n_classes)), draw)
+    return shared_cache().get(("thumbnails", noise, int(n_classes), task), draw)
 
 
 def pick(session: Session, name: object) -> None:
@@ -91,7 +111,7 @@ def dataset_picker(session: Session) -> None:
     current = None if uses_own_data(session) else run.data.name
     items = [
         {"name": name, "label": text, "svg": svg}
-        for name, text, svg in thumbnails(run.data.noise, run.data.n_classes)
+        for name, text, svg in thumbnails(run.data.noise, run.data.n_classes, run.data.task)
     ]
     _COMPONENT(
         key="pg_thumbs",

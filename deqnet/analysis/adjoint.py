@@ -28,7 +28,7 @@ from deqnet.analysis.paths import (
     to_numpy,
 )
 from deqnet.config import LIMITS
-from deqnet.losses import loss_per_point
+from deqnet.losses import as_labels, loss_per_point
 from deqnet.models import build_model
 from deqnet.models.base import ContinuousModel, DeqModel, DiscreteModel, SolverFailure
 
@@ -136,10 +136,6 @@ def hamiltonian_solve(
     return [out[j] for j in range(len(times))]
 
 
-def _labels(y: np.ndarray | torch.Tensor) -> torch.Tensor:
-    return torch.as_tensor(y, dtype=torch.int64)
-
-
 def final_momentum(
     model: DeqModel, x_final: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy"
 ) -> torch.Tensor:
@@ -219,7 +215,7 @@ def momentum(
     Raises SolverFailure if the solver gives up.
     """
     x0 = lift_inputs(model, x)
-    labels = _labels(y)
+    labels = as_labels(y, model.dtype)
     with torch.no_grad(), restore_nfe(model):
         if isinstance(model, ContinuousModel):
             t = check_times(model, default_times(model) if times is None else times)
@@ -239,7 +235,7 @@ def autograd_input_gradient(
     """dℓ_i/dx_i(0) (N, D) by autograd through the solver (or the layers), inputs x (N, 2)."""
     x0 = lift_inputs(model, x).requires_grad_(True)
     with torch.enable_grad(), restore_nfe(model):
-        total = loss_per_point(model.readout(model.flow(x0)), _labels(y), loss).sum()
+        total = loss_per_point(model.readout(model.flow(x0)), as_labels(y, model.dtype), loss).sum()
         grad = torch.autograd.grad(total, x0)[0]
     return to_numpy(model, grad)
 
@@ -263,7 +259,7 @@ def adjoint_parameter_gradients(
     require_continuous(model, "adjoint_parameter_gradients")
     names, params = zip(*_flow_named_parameters(model), strict=True)
     x0 = lift_inputs(model, x)
-    labels = _labels(y)
+    labels = as_labels(y, model.dtype)
     with torch.no_grad(), restore_nfe(model):
         x_final = model.flow(x0)
         a_final = final_momentum(model, x_final, labels, loss) / len(labels)
@@ -282,7 +278,8 @@ def autograd_parameter_gradients(
     names, params = zip(*_flow_named_parameters(model), strict=True)
     x0 = lift_inputs(model, x)
     with torch.enable_grad(), restore_nfe(model):
-        mean_loss = loss_per_point(model.readout(model.flow(x0)), _labels(y), loss).mean()
+        logits = model.readout(model.flow(x0))
+        mean_loss = loss_per_point(logits, as_labels(y, model.dtype), loss).mean()
         grads = torch.autograd.grad(mean_loss, params, materialize_grads=True)
     return {name: to_numpy(model, g) for name, g in zip(names, grads, strict=True)}
 
@@ -320,7 +317,7 @@ def depth_sensitivity(
     require_continuous(model, "depth_sensitivity")
     T = model.config.T
     x0 = lift_inputs(model, x)
-    labels = _labels(y)
+    labels = as_labels(y, model.dtype)
     with torch.no_grad(), restore_nfe(model):
         x_final = model.flow(x0)
         a_final = final_momentum(model, x_final, labels, loss)

@@ -22,7 +22,7 @@ from deqnet.analysis.checks import tight_copy
 from deqnet.analysis.paths import lift_inputs, restore_nfe, trajectory
 from deqnet.config import LIMITS
 from deqnet.datasets import Dataset
-from deqnet.losses import accuracy as class_accuracy
+from deqnet.losses import as_labels, score
 from deqnet.maps import discretize
 from deqnet.models.base import ContinuousModel, DeqModel, DiscreteModel
 
@@ -182,11 +182,11 @@ def convergence_study(
 
 def accuracy(model: DeqModel, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
     """Fraction of inputs x (N, 2) whose most likely class is y (N,); non-finite logits count
-    as wrong."""
-    labels = torch.as_tensor(y, dtype=torch.int64)
+    as wrong. For real targets y (regression) R² instead (``deqnet.losses.score``)."""
+    labels = as_labels(y, model.dtype)
     with torch.no_grad(), restore_nfe(model):
         logits = model.readout(model.flow(lift_inputs(model, x)))
-    return float(class_accuracy(logits, labels))
+    return float(score(logits, labels))
 
 
 @dataclass(frozen=True, eq=False)

@@ -27,7 +27,7 @@ class PlaneFlow:
     Attributes:
         traj: t (K,), x (K, N, D): paths of the sample; the first ``drawn`` of them are the
             ones to draw.
-        labels: (N,) classes of the sample.
+        labels: (N,) classes (regression: targets) of the sample.
         grid: the deformed grid of the plot box at the trajectory's times.
         mean_div: (K,) mean divergence over the sample.
         log_volume: (K, N) exact log|det dx(t)/dx(0)| of each sample path.

@@ -30,12 +30,13 @@ MIN_HALF_WIDTH = 1.5
 
 @dataclass(frozen=True, eq=False)
 class DecisionGrid:
-    """Softmax class probabilities on an n x n grid.
+    """Softmax class probabilities on an n x n grid (a regression model: its output).
 
     Attributes:
         xs: (n,) x1 coordinates (columns).
         ys: (n,) x2 coordinates (rows).
-        probs: (n, n, C); probs[i, j] is the softmax at (xs[j], ys[i]).
+        probs: (n, n, C); probs[i, j] is the softmax at (xs[j], ys[i]); for a model with one
+            output (regression, C = 1) the output itself (:func:`grid_values`).
     """
 
     xs: np.ndarray
@@ -93,11 +94,18 @@ def grid_points(extent: Extent, n: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return xs, ys, np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
+def grid_values(logits: torch.Tensor) -> torch.Tensor:
+    """What a decision grid holds of logits (..., C): the softmax over the last axis, or for
+    one output (regression; a softmax of one is always 1) the output itself."""
+    return logits if logits.shape[-1] == 1 else logits.softmax(dim=-1)
+
+
 def decision_grid(model: DeqModel, extent: Extent, n: int = 100) -> DecisionGrid:
-    """Class probabilities (n, n, C) of the model on an n x n grid of ``extent``."""
+    """Class probabilities (n, n, C) of the model on an n x n grid of ``extent`` (a regression
+    model: its output, (n, n, 1))."""
     xs, ys, points = grid_points(extent, n)
     with torch.no_grad(), restore_nfe(model):
-        probs = model.readout(model.flow(lift_inputs(model, points))).softmax(dim=1)
+        probs = grid_values(model.readout(model.flow(lift_inputs(model, points))))
     return DecisionGrid(xs=xs, ys=ys, probs=to_numpy(model, probs).reshape(n, n, -1))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from deqnet.losses import loss_per_point
+from deqnet.losses import as_labels, loss_per_point
 from deqnet.models.base import ContinuousModel, DeqModel, DiscreteModel
 
 # Times closer than this (relative to T) are one time: the uniform plot grid and the solver grid
@@ -135,9 +135,9 @@ def per_sample_loss(
     y: np.ndarray | torch.Tensor,
     loss: str = "cross_entropy",
 ) -> np.ndarray:
-    """Loss ℓ_i (N,) of each input x_i (N, 2) with label y_i (N,)."""
+    """Loss ℓ_i (N,) of each input x_i (N, 2) with label (or regression target) y_i (N,)."""
     x0 = lift_inputs(model, x)
-    labels = torch.as_tensor(y, dtype=torch.int64)
+    labels = as_labels(y, model.dtype)
     with torch.no_grad(), restore_nfe(model):
         logits = model.readout(model.flow(x0))
         return to_numpy(model, loss_per_point(logits, labels, loss))

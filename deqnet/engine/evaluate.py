@@ -1,4 +1,7 @@
-"""The one evaluation: accuracy and mean loss of models on their data, as one stacked pass.
+"""The one evaluation: score and mean loss of models on their data, as one stacked pass.
+
+The "acc" metrics are the task's score: accuracy for classification, R² for regression
+(``deqnet.losses.score``).
 
 ``deqnet.evaluate`` (one model) and a sweep's final metrics (many) both come here.
 """
@@ -12,7 +15,7 @@ import numpy as np
 import torch
 
 from deqnet.datasets import Dataset
-from deqnet.losses import accuracy, mean_loss
+from deqnet.losses import as_labels, mean_loss, score
 from deqnet.models.base import DeqModel
 from deqnet.models.solver import SolverFailure
 from deqnet.models.stack import Stack
@@ -27,7 +30,8 @@ def evaluate_together(
     *,
     strict: bool = False,
 ) -> list[dict[str, float]]:
-    """dict(train_acc, test_acc, train_loss, test_loss) of each model on its data set.
+    """dict(train_acc, test_acc, train_loss, test_loss) of each model on its data set
+    (regression: R² in the "acc" entries, mean squared error in the losses).
 
     The models must share a stack (``stack_key``) and their data sets the same sizes. With a
     fixed-step solver or a discrete net, one forward pass of all models over their train and
@@ -47,8 +51,8 @@ def evaluate_together(
         logits = Stack(models, leaves=False).logits(x)
     columns = {}
     for split, split_logits in (("train", logits[:, :n_train]), ("test", logits[:, n_train:])):
-        y = torch.stack([torch.as_tensor(getattr(d, f"y_{split}")) for d in datasets]).long()
-        columns[f"{split}_acc"] = accuracy(split_logits, y).tolist()
+        y = torch.stack([as_labels(getattr(d, f"y_{split}"), dtype) for d in datasets])
+        columns[f"{split}_acc"] = score(split_logits, y).tolist()
         columns[f"{split}_loss"] = mean_loss(split_logits, y, loss).tolist()
     return [{name: columns[name][m] for name in METRICS} for m in range(len(models))]
 
@@ -60,9 +64,9 @@ def _alone(model: DeqModel, data: Dataset, loss: str, strict: bool) -> dict[str,
         with torch.no_grad():
             for split in ("train", "test"):
                 x = torch.as_tensor(getattr(data, f"x_{split}"), dtype=model.dtype)
-                y = torch.as_tensor(getattr(data, f"y_{split}")).long()
+                y = as_labels(getattr(data, f"y_{split}"), model.dtype)
                 logits = Stack([model], leaves=False).logits(x.unsqueeze(0))
-                out[f"{split}_acc"] = float(accuracy(logits, y.unsqueeze(0))[0])
+                out[f"{split}_acc"] = float(score(logits, y.unsqueeze(0))[0])
                 out[f"{split}_loss"] = float(mean_loss(logits, y.unsqueeze(0), loss)[0])
     except SolverFailure:
         if strict:

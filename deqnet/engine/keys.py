@@ -26,7 +26,11 @@ WIDTH_BANDS = (16, 32, 48, 64)
 
 
 class DataSizes(NamedTuple):
-    """What the data contributes to a stack's shapes: classes, train and test points."""
+    """What the data contributes to a stack's shapes: classes, train and test points.
+
+    ``n_classes`` is the readout's size: 1 for regression (one real output, squared-error
+    loss), at least 2 for classification, so the two tasks never share a stack.
+    """
 
     n_classes: int
     n_train: int

@@ -24,7 +24,7 @@ import torch
 
 from deqnet.engine.adam import step_all, step_stacked
 from deqnet.last_good import take_all
-from deqnet.losses import accuracy, mean_loss
+from deqnet.losses import mean_loss, score
 from deqnet.models.solver import SolverFailure, explain_solver_failure
 from deqnet.models.stack import Stack
 
@@ -33,7 +33,11 @@ if TYPE_CHECKING:
 
 
 class StepRecord(NamedTuple):
-    """Metrics of one optimiser step, measured on the weights the step started from."""
+    """Metrics of one optimiser step, measured on the weights the step started from.
+
+    ``train_acc`` and ``test_acc`` hold the task's score: accuracy for classification, R² for
+    regression (``deqnet.losses.score``); ``loss`` is the mean squared error for regression.
+    """
 
     step: int
     loss: float
@@ -119,7 +123,7 @@ def _shared_step(active: list[Trainer]) -> list[tuple[Trainer, StepRecord]]:
             test_logits = logits[keep, xb.shape[1] :]
         else:
             test_logits = _eval(stack, keep, x_test[keep])
-        test_acc = accuracy(test_logits, y_test[keep]).tolist()
+        test_acc = score(test_logits, y_test[keep]).tolist()
     updated = _update(stack, [active[j] for j in keep], keep, [g[keep] for g in grads])
     records = []
     for r, j in enumerate(keep):
@@ -141,12 +145,13 @@ def _shared_step(active: list[Trainer]) -> list[tuple[Trainer, StepRecord]]:
 def _train_accuracy(
     stack: Stack, active: list[Trainer], keep: list[int], batch_logits: torch.Tensor, yb
 ) -> list[float]:
-    """Train accuracy of the kept models: from the batch logits when the batch is all points."""
+    """Train score (accuracy or R²) of the kept models: from the batch logits when the batch
+    is all points."""
     if yb.shape[1] == len(active[0].y_train):
-        return accuracy(batch_logits.detach()[keep], yb[keep]).tolist()
+        return score(batch_logits.detach()[keep], yb[keep]).tolist()
     x_train = torch.stack([active[j].x_train for j in keep])
     y_train = torch.stack([active[j].y_train for j in keep])
-    return accuracy(_eval(stack, keep, x_train), y_train).tolist()
+    return score(_eval(stack, keep, x_train), y_train).tolist()
 
 
 def _eval(stack: Stack, keep: list[int], x: torch.Tensor) -> torch.Tensor:

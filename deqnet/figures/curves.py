@@ -1,4 +1,4 @@
-"""Training curves: loss (log scale) above accuracy, sharing the step axis."""
+"""Training curves: loss (log scale) above accuracy (regression: R²), sharing the step axis."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from deqnet.figures.style import SPLIT_STYLE, base_layout, f32
 
 if TYPE_CHECKING:
+    from deqnet.datasets import Dataset
     from deqnet.training import StepRecord
 
 # A live chart redraws every tick: beyond this many steps, plot an even subsample (always
@@ -27,8 +28,21 @@ def curve_indices(n: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
 
 
+def test_spread(data: Dataset) -> float | None:
+    """The test targets' variance mean((y - ȳ)²) of a regression data set (what turns test R²
+    into test loss, ``curves_figure``), or None for classification."""
+    if data.task != "regression":
+        return None
+    y = data.y_test.astype(np.float64)
+    return float(((y - y.mean()) ** 2).mean())
+
+
 def curves_figure(
-    history: Sequence[StepRecord], *, budget: int = 100, big: bool = False
+    history: Sequence[StepRecord],
+    *,
+    budget: int = 100,
+    big: bool = False,
+    test_spread: float | None = None,
 ) -> go.Figure:
     """Loss (train, log y, a label at each power of ten) and accuracy (train solid, test
     dashed, in %) against the step.
@@ -36,16 +50,26 @@ def curves_figure(
     ``history`` holds records with ``.step``, ``.loss``, ``.train_acc``, ``.test_acc``; an empty
     history gives empty axes over steps 0 … ``budget`` with a "press Train" note in the loss
     panel.
+
+    Regression (``test_spread`` given: the test targets' variance mean((y - ȳ)²)): the lower
+    panel is R², and the loss panel also has the test loss, a fourth trace, from the identity
+    MSE = (1 - R²) · mean((y - ȳ)²) (the records hold test R², not test loss); the spread is
+    in ``layout.meta.test_spread`` so the live panel extends that curve the same way.
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1)
     keep = curve_indices(len(history))
     rows = [history[i] for i in keep]
     step = f32([r.step for r in rows])
-    curves = (
+    regression = test_spread is not None
+    score = "R² %{y:.3f}" if regression else "%{y:.1%}"
+    curves = [
         (1, "train", [r.loss for r in rows], "loss %{y:.4g}"),
-        (2, "train", [r.train_acc for r in rows], "train %{y:.1%}"),
-        (2, "test", [r.test_acc for r in rows], "test %{y:.1%}"),
-    )
+        (2, "train", [r.train_acc for r in rows], f"train {score}"),
+        (2, "test", [r.test_acc for r in rows], f"test {score}"),
+    ]
+    if regression:
+        test_loss = [(1.0 - r.test_acc) * test_spread for r in rows]
+        curves.append((1, "test", test_loss, "test loss %{y:.4g}"))
     shown = set()
     for row, split, values, hover in curves:
         style = SPLIT_STYLE[split]
@@ -68,7 +92,13 @@ def curves_figure(
     fig.update_layout(hovermode="x unified")
     # dtick 1: labels at the decades only (the "2" and "5" between them collide on a short axis).
     fig.update_yaxes(title_text="loss", type="log", exponentformat="power", dtick=1, row=1, col=1)
-    fig.update_yaxes(title_text="accuracy", range=[0, 1.03], tickformat=".0%", row=2, col=1)
+    if regression:
+        # R² starts anywhere below 1 (a fresh model is often far below 0): the top of the
+        # range is what matters.
+        fig.update_yaxes(title_text="R²", range=[-0.5, 1.03], row=2, col=1)
+        fig.update_layout(meta={"test_spread": float(test_spread)})
+    else:
+        fig.update_yaxes(title_text="accuracy", range=[0, 1.03], tickformat=".0%", row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
     if not rows:
         # Empty axes would autorange to nonsense; show the budget's frame and say what to do,

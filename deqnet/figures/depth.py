@@ -405,28 +405,31 @@ def log_ticks(values: np.ndarray) -> list[float]:
 
 
 def depth_accuracy_figure(
-    acc: DepthAccuracy, *, chosen: int | None = None, big: bool = True
+    acc: DepthAccuracy, *, chosen: int | None = None, big: bool = True, r2: bool = False
 ) -> go.Figure:
     """Train and test accuracy (%) of the L-layer network against L (log axis), with the ODE's
-    accuracies as horizontal lines; a dotted line marks the ``chosen`` L."""
+    accuracies as horizontal lines; a dotted line marks the ``chosen`` L. ``r2``: the scores
+    are R² (regression), drawn as they are."""
     n = np.asarray(acc.layers, dtype=np.float64)
+    scale, unit = (1.0, "") if r2 else (100.0, " %")
     fig = go.Figure()
     for split, values, ode in (
         ("train", acc.train, acc.ode_train),
         ("test", acc.test, acc.ode_test),
     ):
         style = SPLIT_STYLE[split]
-        hover = f"L = %{{x:.0f}}: {split} %{{y:.1f}} %<extra></extra>"
+        digits = ".3f" if r2 else ".1f"
+        hover = f"L = %{{x:.0f}}: {split} %{{y:{digits}}}{unit}<extra></extra>"
         fig.add_trace(
-            styled_series(n, 100 * np.asarray(values), f"network, {split}", style, 9, hover)
+            styled_series(n, scale * np.asarray(values), f"network, {split}", style, 9, hover)
         )
         fig.add_trace(
             level_line(
                 n,
-                100 * ode,
+                scale * ode,
                 name=f"ODE, {split}",
                 line={"color": ADJOINT_COLOR, "dash": style["dash"], "width": 2},
-                hovertemplate=f"ODE {split}: %{{y:.1f}} %<extra></extra>",
+                hovertemplate=f"ODE {split}: %{{y:{digits}}}{unit}<extra></extra>",
             )
         )
     if chosen is not None:
@@ -439,7 +442,10 @@ def depth_accuracy_figure(
         tickvals=[float(v) for v in n],
         ticktext=[str(int(v)) for v in n],
     )
-    fig.update_yaxes(title_text="accuracy (%)", range=[max(0.0, 100 * low - 5), 101])
+    if r2:
+        fig.update_yaxes(title_text="R²", range=[max(-1.0, low - 0.05), 1.01])
+    else:
+        fig.update_yaxes(title_text="accuracy (%)", range=[max(0.0, 100 * low - 5), 101])
     return fig
 
 

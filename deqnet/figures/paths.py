@@ -202,11 +202,17 @@ def preview_arrays(
 
 
 def paths_preview_figure(
-    traj: Trajectory, labels: np.ndarray, extent: Extent, *, max_paths: int = PREVIEW_PATHS
+    traj: Trajectory,
+    labels: np.ndarray,
+    extent: Extent,
+    *,
+    max_paths: int = PREVIEW_PATHS,
+    palette: Callable[[int], str] = class_color,
 ) -> go.Figure:
     """A small, light sketch of at most 64 paths (SVG, no legend) for a side panel.
 
     Args as in :func:`paths_figure`; the axes show ``extent``, widened (bounded) to the paths.
+    ``palette``: the colour of label k (regression: ``band_color`` of target bands).
     """
     traces, view = preview_arrays(traj, labels, extent, max_paths=max_paths)
     fig = go.Figure()
@@ -218,7 +224,7 @@ def paths_preview_figure(
                 y=line[1],
                 mode="lines",
                 name=f"class {k}",
-                line={"color": class_color(k), "width": 1.2},
+                line={"color": palette(k), "width": 1.2},
                 opacity=0.7,
                 hoverinfo="skip",
             )
@@ -230,7 +236,7 @@ def paths_preview_figure(
                 mode="markers",
                 name=f"class {k} at T",
                 marker={
-                    "color": class_color(k),
+                    "color": palette(k),
                     "size": 5,
                     "line": {"color": "white", "width": 0.5},
                 },

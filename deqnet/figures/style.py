@@ -8,10 +8,16 @@ arrays, and float32 halves the payload of every live update.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
+
+if TYPE_CHECKING:
+    from deqnet.datasets import Dataset
 
 Extent = tuple[float, float, float, float]
 
@@ -46,9 +52,52 @@ PROJECTOR_FONT: dict[str, int] = {"base": 18, "tick": 18, "axis_title": 22, "tit
 NORMAL_FONT: dict[str, int] = {"base": 13, "tick": 13, "axis_title": 15, "title": 17}
 
 
+# Regression pages draw target bands (``target_bands``) where classification draws classes:
+# inside ``colour_by_target`` the figures' class colours are the bands' colours. A context
+# variable, so it holds for one script run's thread only, never for another session's.
+_BANDS: ContextVar[bool] = ContextVar("deqnet_target_bands", default=False)
+
+
 def class_color(k: int) -> str:
-    """Hex colour of class k (colours repeat after len(CLASS_COLORS) classes)."""
+    """Hex colour of class k (colours repeat after len(CLASS_COLORS) classes); inside
+    :func:`colour_by_target`, of target band k (:func:`band_color`)."""
+    if _BANDS.get():
+        return band_color(k)
     return CLASS_COLORS[int(k) % len(CLASS_COLORS)]
+
+
+@contextmanager
+def colour_by_target(on: bool = True) -> Iterator[None]:
+    """Figures built inside draw labels as target bands in the output's colours, without a
+    legend (a colour bar, :func:`target_colorbar`, reads them); ``on=False`` changes nothing."""
+    token = _BANDS.set(on)
+    try:
+        yield
+    finally:
+        _BANDS.reset(token)
+
+
+def target_colorbar(fig: go.Figure, value_range: tuple[float, float]) -> go.Figure:
+    """Add a colour bar of the targets (``OUTPUT_COLORSCALE`` on ``value_range``) to a 2-D
+    figure whose points are coloured by target band; returns the figure."""
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            marker={
+                "color": [value_range[0]],
+                "colorscale": OUTPUT_COLORSCALE,
+                "cmin": value_range[0],
+                "cmax": value_range[1],
+                "showscale": True,
+                "colorbar": {"title": {"text": "target"}, "thickness": 14, "len": 0.8},
+            },
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    return fig
 
 
 def hex_to_rgb(color: str) -> np.ndarray:
@@ -85,6 +134,64 @@ def class_colorscale(
         [0.5, "#ffffff"],
         [1.0, tint(class_color(high), strength)],
     ]
+
+
+TARGET_LEVELS = 7  # regression targets drawn in this many colour bands (paths, thumbnails)
+# A regression model's output: TF Playground's orange (negative) through white (0) to blue
+# (positive), at the shading's strength so target-coloured points stand out on it.
+OUTPUT_COLORSCALE: list[list[float | str]] = [
+    [0.0, "#E8731A"],
+    [0.5, "#ffffff"],
+    [1.0, "#1F6FB4"],
+]
+
+
+def output_color(level: float) -> str:
+    """Hex colour of ``OUTPUT_COLORSCALE`` at ``level`` in [0, 1] (linear in RGB between its
+    stops, as Plotly mixes), for points drawn outside Plotly (thumbnails)."""
+    level = min(max(float(level), 0.0), 1.0)
+    (v0, c0), (v1, c1) = OUTPUT_COLORSCALE[:2] if level <= 0.5 else OUTPUT_COLORSCALE[1:]
+    w = (level - v0) / (v1 - v0)
+    a, b = (int(c0[1:], 16), int(c1[1:], 16))
+    channels = [round((a >> s & 255) + w * ((b >> s & 255) - (a >> s & 255))) for s in (16, 8, 0)]
+    return "#" + "".join(f"{c:02x}" for c in channels)
+
+
+def target_bands(targets: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """Regression targets (N,) as colour groups (N,) int64 in 0..TARGET_LEVELS-1: equal bands
+    of ``value_range``, so figures that draw one trace per class draw one per band, in
+    :func:`band_color`."""
+    lo, hi = value_range
+    level = (np.asarray(targets, dtype=np.float64) - lo) / (hi - lo)
+    level = np.nan_to_num(level, nan=0.5)
+    return np.clip((level * TARGET_LEVELS).astype(np.int64), 0, TARGET_LEVELS - 1)
+
+
+def display_labels(data: Dataset, y: np.ndarray) -> np.ndarray:
+    """Labels ``y`` (N,) of ``data``'s points as figures draw them, int64: the classes, or for
+    regression the targets' bands (:func:`target_bands` over the data's fixed
+    :func:`output_range`), drawn in the output's colours inside :func:`colour_by_target`."""
+    if data.task != "regression":
+        return np.asarray(y).astype(np.int64)
+    return target_bands(y, output_range(data.y_all))
+
+
+def band_color(k: int) -> str:
+    """The colour of target band k (:func:`target_bands`): the output's scale at its middle,
+    40 % of the way to grey, so the bands near 0 (white on the scale) stay visible on a
+    white plot."""
+    colour = hex_to_rgb(output_color((int(k) + 0.5) / TARGET_LEVELS))
+    return rgb_to_hex(0.6 * colour + 0.4 * hex_to_rgb(GREY))
+
+
+def output_range(targets: np.ndarray) -> tuple[float, float]:
+    """The fixed colour range (-r, r) of a regression model's output and its targets (N,):
+    symmetric about 0 (white), r = max(1, max |target|), so the built-in data sets (about
+    [-1, 1]) keep the same scale throughout training."""
+    finite = np.asarray(targets, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    r = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+    return (-r, r)
 
 
 def probability_image(
@@ -163,10 +270,12 @@ def base_layout(
     """Apply the house style in place and return the figure.
 
     A small white template, large fonts when ``big`` (ticks >= 18 px, axis titles >= 22 px),
-    tight margins and a horizontal legend above the plot. Axis styles come from the template, so
-    they reach every 2-D axis, including subplots added later.
+    tight margins and a horizontal legend above the plot (none inside ``colour_by_target``).
+    Axis styles come from the template, so they reach every 2-D axis, including subplots added
+    later.
     """
     size = fonts(big)
+    legend = legend and not _BANDS.get()  # target bands: "class k" entries would mislead
     legend_rows = 1 if legend else 0
     top = 8 + round(1.6 * size["base"]) * legend_rows + (round(1.9 * size["title"]) if title else 0)
     # Assigned, not passed to update_layout: that would deep-merge it into plotly's default

@@ -20,11 +20,13 @@ from plotly.subplots import make_subplots
 from deqnet.figures.boundary import boundary_traces
 from deqnet.figures.paths import subsample
 from deqnet.figures.style import (
+    OUTPUT_COLORSCALE,
     Extent,
     base_layout,
     class_color,
     f32,
     fonts,
+    output_range,
 )
 
 if TYPE_CHECKING:
@@ -40,6 +42,15 @@ HIGHLIGHT = "#D55E00"  # outline of the chosen cell (vermillion: stands out on v
 
 def _percent(v: float) -> str:
     return f"{100 * v:.0f}%"  # "100%" must fit a heatmap square 40 px wide
+
+
+def _r2(v: float) -> str:
+    return f"{v:.2f}"  # "0.97", "-1.3": as narrow as "100%"
+
+
+def score_text(task: str) -> Callable[[float], str]:
+    """How a cell's test score prints: accuracy in per cent, or R² (regression)."""
+    return _r2 if task == "regression" else _percent
 
 
 def _loss(v: float) -> str:
@@ -82,6 +93,17 @@ METRICS: tuple[Metric, ...] = (
     Metric("nfe", "NFE (all steps)", _count, False),
     Metric("seconds", "Seconds per cell", _seconds, False),
 )
+# Regression: R² where classification has accuracy (the same "test_acc" value of each cell).
+REGRESSION_METRICS: tuple[Metric, ...] = (
+    Metric("test_acc", "Test R²", score_text("regression"), True),
+    Metric("train_loss", "Final training loss (MSE)", _loss, False),
+    *METRICS[2:],
+)
+
+
+def sweep_metrics(task: str) -> tuple[Metric, ...]:
+    """The heatmaps a sweep of ``task`` ("classification" or "regression") offers."""
+    return REGRESSION_METRICS if task == "regression" else METRICS
 
 
 def _panel_points(data: Dataset, limit: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +132,8 @@ def sweep_boundaries_figure(
     panel_points: int = PANEL_POINTS,
     big: bool = False,
 ) -> go.Figure:
-    """The decision boundary of every cell as small multiples in ONE figure with shared axes.
+    """The decision boundary of every cell as small multiples in ONE figure with shared axes
+    (regression data: each model's output shaded as in ``boundary_figure``, no colour bars).
 
     Args:
         grids: R * C decision grids in row-major cell order (``.xs`` (n,), ``.ys`` (n,),
@@ -153,12 +176,22 @@ def sweep_boundaries_figure(
     fig.layout[y_target.replace("y", "yaxis")].update(scaleanchor=x_target, scaleratio=1)
     points = [_panel_points(d, panel_points) for d in datasets]
     n_classes = max(int(d.n_classes) for d in datasets)
-    # Labels as numbers on a stepped colour scale (one colour string per point is slow).
-    palette = _class_steps(n_classes)
+    # Labels as numbers on a stepped colour scale (one colour string per point is slow);
+    # regression: targets on the output's scale and range, as the shading.
+    value_range = None
+    if datasets[0].task == "regression":
+        value_range = output_range(np.concatenate([d.y_all for d in datasets]))
+        palette, colour_range = OUTPUT_COLORSCALE, value_range
+    else:
+        palette, colour_range = _class_steps(n_classes), (-0.5, n_classes - 0.5)
     scatter = go.Scatter if sum(len(y) for _, y in points) <= SVG_POINT_LIMIT else go.Scattergl
     traces, at_rows, at_cols = [], [], []
     for i, (grid, (x, y)) in enumerate(zip(grids, points, strict=True)):
-        panel = boundary_traces(grid, line_width=1.5) if grid is not None else []
+        panel = []
+        if grid is not None:
+            panel = boundary_traces(grid, line_width=1.5, value_range=value_range)
+            if value_range is not None:
+                panel[0].showscale = False  # one colour bar per panel would crowd them
         panel.append(
             scatter(
                 x=f32(x[:, 0]),
@@ -167,8 +200,8 @@ def sweep_boundaries_figure(
                 marker={
                     "color": y.astype(np.float32),
                     "colorscale": palette,
-                    "cmin": -0.5,
-                    "cmax": n_classes - 0.5,
+                    "cmin": colour_range[0],
+                    "cmax": colour_range[1],
                     "size": 4,
                     "line": {"color": "white", "width": 0.5},
                 },

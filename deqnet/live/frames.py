@@ -106,7 +106,8 @@ def encode_update(update: Update, *, discretize: bool) -> bytes:
     ({reset, from, count}: arrays ``curve_step``, ``curve_loss``, ``curve_train``,
     ``curve_test``), and with a picture ``grid`` ({step, serial, x0, dx, y0, dy, rows, cols,
     kind}: kind "heatmap" sends the shading ``z`` and the ``contour``'s P(class 1) as uint8
-    levels, "image" an RGB ``image``), ``preview`` ({range, traces}: arrays ``path_x<i>``,
+    levels (regression: ``z`` alone, the output mapped to [0, 1] over the picture's fixed
+    ``value_range``), "image" an RGB ``image``), ``preview`` ({range, traces}: arrays ``path_x<i>``,
     ``path_y<i>`` per trace of ``paths_preview_figure``) and ``strip`` ({times, layers, boxes,
     lines}: arrays ``strip_points`` (K, P, 2), ``strip_labels`` (P,), ``strip_grid`` (K, G, Q,
     2), the depth strip's K panels).
@@ -122,7 +123,7 @@ def encode_update(update: Update, *, discretize: bool) -> bytes:
         "stopped": update.stopped,
         "budget": update.budget,
         "message": update.message,
-        "metrics": metric_texts(history, update.budget),
+        "metrics": metric_texts(history, update.budget, update.task),
         "status": status_text(
             done, update.budget, running=update.running, diverged=bool(update.message)
         ),
@@ -149,8 +150,8 @@ def _picture_arrays(
     if grid is None:
         return
     xs, ys = np.asarray(grid.xs, dtype=np.float64), np.asarray(grid.ys, dtype=np.float64)
-    shading = shading_arrays(grid, discretize)
-    kind = "heatmap" if len(shading) == 2 else "image"
+    shading = shading_arrays(grid, discretize, picture.value_range)
+    kind = "image" if shading[0].ndim == 3 else "heatmap"
     header["grid"] = {
         "serial": picture.serial,
         "step": picture.step,
@@ -164,7 +165,8 @@ def _picture_arrays(
     }
     if kind == "heatmap":
         arrays["z"] = probability_levels(shading[0])
-        arrays["contour"] = probability_levels(shading[1])
+        if len(shading) == 2:  # regression's output has no contour
+            arrays["contour"] = probability_levels(shading[1])
     else:
         arrays["image"] = shading[0]
     if picture.strip is not None:

@@ -76,6 +76,7 @@ class Update:
             "diverged", "memory", "error"), or None.
         budget: the step budget.
         message: the trainer's divergence message ("" while ok).
+        task: the trainee's data: "classification" or "regression" (R² in the metrics).
     """
 
     serial: int
@@ -88,6 +89,7 @@ class Update:
     stopped: str | None
     budget: int
     message: str
+    task: str = "classification"
 
 
 class Mailbox:
@@ -151,6 +153,7 @@ class Mailbox:
             stopped=stopped,
             budget=self.trainee.budget,
             message=trainer.message,
+            task=trainer.data.task,
         )
 
 

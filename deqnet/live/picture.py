@@ -19,11 +19,13 @@ from deqnet.analysis.grids import (
     Extent,
     decision_grid,
     grid_points,
+    grid_values,
     plot_extent,
 )
 from deqnet.analysis.paths import Trajectory, trajectory
 from deqnet.analysis.strip import DepthStrip, depth_strip
 from deqnet.datasets import Dataset
+from deqnet.figures.style import output_range, target_bands
 from deqnet.models.base import DeqModel, SolverFailure
 from deqnet.models.stack import Stack
 
@@ -49,9 +51,12 @@ class Picture:
         grid: the decision grid on ``extent`` (probs (n, n, C)), or None if the solver failed.
         paths: paths of the first ``PREVIEW_POINTS`` training points (None: not made this
             time, or the solver failed).
-        labels: the classes of those points, (PREVIEW_POINTS,).
+        labels: the classes of those points, (PREVIEW_POINTS,) (regression: their targets'
+            colour bands, ``target_bands``).
         strip: the same points and a square grid at five depths (``depth_strip``), made with
             the paths (at their slower pace), else None.
+        value_range: regression: the fixed colour range (lo, hi) of the output
+            (``output_range`` of the targets); None for classification.
     """
 
     serial: int
@@ -61,6 +66,7 @@ class Picture:
     paths: Trajectory | None
     labels: np.ndarray
     strip: DepthStrip | None = None
+    value_range: tuple[float, float] | None = None
 
 
 def make_picture(
@@ -86,7 +92,10 @@ def make_picture(
     except SolverFailure:
         grid = traj = strip = None
     labels = np.asarray(data.y_train[:PREVIEW_POINTS])
-    return Picture(serial, step, extent, grid, traj, labels, strip)
+    value_range = output_range(data.y_all) if data.task == "regression" else None
+    if value_range is not None:
+        labels = target_bands(labels, value_range)
+    return Picture(serial, step, extent, grid, traj, labels, strip, value_range)
 
 
 def stacked_grids(
@@ -102,7 +111,7 @@ def stacked_grids(
     x = torch.as_tensor(np.stack([points for _, _, points in axes]), dtype=stack.dtype)
     with torch.no_grad():
         logits = stack.logits(x)
-        probs = logits.softmax(dim=2).numpy()
+        probs = grid_values(logits).numpy()
     return [
         DecisionGrid(xs=xs, ys=ys, probs=probs[m].reshape(n, n, -1))
         for m, (xs, ys, _) in enumerate(axes)

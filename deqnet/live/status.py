@@ -23,18 +23,38 @@ METRICS = {
     "nfe": "NFE per step",
     "ms-per-step": "ms per step",
 }
+# Regression shows R² where classification shows accuracy (the same StepRecord fields, the same
+# data-metric names) and names its loss.
+_REGRESSION_LABELS = {
+    "train-accuracy": "Train R²",
+    "test-accuracy": "Test R²",
+    "loss": "Loss (MSE)",
+}
 
 
-def metric_texts(history: Sequence[StepRecord], budget: int) -> dict[str, str]:
-    """The metrics row's values as shown, by ``METRICS`` name ("–" before the first step)."""
+def metric_labels(task: str = "classification") -> dict[str, str]:
+    """The metrics row's labels by ``METRICS`` name, for "classification" or "regression"."""
+    return {**METRICS, **_REGRESSION_LABELS} if task == "regression" else dict(METRICS)
+
+
+def _score_text(value: float, task: str) -> str:
+    """Accuracy in per cent, or R² (at most 1, unbounded below) with three decimals."""
+    return f"{value:.3f}" if task == "regression" else f"{100 * value:.1f} %"
+
+
+def metric_texts(
+    history: Sequence[StepRecord], budget: int, task: str = "classification"
+) -> dict[str, str]:
+    """The metrics row's values as shown, by ``METRICS`` name ("–" before the first step);
+    regression: R² in the accuracy slots."""
     last = history[-1] if history else None
     recent = history[-MS_WINDOW:]
     ms = 1000 * sum(r.seconds for r in recent) / len(recent) if recent else None
     dash = "–"
     return {
         "step": f"{len(history)} / {budget}",
-        "train-accuracy": f"{100 * last.train_acc:.1f} %" if last else dash,
-        "test-accuracy": f"{100 * last.test_acc:.1f} %" if last else dash,
+        "train-accuracy": _score_text(last.train_acc, task) if last else dash,
+        "test-accuracy": _score_text(last.test_acc, task) if last else dash,
         "loss": f"{last.loss:.4f}" if last else dash,
         "nfe": f"{last.nfe_forward} / {last.nfe_backward}" if last else dash,
         "ms-per-step": f"{ms:.1f}" if ms is not None else dash,
@@ -57,4 +77,4 @@ def status_text(done: int, budget: int, *, running: bool, diverged: bool) -> str
     return f"Ready: press Train to take up to {budget} steps."
 
 
-__all__ = ["METRICS", "metric_texts", "status_text"]
+__all__ = ["METRICS", "metric_labels", "metric_texts", "status_text"]

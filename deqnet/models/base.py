@@ -40,7 +40,7 @@ class DeqModel(nn.Module, ABC):
 
     Attributes:
         config: the ModelConfig the model was built from.
-        n_classes: number C of output classes.
+        n_classes: number C of outputs: the classes, or 1 for regression.
         readout: linear map (N, D) -> (N, C).
         nfe: evaluations of the layer function or vector field since the last reset.
     """

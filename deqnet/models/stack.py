@@ -136,7 +136,15 @@ class Stack:
         """Logits (M, N, C) for inputs (M, N, 2): readout(flow(lift(x))) of each model."""
         x_end = self.flow(self.lift(x), adjoint=adjoint)
         weight, bias = self.tensors["readout.weight"], self.tensors["readout.bias"]
-        return torch.baddbmm(bias.unsqueeze(2), weight, x_end)[:, :, : x.shape[1]].transpose(1, 2)
+        if weight.shape[1] == 1:
+            # One output (regression): the product is a row times a matrix, and its gradients'
+            # bmm have size-1 dimensions whose ambiguous strides let BLAS take another kernel
+            # for a stack of one (as an MLP of width 1, ``blocks.apply_mlp``): elementwise
+            # products and a sum over D instead, the same ops for every stack size.
+            out = (weight.transpose(1, 2) * x_end).sum(dim=1, keepdim=True) + bias.unsqueeze(2)
+        else:
+            out = torch.baddbmm(bias.unsqueeze(2), weight, x_end)
+        return out[:, :, : x.shape[1]].transpose(1, 2)
 
     def lift(self, x: torch.Tensor) -> torch.Tensor:
         """Feature-major states (M, D, N') from inputs (M, N, 2): zeros in the augmented rows

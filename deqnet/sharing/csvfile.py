@@ -1,4 +1,9 @@
-"""CSV import and export of a 2-D classification dataset (columns x1, x2, label, split).
+"""CSV import and export of a 2-D dataset (columns x1, x2, label, split).
+
+Classification or regression, by one rule: labels that are all whole numbers (2 or 2.0) are
+classes; a label that is not a whole number (0.25) makes every label a real target
+(regression), and so does naming the column ``target`` instead of ``label`` (the export of a
+regression data set does, so a target that happens to be whole stays a target).
 
 An uploaded file is untrusted, like a run file (``runfile``) or a link (``query``): it is read with
 a size cap, every cell is checked, and every problem raises ``DatasetError`` with one sentence
@@ -24,12 +29,15 @@ from deqnet.datasets import (
     check_seed,
     check_test_fraction,
     is_integer,
+    is_regression_labels,
+    regression_dataset,
     split_dataset,
 )
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
 CSV_COLUMNS: tuple[str, ...] = ("x1", "x2", "label")
 _SPLIT_COLUMN = "split"
+_TARGET_COLUMN = "target"  # instead of "label": the file is regression data
 _SPLITS = ("train", "test")
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NON_FINITE_WORDS = {"nan", "inf", "infinity"}
@@ -42,7 +50,8 @@ def _quote(text: str, limit: int = 40) -> str:
 
 
 def dataset_to_csv(data: Dataset) -> str:
-    """Serialise ``data`` as CSV text with header ``x1,x2,label,split``.
+    """Serialise ``data`` as CSV text with header ``x1,x2,label,split`` (regression:
+    ``x1,x2,target,split``, targets in the shortest form that round-trips float32).
 
     Train rows come first, then test rows; ``split`` is ``train`` or ``test``. Coordinates use
     the shortest decimal form that round-trips float32, so :func:`load_csv` reproduces the
@@ -50,13 +59,14 @@ def dataset_to_csv(data: Dataset) -> str:
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, _SPLIT_COLUMN])
+    regression = data.task == "regression"
+    writer.writerow(["x1", "x2", _TARGET_COLUMN if regression else "label", _SPLIT_COLUMN])
     for split, xs, ys in (
         ("train", data.x_train, data.y_train),
         ("test", data.x_test, data.y_test),
     ):
         for (a, b), label in zip(xs, ys, strict=True):
-            writer.writerow([str(a), str(b), int(label), split])
+            writer.writerow([str(a), str(b), str(label) if regression else int(label), split])
     return out.getvalue()
 
 
@@ -102,8 +112,11 @@ def _is_number(cell: str) -> bool:
 
 
 def _parse_header(cells: list[str]) -> list[str]:
-    """Validate a header row and return the lower-case column names in file order."""
+    """Validate a header row and return the lower-case column names in file order ("target"
+    read as "label"; the caller notes that it was there)."""
     names = [c.strip().lower() for c in cells]
+    if _TARGET_COLUMN in names and "label" not in names:
+        names = ["label" if name == _TARGET_COLUMN else name for name in names]
     if len(names) == 1:
         raise DatasetError(
             "The header has only one column; values must be separated by commas (x1,x2,label)."
@@ -144,21 +157,21 @@ def _parse_coordinate(cell: str, row: int, column: str) -> float:
     return value
 
 
-def _parse_label(cell: str, row: int) -> int:
-    """Parse a label cell; it must be a whole number (``2`` or ``2.0``)."""
+def _parse_label(cell: str, row: int) -> float:
+    """Parse a label cell: a number (whole for a class, any for a regression target)."""
     text = cell.strip()
     if _NUMBER_RE.fullmatch(text):
         value = float(text)
-        if math.isfinite(value) and value.is_integer():
+        if math.isfinite(value):
             if abs(value) > MAX_ABS_VALUE:
                 raise DatasetError(
                     f"Row {row}, column label: {_quote(text)} is outside the allowed range "
                     f"-{MAX_ABS_VALUE:g} to {MAX_ABS_VALUE:g}."
                 )
-            return int(value)
+            return value
     raise DatasetError(
-        f"Row {row}, column label: {_quote(text)} is not a valid label; labels must be whole "
-        "numbers such as 0, 1, 2."
+        f"Row {row}, column label: {_quote(text)} is not a valid label; labels must be numbers: "
+        "whole numbers such as 0, 1, 2 for classes, or real numbers such as 0.37 for regression."
     )
 
 
@@ -192,7 +205,7 @@ def load_csv(
     seed: int = 0,
     max_rows: int = 10_000,
 ) -> Dataset:
-    """Load a 2-D classification dataset from CSV.
+    """Load a 2-D dataset from CSV: classification, or regression by the module's rule.
 
     Accepted layouts: a header row naming ``x1``, ``x2``, ``label`` (any order, case-insensitive)
     and optionally ``split`` (``train``/``test``), or headerless rows of exactly 3 numbers
@@ -200,7 +213,9 @@ def load_csv(
     in the file (the header is row 1). If a ``split`` column is present it defines the split
     and row order is kept; otherwise rows are shuffled and split as in
     :func:`deqnet.datasets.dataset_from_arrays`. Labels may be any whole numbers and are remapped
-    in sorted order to ``0..C-1``. Coordinates are kept as given (float32, no rescaling).
+    in sorted order to ``0..C-1``; a label that is not whole, or a column named ``target``,
+    makes them regression targets (kept as given). Coordinates are kept as given (float32, no
+    rescaling).
 
     Args:
         source: CSV text (``str``; not a path), raw ``bytes`` (UTF-8), a file object (e.g.
@@ -219,7 +234,8 @@ def load_csv(
     reader = csv.reader(io.StringIO(_read_text(source)))
     names: list[str] | None = None
     points: list[tuple[float, float]] = []
-    labels: list[int] = []
+    labels: list[float] = []
+    targets = False  # a "target" column: regression whatever the values
     tests: list[bool] = []
     try:
         for cells in reader:
@@ -229,6 +245,7 @@ def load_csv(
             if names is None:
                 has_header = not any(_is_number(c) for c in cells)
                 names = _parse_header(cells) if has_header else list(CSV_COLUMNS)
+                targets = has_header and _TARGET_COLUMN in (c.strip().lower() for c in cells)
                 if has_header:
                     continue
             if len(cells) != len(names):
@@ -255,9 +272,11 @@ def load_csv(
         raise DatasetError(
             f"The file has only {len(points)} data rows; at least {N_MIN} rows are needed."
         )
-    return split_dataset(
+    values = np.array(labels, dtype=np.float64)
+    make = regression_dataset if targets or is_regression_labels(values) else split_dataset
+    return make(
         np.array(points, dtype=np.float64),
-        np.array(labels, dtype=np.int64),
+        values if make is regression_dataset else values.astype(np.int64),
         is_test=np.array(tests, dtype=bool) if names and _SPLIT_COLUMN in names else None,
         test_fraction=test_fraction,
         seed=seed,

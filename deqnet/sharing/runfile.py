@@ -4,7 +4,7 @@ Format (``version`` 1)::
 
     {"format": "deqnet-run", "version": 1,
      "config": RunConfig.to_dict(),            # every field of every section
-     "n_classes": C,                           # classes the readout was built for (2..5)
+     "n_classes": C,                           # readout size: classes 2..5, 1 = regression
      "weights": {name: nested lists},          # the model's state dict, shapes as build_model's
      "history": [StepRecord._asdict(), ...]}   # at most LIMITS["train_steps"][1] records
 
@@ -256,7 +256,9 @@ def _parse_weights(weights: Any, model: DeqModel) -> dict[str, torch.Tensor]:
     return state
 
 
-def _parse_record(index: int, record: Any) -> StepRecord:
+def _parse_record(index: int, record: Any, regression: bool) -> StepRecord:
+    """One history record, checked; ``regression``: its "acc" values are R², at most 1 but
+    unbounded below (a fresh model often predicts worse than the mean)."""
     where = f"History record {index + 1}"
     _check_keys(where, record, StepRecord._fields)
     for key in _RECORD_INTS:
@@ -267,6 +269,10 @@ def _parse_record(index: int, record: Any) -> StepRecord:
         value = record[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise RunFileError(f"{where}: {key} must be a number.")
+        if regression and key.endswith("_acc"):
+            if not math.isfinite(value) or not -1e12 <= value <= 1:
+                raise RunFileError(f"{where}: {key} (R²) must be a finite number of at most 1.")
+            continue
         if not math.isfinite(value) or value < 0 or value > 1e12:
             raise RunFileError(f"{where}: {key} must be a finite, non-negative number.")
         if key.endswith("_acc") and value > 1:
@@ -274,14 +280,14 @@ def _parse_record(index: int, record: Any) -> StepRecord:
     return StepRecord(**{key: record[key] for key in StepRecord._fields})
 
 
-def _parse_history(history: Any) -> list[StepRecord]:
+def _parse_history(history: Any, regression: bool) -> list[StepRecord]:
     if not isinstance(history, list):
         raise RunFileError("The run file's history must be a JSON list of records.")
     if len(history) > MAX_HISTORY:
         raise RunFileError(
             f"The run file's history has {len(history)} records; at most {MAX_HISTORY} are allowed."
         )
-    records = [_parse_record(i, record) for i, record in enumerate(history)]
+    records = [_parse_record(i, record, regression) for i, record in enumerate(history)]
     for before, after in zip(records, records[1:], strict=False):
         if after.step <= before.step:
             raise RunFileError(f"The history's step numbers must increase (step {after.step}).")
@@ -313,12 +319,19 @@ def run_from_json(data: str | bytes | BinaryIO, *, max_bytes: int = 5_000_000) -
     _check_keys("The run file", document, _TOP_KEYS)
     run = _parse_config(document["config"])
     n_classes = document["n_classes"]
-    if not _is_int(n_classes) or not 2 <= n_classes <= MAX_CLASSES:
-        raise RunFileError(f"The run file's n_classes must be a whole number, 2 to {MAX_CLASSES}.")
+    if not _is_int(n_classes) or not 1 <= n_classes <= MAX_CLASSES:
+        raise RunFileError(
+            f"The run file's n_classes must be a whole number, 1 (regression) to {MAX_CLASSES}."
+        )
     model = build_model(run.model, n_classes)
     state = _parse_weights(document["weights"], model)
-    history = _parse_history(document["history"])
+    history = _parse_history(document["history"], regression=n_classes == 1)
     return LoadedRun(run=run, state_dict=state, history=history, n_classes=n_classes)
+
+
+def _outputs(n_classes: int) -> str:
+    """What a readout of ``n_classes`` outputs predicts, in words."""
+    return "a regression target" if n_classes == 1 else f"{n_classes} classes"
 
 
 def check_loaded_run_behaves(loaded: LoadedRun, data: Dataset, n_points: int = 64) -> str | None:
@@ -332,8 +345,8 @@ def check_loaded_run_behaves(loaded: LoadedRun, data: Dataset, n_points: int = 6
     try:
         if data.n_classes != loaded.n_classes:
             return safe_text(
-                f"The run was trained for {loaded.n_classes} classes but the data has "
-                f"{data.n_classes}; regenerate the matching data first.",
+                f"The run was trained for {_outputs(loaded.n_classes)} but the data has "
+                f"{_outputs(data.n_classes)}; regenerate the matching data first.",
                 None,
             )
         model = loaded.build()

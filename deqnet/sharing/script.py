@@ -35,10 +35,12 @@ trainer.step(train_config.train_steps)
 if trainer.status != "ok":
     print(trainer.message)
 
+# The task ({task}) follows from the data set; for regression the "acc" metrics are R² and the
+# loss is the squared error.
 metrics = evaluate(model, data, train_config.loss)
 print(f"steps trained: {{trainer.steps_done}}")
-print(f"train accuracy: {{metrics['train_acc']:.6f}}")
-print(f"test accuracy: {{metrics['test_acc']:.6f}}")
+print(f"train {score}: {{metrics['train_acc']:.6f}}")
+print(f"test {score}: {{metrics['test_acc']:.6f}}")
 print(f"train loss: {{metrics['train_loss']:.6f}}")
 print(f"test loss: {{metrics['test_loss']:.6f}}")
 '''
@@ -62,11 +64,13 @@ def _arguments(config: Any) -> str:
 
 def reproduce_script(run: RunConfig) -> str:
     """Python source that regenerates the data, builds the model with the run's seed, trains
-    ``run.train.train_steps`` steps and prints the final accuracies and losses.
+    ``run.train.train_steps`` steps and prints the final accuracies (regression: R²) and losses.
 
     Every config field is written out, so the script does not depend on future defaults.
     """
     return _TEMPLATE.format(
+        task=run.data.task,
+        score="R²" if run.data.task == "regression" else "accuracy",
         data=_arguments(run.data),
         model=_arguments(run.model),
         train=_arguments(run.train),
