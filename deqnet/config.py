@@ -233,7 +233,8 @@ class TrainConfig(_ConfigMixin):
 class DataConfig(_ConfigMixin):
     """Arguments of ``make_dataset``; validated by the same checks (raises DatasetError).
 
-    The task follows from the name (``task``): a regression data set ignores ``n_classes``.
+    The task follows from the name (``task``): a regression data set ignores the ``n_classes``
+    it is given and holds 1, its one output.
     """
 
     name: str = "moons"
@@ -247,6 +248,8 @@ class DataConfig(_ConfigMixin):
         check_dataset_args(
             self.name, self.n, self.noise, self.test_fraction, self.seed, self.n_classes
         )
+        if self.task == "regression":  # one real output, whatever the class setting said
+            object.__setattr__(self, "n_classes", 1)
 
     @property
     def task(self) -> str:

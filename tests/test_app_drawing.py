@@ -65,9 +65,10 @@ def test_thumbnails_show_every_data_set_and_the_current_one() -> None:
 
 
 def test_thumbnails_are_drawn_once_per_server() -> None:
-    first = thumbnails(0.1, 2)
+    first = thumbnails(0.1, 2, "classification")
     computed = shared_cache().computed
-    assert thumbnails(0.1, 2) is first and thumbnails(0.1000001, 2) is first
+    assert thumbnails(0.1, 2, "classification") is first
+    assert thumbnails(0.1000001, 2, "classification") is first
     assert shared_cache().computed == computed
 
 

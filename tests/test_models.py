@@ -82,8 +82,10 @@ def test_bad_model_configs_name_what_is_allowed(changes: dict, pattern: str) -> 
 def test_unknown_config_keys_and_class_counts_are_rejected() -> None:
     with pytest.raises(ConfigError, match=r"unknown ModelConfig keys \['depth'\]"):
         ModelConfig.from_dict({"depth": 3})
-    with pytest.raises(ConfigError, match="n_classes=11 is out of range; allowed 2 to 10"):
-        build_model(ModelConfig(), n_classes=11)
+    with pytest.raises(ConfigError, match="n_classes=11 is out of range; allowed 1 to 10"):
+        build_model(ModelConfig(), n_classes=11)  # 1: regression's one output
+    with pytest.raises(ConfigError, match="n_classes=0 is out of range; allowed 1 to 10"):
+        build_model(ModelConfig(), n_classes=0)
     with pytest.raises(ConfigError, match="segments=7 exceeds layers=6"):
         ModelConfig(family="resnet", time_mode="piecewise", segments=7, layers=6)
 

@@ -571,6 +571,8 @@ def run_to_query(
     """
     out: dict[str, str] = {_VERSION_KEY: str(LINK_VERSION)}
     for key, spec in FIELD_SPECS.items():
+        if spec.field == "n_classes" and run.data.task == "regression":
+            continue  # implied by the data set: one output
         value = getattr(getattr(run, spec.section), spec.field)
         if value != getattr(getattr(base, spec.section), spec.field):
             out[key] = _format(value, spec)
