@@ -374,7 +374,7 @@ views = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(run=valid_runs(), base=valid_runs(), view=views)
 def test_round_trip(run, base, view):
     query = run_to_query(run, view, base=base)
