@@ -75,7 +75,8 @@ def boundary_figure(
     splits = ("train", "test") if show_test else ("train",)
     if value_range is not None:
         _target_points(fig, data, scatter, looks, value_range, splits)
-    for split in splits if value_range is None else ():
+        splits = ()  # the points are drawn by target, not by class
+    for split in splits:
         points, labels = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
         suffix, marker = looks[split]
         for k in range(int(data.n_classes)):
@@ -161,10 +162,10 @@ def boundary_traces(
         grid: ``.xs`` (n,), ``.ys`` (m,) and ``.probs`` (m, n, C), probs[i, j] at (xs[j], ys[i]).
         value_range: regression: the colour range (lo, hi) of the output (``output_range``).
     """
-    xs, ys = np.asarray(grid.xs), np.asarray(grid.ys)
-    shading = shading_arrays(grid, discretize, value_range)
     if value_range is not None:
         return [_output_heatmap(grid, value_range, discretize)]
+    xs, ys = np.asarray(grid.xs), np.asarray(grid.ys)
+    shading = shading_arrays(grid, discretize)
     if np.asarray(grid.probs).shape[-1] != 2:
         return [_class_image(xs, ys, shading[0])]
     z, p1 = shading

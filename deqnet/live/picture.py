@@ -104,7 +104,7 @@ def stacked_grids(
     """``decision_grid(models[m], extents[m], n)`` of each model, as one batched evaluation.
 
     The models must share a stack (one live group) and use a fixed-step solver or
-    layers. Equal to the lone grids to float rounding (tests/test_live_picture.py).
+    layers. Equal to the lone grids to float rounding (tests/test_live_trainer.py).
     """
     stack = Stack(models, leaves=False)
     axes = [grid_points(extent, n) for extent in extents]

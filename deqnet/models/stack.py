@@ -203,22 +203,30 @@ class Stack:
         """The layers of every model; dt_m = T_m / L_m, layer l at time t_l = l dt_m. A model
         with fewer layers than the stack's deepest keeps its state after its last layer."""
         deepest = max(self.layers)
-        ragged = len(set(self.layers)) > 1
         timed = self.config.time_mode == "time"
+        # active[l, m]: model m still has layer l (all True unless the stack pads layers).
+        active = None
+        if len(set(self.layers)) > 1:
+            depths = torch.tensor(self.layers).view(1, -1, 1, 1)
+            active = torch.arange(deepest).view(-1, 1, 1, 1) < depths
         bound: dict[Any, Any] = {}
         for layer in range(deepest):
             self.nfe += 1
-            sets = [m.segment_of_layer(min(layer, m.layers - 1)) for m in self.models]
-            key = sets[0] if len(set(sets)) == 1 else tuple(sets)
+            key = self._weight_sets(layer)
             if key not in bound:
-                bound[key] = self.bind(key if isinstance(key, int) else torch.tensor(sets))
+                bound[key] = self.bind(key if isinstance(key, int) else torch.tensor(key))
             t = self._column([layer * d for d in self.dts]) if timed else None
             stepped = self.kind.stack_layer(bound[key], x, self.dt, t)
-            if ragged:
-                active = torch.tensor([layer < n for n in self.layers]).view(-1, 1, 1)
-                stepped = torch.where(active, stepped, x)
-            x = stepped
+            x = stepped if active is None else torch.where(active[layer], stepped, x)
         return x
+
+    def _weight_sets(self, layer: int) -> int | tuple[int, ...]:
+        """The weight set layer l uses: one for all models (an int), or each model's own (a
+        tuple, when padded piecewise nets of different depths spread their sets differently)."""
+        if self.config.n_segments == 1:
+            return 0
+        sets = [m.segment_of_layer(min(layer, m.layers - 1)) for m in self.models]
+        return sets[0] if len(set(sets)) == 1 else tuple(sets)
 
 
 class _ScaledField(nn.Module):

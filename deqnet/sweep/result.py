@@ -42,7 +42,7 @@ class SweepCell:
             the group's shared solve; ``seconds`` is the group's step time divided by the number
             of models in that step.
         metrics: ``deqnet.evaluate`` of the final weights with the cell's loss (to float
-            rounding: one batched pass, see ``GroupTrainer.final_metrics``).
+            rounding: one stacked pass, ``deqnet.engine.evaluate_together``).
         status: "ok", or "diverged" (training stopped; ``message`` says why, weights restored).
         nfe: total evaluations of the shared solves this cell took part in (forward + backward).
         seconds: the group's training wall time divided by its number of cells.

@@ -63,9 +63,11 @@ def sweep(
         caps: "values_per_axis" and "cells" limits; default the shared server's ``SWEEP_CAPS``
             (5 values per axis, 25 cells).
 
-    Cells that differ only in lr, weight_decay, T, gamma, seed or noise train as one stacked
+    Cells with equal ``stack_key`` (not exact: any lr, weight_decay, T, gamma, seed or noise;
+    widths within a band of 16, padded; any number of layers, padded) train as one stacked
     computation (stacked weights, one solver call per step for all of them), cut into chunks of
-    at most ``CHUNK_CELLS``; other settings split the cells into separate stacks. With
+    at most ``CHUNK_CELLS``; other settings (family, solver, solver steps, ...) split the cells
+    into separate stacks. With
     fixed-step solvers every cell follows the same curve as its config trained alone with
     ``Trainer`` (to float rounding). With dopri5 the chunk shares one step-size controller whose
     error test is the worst model's own test: every cell meets its rtol/atol but takes the
